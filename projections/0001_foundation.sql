@@ -1,0 +1,90 @@
+-- Foundation: consumer positions, interaction history and summaries, catalog.
+-- Every row belongs to a tenant. Applied once by `profile360 migrate`.
+
+CREATE TABLE consumer_positions (
+    consumer     text        NOT NULL,
+    topic        text        NOT NULL,
+    partition    integer     NOT NULL,
+    next_offset  bigint      NOT NULL,
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, topic, partition)
+);
+COMMENT ON TABLE consumer_positions IS
+  'Next Kafka offset to apply per (consumer, topic, partition); written in the same transaction as the rows it produced.';
+
+CREATE TABLE interaction_history (
+    tenant_id        text        NOT NULL,
+    event_id         text        NOT NULL,
+    customer_id      text        NOT NULL,
+    interaction_type text        NOT NULL,
+    occurred_at      timestamptz NOT NULL,
+    channel          text,
+    channel_id       text,
+    offer_id         text,
+    creative_id      text,
+    campaign_id      text,
+    workflow_id      text,
+    value            double precision,
+    metadata         jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    PRIMARY KEY (tenant_id, event_id)
+);
+CREATE INDEX interaction_history_time ON interaction_history (tenant_id, occurred_at DESC, event_id DESC);
+CREATE INDEX interaction_history_customer ON interaction_history (tenant_id, customer_id, occurred_at DESC, event_id DESC);
+CREATE INDEX interaction_history_offer ON interaction_history (tenant_id, offer_id, occurred_at DESC, event_id DESC)
+    WHERE offer_id IS NOT NULL;
+CREATE INDEX interaction_history_creative ON interaction_history (tenant_id, creative_id, occurred_at DESC, event_id DESC)
+    WHERE creative_id IS NOT NULL;
+
+CREATE TABLE interaction_summary_daily (
+    tenant_id  text   NOT NULL,
+    dimension  text   NOT NULL CHECK (dimension IN ('action', 'treatment', 'channel', 'customer')),
+    key        text   NOT NULL,
+    day        date   NOT NULL,
+    impression bigint NOT NULL DEFAULT 0,
+    click      bigint NOT NULL DEFAULT 0,
+    dismiss    bigint NOT NULL DEFAULT 0,
+    convert    bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, dimension, day, key)
+);
+
+CREATE TABLE customer_action_days (
+    tenant_id   text NOT NULL,
+    customer_id text NOT NULL,
+    day         date NOT NULL,
+    offer_id    text NOT NULL,
+    PRIMARY KEY (tenant_id, day, customer_id, offer_id)
+);
+
+CREATE TABLE offers (
+    tenant_id   text        NOT NULL,
+    offer_id    text        NOT NULL,
+    name        text        NOT NULL,
+    issue       text,
+    "group"     text,
+    status      text        NOT NULL,
+    priority    integer     NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    event_id    text        NOT NULL,
+    PRIMARY KEY (tenant_id, offer_id)
+);
+
+CREATE TABLE creatives (
+    tenant_id   text        NOT NULL,
+    creative_id text        NOT NULL,
+    name        text        NOT NULL,
+    offer_id    text,
+    channel_id  text,
+    occurred_at timestamptz NOT NULL,
+    event_id    text        NOT NULL,
+    PRIMARY KEY (tenant_id, creative_id)
+);
+
+CREATE TABLE channels (
+    tenant_id   text        NOT NULL,
+    channel_id  text        NOT NULL,
+    name        text        NOT NULL,
+    medium      text,
+    occurred_at timestamptz NOT NULL,
+    event_id    text        NOT NULL,
+    PRIMARY KEY (tenant_id, channel_id)
+);

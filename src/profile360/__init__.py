@@ -1,0 +1,1 @@
+"""profile360: an event-sourced Customer 360 service."""

@@ -1,0 +1,34 @@
+"""The aiohttp application factory, shared by ``profile360 api`` and the tests."""
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+import asyncpg
+from aiohttp import web
+
+from profile360.api import health, interactions
+from profile360.api.errors import error_middleware
+from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
+from profile360.resources import projections_dir
+from profile360.settings import Settings
+from profile360.store.migrations import check_schema, load_migrations
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    pool = await asyncpg.create_pool(app[SETTINGS].database_url, min_size=1, max_size=10)
+    async with pool.acquire() as conn:
+        app[SCHEMA_VERSION] = await check_schema(conn, load_migrations(projections_dir()))
+    app[POOL] = pool
+    yield
+    await pool.close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_database)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/api/v1/interaction-history", interactions.interaction_history)
+    app.router.add_get("/api/v1/interaction-summary", interactions.interaction_summary)
+    return app

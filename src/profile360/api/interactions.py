@@ -1,0 +1,42 @@
+"""Handlers for seed 001's interaction history and interaction summary."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from aiohttp import web
+
+from profile360.api import params, render
+from profile360.api.errors import json_response
+from profile360.api.keys import POOL
+from profile360.projections.interactions import DIMENSIONS
+from profile360.store import reads
+
+
+async def interaction_history(request: web.Request) -> web.Response:
+    f = reads.HistoryFilter(
+        tenant_id=params.tenant(request), customer_id=params.text(request, "customerId"),
+        offer_id=params.text(request, "offerId", "actionId"), creative_id=params.text(request, "creativeId", "treatmentId"),
+        type=params.text(request, "type", max_len=64))
+    limit = params.integer(request, "limit", 20, 1, 1000)
+    after = params.cursor(request)
+    async with request.app[POOL].acquire() as conn:
+        rows, total = await reads.history_page(conn, f, after, limit)
+    page, more = rows[:limit], len(rows) > limit
+    body = {"data": [render.history_item(r) for r in page], "total": total, "hasMore": more,
+            "nextCursor": params.encode_cursor(page[-1]["occurred_at"], page[-1]["event_id"]) if more else None}
+    return json_response(body)
+
+
+
+
+async def interaction_summary(request: web.Request) -> web.Response:
+    tenant = params.tenant(request)
+    group_by = params.choice(request, "groupBy", DIMENSIONS, "action")
+    days = params.integer(request, "days", 30, 1, 3650)
+    limit = params.integer(request, "limit", 100, 1, 1000)
+    since = datetime.now(timezone.utc).date() - timedelta(days=days - 1)
+    async with request.app[POOL].acquire() as conn:
+        rows = await reads.summary(conn, tenant, group_by, since, limit)
+    return json_response({"groupBy": group_by, "days": days, "summary": [render.summary_group(group_by, r) for r in rows]})
+
+

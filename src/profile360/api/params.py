@@ -1,0 +1,74 @@
+"""Query-parameter parsing: each function returns a value or raises a 400 naming the field."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+
+import orjson
+from aiohttp import web
+
+from profile360.api.errors import ApiError, bad_param
+
+_TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def tenant(request: web.Request) -> str:
+    value = request.headers.get("X-Tenant-Id", "")
+    if not value:
+        raise ApiError(400, "missing_tenant", "X-Tenant-Id: header is required", "X-Tenant-Id")
+    if not _TENANT_RE.fullmatch(value):
+        raise ApiError(400, "invalid_parameter", "X-Tenant-Id: must match [A-Za-z0-9][A-Za-z0-9_.-]{0,99}", "X-Tenant-Id")
+    return value
+
+
+def integer(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"-?\d{1,12}", raw):
+        raise bad_param(name, f"must be an integer, got {raw[:40]!r}")
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise bad_param(name, f"must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def text(request: web.Request, *names: str, max_len: int = 256) -> str | None:
+    """The first of ``names`` present (aliases), or None; rejects conflicting aliases."""
+    found = {n: request.query[n] for n in names if n in request.query}
+    if len(set(found.values())) > 1:
+        raise bad_param(names[0], f"{' and '.join(found)} are aliases and disagree")
+    if not found:
+        return None
+    name, value = next(iter(found.items()))
+    if value == "" or len(value) > max_len or "\x00" in value:
+        raise bad_param(name, f"must be 1 to {max_len} characters")
+    return value
+
+
+def choice(request: web.Request, name: str, options: tuple[str, ...], default: str | None) -> str | None:
+    value = request.query.get(name, default)
+    if value is not None and value not in options:
+        raise bad_param(name, f"must be one of {', '.join(options)}, got {value[:40]!r}")
+    return value
+
+
+def encode_cursor(occurred_at: datetime, event_id: str) -> str:
+    raw = orjson.dumps([occurred_at.isoformat(), event_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor(request: web.Request) -> tuple[datetime, str] | None:
+    raw = request.query.get("cursor")
+    if not raw:
+        return None
+    try:
+        when, event_id = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        parsed = datetime.fromisoformat(when)
+        if parsed.tzinfo is None or not isinstance(event_id, str):
+            raise ValueError("bad cursor")
+        return parsed, event_id
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise bad_param("cursor", "is not a cursor returned by this API") from None

@@ -1,0 +1,74 @@
+"""The composition root: builds the codec, the database pool, the worker and the API from one
+``Settings`` object. Entry points (the CLI, tests, the benchmark) start here."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import asyncpg
+from aiohttp import web
+
+from profile360.api.app import create_app
+from profile360.events.codec import Codec
+from profile360.resources import projections_dir, schemas_dir
+from profile360.settings import Settings
+from profile360.store.migrations import check_schema, load_migrations, migrate
+from profile360.topics import ensure_topics
+from profile360.worker.runner import Worker
+
+log = logging.getLogger(__name__)
+
+
+def load_codec() -> Codec:
+    return Codec.from_dir(schemas_dir())
+
+
+async def apply_migrations(settings: Settings) -> list[str]:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await migrate(conn, load_migrations(projections_dir()))
+    finally:
+        await conn.close()
+
+
+async def open_pool(settings: Settings, size: int = 4) -> asyncpg.Pool:
+    """A pool to a database whose schema matches this build (else ``SchemaMismatch``)."""
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=size)
+    async with pool.acquire() as conn:
+        await check_schema(conn, load_migrations(projections_dir()))
+    return pool
+
+
+def _on_signals(callback: object) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, callback)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run the projection worker until SIGTERM/SIGINT; the batch in flight is finished first."""
+    await ensure_topics(settings)
+    pool = await open_pool(settings)
+    worker = Worker(settings, load_codec(), pool)
+    _on_signals(worker.stop)
+    log.info("worker started: %r", settings)
+    try:
+        await worker.run()
+    finally:
+        await pool.close()
+    log.info("worker stopped after %d batches, %d records", worker.stats.batches, worker.stats.consumed)
+
+
+async def run_api(settings: Settings) -> None:
+    """Serve the HTTP API until SIGTERM/SIGINT."""
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.api_host, settings.api_port).start()
+    stop = asyncio.Event()
+    _on_signals(stop.set)
+    log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

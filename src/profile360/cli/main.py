@@ -1,0 +1,80 @@
+"""The ``profile360`` command line."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from profile360.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="profile360", description="Event-sourced Customer 360 service")
+    sub = p.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("devstack", help="local Kafka (KRaft) and PostgreSQL without Docker")
+    dev.add_argument("action", choices=("up", "down", "status"))
+    sub.add_parser("migrate", help="apply the projection schema (idempotent)")
+    sub.add_parser("worker", help="run the projection worker")
+    sub.add_parser("api", help="serve the HTTP API")
+    prod = sub.add_parser("produce", help="publish JSON lines as Avro events")
+    prod.add_argument("--topic", required=True, help="interactions, catalog, identity, consent or erasure")
+    prod.add_argument("file", help="JSON lines file, or - for standard input")
+    demo = sub.add_parser("demo", help="publish the demo data set")
+    demo.add_argument("--tenant", default="demo")
+    return p
+
+
+def _devstack(settings: Settings, action: str) -> int:
+    from profile360 import devstack
+
+    port = int(settings.kafka_bootstrap.rsplit(":", 1)[1])
+    pg_port = int(settings.database_url.rsplit(":", 1)[1].split("/")[0])
+    if action == "up":
+        print(json.dumps(devstack.up(settings.devstack_dir, kafka_port=port, controller_port=port + 1, pg_port=pg_port), indent=2))
+    elif action == "down":
+        devstack.down(settings.devstack_dir)
+    else:
+        print(json.dumps(devstack.status(settings.devstack_dir), indent=2, default=str))
+    return 0
+
+
+def _produce(settings: Settings, topic: str, path: str) -> int:
+    from profile360.bootstrap import load_codec
+    from profile360.cli.produce import produce
+
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    with stream:
+        return asyncio.run(produce(settings, load_codec(), topic, stream))
+
+
+def run(argv: list[str], settings: Settings) -> int:
+    args = _parser().parse_args(argv)
+    from profile360 import bootstrap
+
+    if args.command == "devstack":
+        return _devstack(settings, args.action)
+    if args.command == "migrate":
+        applied = asyncio.run(bootstrap.apply_migrations(settings))
+        print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+        return 0
+    if args.command == "worker":
+        asyncio.run(bootstrap.run_worker(settings))
+        return 0
+    if args.command == "api":
+        asyncio.run(bootstrap.run_api(settings))
+        return 0
+    if args.command == "demo":
+        from profile360.cli.demo import publish_demo
+        return asyncio.run(publish_demo(settings, args.tenant))
+    return _produce(settings, args.topic, args.file)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        sys.exit(run(sys.argv[1:], Settings.from_env()))
+    except ValueError as exc:
+        print(f"profile360: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,173 @@
+"""Domain events as frozen dataclasses, and the validation that turns a decoded Avro record
+into one. Pure: no I/O, no framework imports.
+
+``from_record`` raises ``InvalidEvent`` naming the field; the worker sends such events to the
+dead-letter topic. The rules are deterministic (no wall clock), so a replay accepts and
+rejects exactly what the first run did.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping, Union
+
+OFFER_TYPES = ("impression", "click", "dismiss", "convert")
+MEDIUMS = ("EMAIL", "SMS", "PUSH", "WEB")
+MIN_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+MAX_TIME = datetime(2100, 1, 1, tzinfo=timezone.utc)
+MAX_ID_LEN = 256
+_TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+class InvalidEvent(ValueError):
+    """A record that decoded but breaks a rule; ``field`` names the offending field."""
+
+    def __init__(self, event_type: str, field_name: str, problem: str):
+        super().__init__(f"{event_type}.{field_name}: {problem}")
+        self.field = field_name
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    customer_id: str
+    type: str
+    channel: str | None = None
+    channel_id: str | None = None
+    offer_id: str | None = None
+    creative_id: str | None = None
+    campaign_id: str | None = None
+    workflow_id: str | None = None
+    value: float | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    offer_id: str
+    name: str
+    issue: str | None = None
+    group: str | None = None
+    status: str = "active"
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Creative:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    creative_id: str
+    name: str
+    offer_id: str | None = None
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    channel_id: str
+    name: str
+    medium: str | None = None
+
+
+CatalogEvent = Union[Offer, Creative, Channel]
+Event = Union[Interaction, Offer, Creative, Channel]
+
+
+def _text(name: str, rec: Mapping[str, Any], key: str, *, required: bool = True, limit: int = MAX_ID_LEN) -> Any:
+    value = rec.get(key)
+    if value is None or value == "":
+        if required:
+            raise InvalidEvent(name, key, "is required")
+        return None
+    if len(value) > limit:
+        raise InvalidEvent(name, key, f"longer than {limit} characters")
+    if "\x00" in value:
+        raise InvalidEvent(name, key, "contains a NUL character")
+    return value
+
+
+def _envelope(name: str, rec: Mapping[str, Any]) -> tuple[str, str, datetime]:
+    event_id = _text(name, rec, "eventId")
+    tenant_id = _text(name, rec, "tenantId")
+    if not _TENANT_RE.fullmatch(tenant_id):
+        raise InvalidEvent(name, "tenantId", "must match [A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+    occurred_at = rec.get("occurredAt")
+    if not isinstance(occurred_at, datetime) or not MIN_TIME <= occurred_at < MAX_TIME:
+        raise InvalidEvent(name, "occurredAt", f"must be between {MIN_TIME:%Y-%m-%d} and {MAX_TIME:%Y-%m-%d}, got {occurred_at!r}")
+    return event_id, tenant_id, occurred_at
+
+
+def _interaction(rec: Mapping[str, Any]) -> Interaction:
+    n = "InteractionEvent"
+    event_id, tenant_id, occurred_at = _envelope(n, rec)
+    kind = _text(n, rec, "type", limit=64)
+    if not _TYPE_RE.fullmatch(kind):
+        raise InvalidEvent(n, "type", "must be an interaction type such as impression, click or purchase ([a-z][a-z0-9_]*)")
+    channel = _text(n, rec, "channel", required=False)
+    if channel is not None and channel not in MEDIUMS:
+        raise InvalidEvent(n, "channel", f"must be one of {', '.join(MEDIUMS)}")
+    value = rec.get("value")
+    if value is not None and (value != value or value in (float("inf"), float("-inf"))):
+        raise InvalidEvent(n, "value", "must be a finite number")
+    metadata = rec.get("metadata") or {}
+    for k, v in metadata.items():
+        if "\x00" in k or "\x00" in v:
+            raise InvalidEvent(n, f"metadata.{k}", "contains a NUL character")
+    return Interaction(
+        event_id, tenant_id, occurred_at, _text(n, rec, "customerId"), kind, channel,
+        _text(n, rec, "channelId", required=False), _text(n, rec, "offerId", required=False),
+        _text(n, rec, "creativeId", required=False), _text(n, rec, "campaignId", required=False),
+        _text(n, rec, "workflowId", required=False), value, metadata,
+    )
+
+
+def _offer(rec: Mapping[str, Any]) -> Offer:
+    event_id, tenant_id, occurred_at = _envelope("Offer", rec)
+    return Offer(event_id, tenant_id, occurred_at, _text("Offer", rec, "offerId"), _text("Offer", rec, "name", limit=1000),
+                 _text("Offer", rec, "issue", required=False, limit=1000), _text("Offer", rec, "group", required=False, limit=1000),
+                 _text("Offer", rec, "status", limit=64), int(rec.get("priority") or 0))
+
+
+def _creative(rec: Mapping[str, Any]) -> Creative:
+    event_id, tenant_id, occurred_at = _envelope("Creative", rec)
+    return Creative(event_id, tenant_id, occurred_at, _text("Creative", rec, "creativeId"),
+                    _text("Creative", rec, "name", limit=1000), _text("Creative", rec, "offerId", required=False),
+                    _text("Creative", rec, "channelId", required=False))
+
+
+def _channel(rec: Mapping[str, Any]) -> Channel:
+    event_id, tenant_id, occurred_at = _envelope("Channel", rec)
+    medium = _text("Channel", rec, "medium", required=False)
+    if medium is not None and medium not in MEDIUMS:
+        raise InvalidEvent("Channel", "medium", f"must be one of {', '.join(MEDIUMS)}")
+    return Channel(event_id, tenant_id, occurred_at, _text("Channel", rec, "channelId"),
+                   _text("Channel", rec, "name", limit=1000), medium)
+
+
+_BUILDERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
+    "InteractionEvent": _interaction,
+    "Offer": _offer,
+    "Creative": _creative,
+    "Channel": _channel,
+}
+
+
+def from_record(name: str, record: Mapping[str, Any]) -> Event:
+    """Build the domain event for a decoded record of schema ``name``."""
+    try:
+        builder = _BUILDERS[name]
+    except KeyError:
+        raise InvalidEvent(name, "$schema", f"no projection consumes {name} events yet") from None
+    return builder(record)

@@ -1,0 +1,96 @@
+"""Pure fold of interaction events into history and daily summaries.
+
+The tables are a function of the *set* of events: every (tenant, event id) is counted once, in
+its UTC day, whatever the order, duplication or batching in which events arrive. The worker
+uses ``new_events`` + ``summary_deltas`` on each batch; ``InteractionView.apply`` is the same
+fold over an in-memory state, the model the property tests check.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Iterable, Iterator
+
+from profile360.events.model import OFFER_TYPES, Interaction
+
+DIMENSIONS = ("action", "treatment", "channel", "customer")
+
+#: (tenant_id, dimension, key, day)
+SummaryKey = tuple[str, str, str, date]
+#: counts in OFFER_TYPES order
+Counts = tuple[int, int, int, int]
+#: (tenant_id, customer_id, offer_id, day): the customer met the offer that day
+ActionDay = tuple[str, str, str, date]
+
+
+def event_key(event: Interaction) -> tuple[str, str]:
+    return event.tenant_id, event.event_id
+
+
+def dedupe(events: Iterable[Interaction]) -> list[Interaction]:
+    """The first event of each (tenant, event id), in input order."""
+    seen: dict[tuple[str, str], Interaction] = {}
+    for event in events:
+        seen.setdefault(event_key(event), event)
+    return list(seen.values())
+
+
+def dimension_keys(event: Interaction) -> Iterator[tuple[str, str]]:
+    """The (dimension, key) groups an offer interaction counts in; a missing key is skipped.
+
+    The channel group is the catalog channel id, or the medium (EMAIL, SMS, ...) when the
+    event names no channel id.
+    """
+    channel = event.channel_id or event.channel
+    for dimension, key in (("action", event.offer_id), ("treatment", event.creative_id),
+                           ("channel", channel), ("customer", event.customer_id)):
+        if key:
+            yield dimension, key
+
+
+def summary_deltas(events: Iterable[Interaction]) -> dict[SummaryKey, Counts]:
+    """Counts per (tenant, dimension, key, day) of the offer interactions among ``events``.
+
+    The caller passes each event once (see ``dedupe`` and the store's insert-if-new).
+    """
+    counts: Counter[tuple[SummaryKey, int]] = Counter()
+    for event in events:
+        if event.type not in OFFER_TYPES:
+            continue
+        slot = OFFER_TYPES.index(event.type)
+        day = event.occurred_at.date()
+        for dimension, key in dimension_keys(event):
+            counts[((event.tenant_id, dimension, key, day), slot)] += 1
+    merged: dict[SummaryKey, list[int]] = {}
+    for (key, slot), n in counts.items():
+        merged.setdefault(key, [0, 0, 0, 0])[slot] += n
+    return {key: (c[0], c[1], c[2], c[3]) for key, c in merged.items()}
+
+
+def action_days(events: Iterable[Interaction]) -> set[ActionDay]:
+    """Which offers each customer interacted with, per day (for ``uniqueActions``)."""
+    return {(e.tenant_id, e.customer_id, e.offer_id, e.occurred_at.date())
+            for e in events if e.offer_id and e.type in OFFER_TYPES}
+
+
+def add_counts(a: Counts, b: Counts) -> Counts:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+
+
+@dataclass(frozen=True)
+class InteractionView:
+    """In-memory model of the three interaction tables."""
+
+    history: dict[tuple[str, str], Interaction] = field(default_factory=dict)
+    summary: dict[SummaryKey, Counts] = field(default_factory=dict)
+    days: frozenset[ActionDay] = frozenset()
+
+    def apply(self, batch: Iterable[Interaction]) -> "InteractionView":
+        fresh = [e for e in dedupe(batch) if event_key(e) not in self.history]
+        history = dict(self.history)
+        history.update((event_key(e), e) for e in fresh)
+        summary = dict(self.summary)
+        for key, counts in summary_deltas(fresh).items():
+            summary[key] = add_counts(summary.get(key, (0, 0, 0, 0)), counts)
+        return replace(self, history=history, summary=summary, days=self.days | action_days(fresh))

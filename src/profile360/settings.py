@@ -1,0 +1,79 @@
+"""The one settings object, built from the environment once at start-up and passed explicitly.
+
+Nothing else in the package reads ``os.environ``.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+TOPIC_FAMILIES = ("interactions", "catalog", "identity", "consent", "erasure", "dlq")
+
+
+def _project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Immutable configuration of every profile360 process."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = field(default="postgresql://postgres@127.0.0.1:55432/profile360", repr=False)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    topic_prefix: str = "profile360"
+    consumer_group: str = "profile360-worker"
+    batch_max_records: int = 5000
+    batch_timeout_ms: int = 200
+    topic_partitions: int = 4
+    devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
+
+    def topic(self, family: str) -> str:
+        """Kafka topic name of an event family (see ``TOPIC_FAMILIES``)."""
+        if family not in TOPIC_FAMILIES:
+            raise ValueError(f"unknown topic family {family!r}; expected one of {TOPIC_FAMILIES}")
+        return f"{self.topic_prefix}.{family}"
+
+    @property
+    def database_url_safe(self) -> str:
+        return _hide_password(self.database_url)
+
+    def __repr__(self) -> str:
+        return (f"Settings(kafka_bootstrap={self.kafka_bootstrap!r}, database_url={self.database_url_safe!r}, "
+                f"api={self.api_host}:{self.api_port}, topic_prefix={self.topic_prefix!r}, "
+                f"consumer_group={self.consumer_group!r})")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Read ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``API_BIND`` (host:port) and the
+        ``P360_*`` tuning variables; anything unset keeps its default."""
+        env = os.environ if env is None else env
+        base = cls()
+        host, port = _split_bind(env.get("API_BIND", f"{base.api_host}:{base.api_port}"))
+        return cls(
+            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", base.kafka_bootstrap),
+            database_url=env.get("DATABASE_URL", base.database_url),
+            api_host=host,
+            api_port=port,
+            topic_prefix=env.get("P360_TOPIC_PREFIX", base.topic_prefix),
+            consumer_group=env.get("P360_CONSUMER_GROUP", base.consumer_group),
+            batch_max_records=int(env.get("P360_BATCH_MAX_RECORDS", base.batch_max_records)),
+            batch_timeout_ms=int(env.get("P360_BATCH_TIMEOUT_MS", base.batch_timeout_ms)),
+            topic_partitions=int(env.get("P360_TOPIC_PARTITIONS", base.topic_partitions)),
+            devstack_dir=Path(env.get("P360_DEVSTACK_DIR", str(base.devstack_dir))),
+        )
+
+
+def _split_bind(bind: str) -> tuple[str, int]:
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"API_BIND must be host:port, got {bind!r}")
+    return host or "127.0.0.1", int(port)

@@ -1,0 +1,100 @@
+"""Read queries behind the API: plain SQL over the projection tables, always tenant-scoped."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    tenant_id: str
+    customer_id: str | None = None
+    offer_id: str | None = None
+    creative_id: str | None = None
+    type: str | None = None
+
+
+def _where(f: HistoryFilter) -> tuple[str, list[Any]]:
+    clauses, args = ["h.tenant_id = $1"], [f.tenant_id]
+    for column, value in (("customer_id", f.customer_id), ("offer_id", f.offer_id),
+                          ("creative_id", f.creative_id), ("interaction_type", f.type)):
+        if value is not None:
+            args.append(value)
+            clauses.append(f"h.{column} = ${len(args)}")
+    return " AND ".join(clauses), args
+
+
+_HISTORY_SELECT = """
+SELECT h.event_id, h.customer_id, h.interaction_type, h.occurred_at, h.channel, h.channel_id, h.offer_id,
+       h.creative_id, h.campaign_id, h.workflow_id, h.value, h.metadata::text AS metadata,
+       o.name AS offer_name, c.name AS creative_name, coalesce(c.channel_id, h.channel_id) AS resolved_channel_id,
+       ch.name AS channel_name, ch.medium AS channel_medium
+FROM interaction_history h
+LEFT JOIN offers o ON o.tenant_id = h.tenant_id AND o.offer_id = h.offer_id
+LEFT JOIN creatives c ON c.tenant_id = h.tenant_id AND c.creative_id = h.creative_id
+LEFT JOIN channels ch ON ch.tenant_id = h.tenant_id AND ch.channel_id = coalesce(c.channel_id, h.channel_id)
+"""
+
+
+async def history_page(conn: asyncpg.Connection, f: HistoryFilter, after: tuple[datetime, str] | None,
+                       limit: int) -> tuple[list[asyncpg.Record], int]:
+    """Newest first, keyset-paginated on (occurred_at, event_id); returns up to ``limit + 1``
+    rows (the extra one says there is more) and the total matching the filter."""
+    where, args = _where(f)
+    count = await conn.fetchval(f"SELECT count(*) FROM interaction_history h WHERE {where}", *args)
+    if after is not None:
+        args += [after[0], after[1]]
+        where += f" AND (h.occurred_at, h.event_id) < (${len(args) - 1}, ${len(args)})"
+    args.append(limit + 1)
+    rows = await conn.fetch(f"{_HISTORY_SELECT} WHERE {where} ORDER BY h.occurred_at DESC, h.event_id DESC LIMIT ${len(args)}", *args)
+    return rows, count
+
+
+_COUNTS = """sum(s.impression)::bigint AS impression, sum(s.click)::bigint AS click,
+             sum(s.dismiss)::bigint AS dismiss, sum(s.convert)::bigint AS convert"""
+
+_SUMMARY_SQL = {
+    "action": f"""
+        WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
+                   WHERE s.tenant_id = $1 AND s.dimension = 'action' AND s.day >= $2 GROUP BY s.key)
+        SELECT g.*, o.name, o.issue, o."group", o.status, o.priority FROM g
+        LEFT JOIN offers o ON o.tenant_id = $1 AND o.offer_id = g.key
+        ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
+    "treatment": f"""
+        WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
+                   WHERE s.tenant_id = $1 AND s.dimension = 'treatment' AND s.day >= $2 GROUP BY s.key)
+        SELECT g.*, c.name, c.offer_id, c.channel_id FROM g
+        LEFT JOIN creatives c ON c.tenant_id = $1 AND c.creative_id = g.key
+        ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
+    "channel": f"""
+        WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
+                   WHERE s.tenant_id = $1 AND s.dimension = 'channel' AND s.day >= $2 GROUP BY s.key)
+        SELECT g.*, ch.name, ch.medium FROM g
+        LEFT JOIN channels ch ON ch.tenant_id = $1 AND ch.channel_id = g.key
+        ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
+    "customer": f"""
+        WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
+                   WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.day >= $2 GROUP BY s.key
+                   ORDER BY sum(s.impression + s.click + s.dismiss + s.convert) DESC, s.key LIMIT $3)
+        SELECT g.*, (SELECT count(DISTINCT d.offer_id) FROM customer_action_days d
+                     WHERE d.tenant_id = $1 AND d.customer_id = g.key AND d.day >= $2) AS unique_actions
+        FROM g ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key""",
+}
+
+
+async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since: date, limit: int) -> list[asyncpg.Record]:
+    """Groups of ``group_by`` with counts summed over the days from ``since`` (inclusive), busiest first."""
+    return await conn.fetch(_SUMMARY_SQL[group_by], tenant_id, since, limit)
+
+
+async def readiness(conn: asyncpg.Connection) -> dict[str, Any]:
+    """Per-consumer progress as stored with the data: partitions, events applied, last write."""
+    rows = await conn.fetch("""SELECT consumer, count(*) AS partitions, sum(next_offset) AS applied_through,
+                                      max(updated_at) AS last_applied_at
+                               FROM consumer_positions GROUP BY consumer ORDER BY consumer""")
+    return {r["consumer"]: {"partitions": r["partitions"], "offsetsApplied": r["applied_through"],
+                            "lastAppliedAt": r["last_applied_at"].isoformat() if r["last_applied_at"] else None}
+            for r in rows}

@@ -1,0 +1,164 @@
+"""Applies a batch of consumed events to the projection tables in ONE transaction that also
+advances the stored Kafka positions.
+
+Contract (exactly-once effect on top of at-least-once delivery):
+- The position rows of the batch's partitions are locked first (``FOR UPDATE``, in a fixed
+  order), so two workers that briefly own the same partition during a rebalance serialise.
+- An entry whose offset is below the stored ``next_offset`` was already applied: it is skipped.
+- An interaction counts in the summaries only if its (tenant, event id) was not yet in the
+  history table, so a re-sent event (same id, new offset) changes nothing either.
+- Positions only move forward. Either everything above is committed, or nothing is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import asyncpg
+import orjson
+
+from profile360.events.model import Channel, Creative, Event, Interaction, Offer
+from profile360.projections import catalog, interactions
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One consumed record: its origin and the event, or ``None`` if it was dead-lettered."""
+
+    topic: str
+    partition: int
+    offset: int
+    event: Event | None
+
+
+@dataclass(frozen=True)
+class ApplyStats:
+    consumed: int
+    skipped: int
+    new_interactions: int
+    positions: dict[TopicPartition, int]
+
+
+_HISTORY_COLUMNS = ("tenant_id", "event_id", "customer_id", "interaction_type", "occurred_at", "channel",
+                    "channel_id", "offer_id", "creative_id", "campaign_id", "workflow_id", "value", "metadata")
+
+
+async def load_positions(conn: asyncpg.Connection, consumer: str, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+    rows = await conn.fetch(
+        """SELECT topic, partition, next_offset FROM consumer_positions
+           WHERE consumer = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))""",
+        consumer, [t for t, _ in tps], [p for _, p in tps])
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def _lock_positions(conn: asyncpg.Connection, consumer: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    topics, parts = [t for t, _ in tps], [p for _, p in tps]
+    await conn.execute(
+        """INSERT INTO consumer_positions (consumer, topic, partition, next_offset)
+           SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) ORDER BY t, p
+           ON CONFLICT DO NOTHING""", consumer, topics, parts)
+    rows = await conn.fetch(
+        """SELECT topic, partition, next_offset FROM consumer_positions
+           WHERE consumer = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+           ORDER BY topic, partition FOR UPDATE""", consumer, topics, parts)
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def _save_positions(conn: asyncpg.Connection, consumer: str, positions: dict[TopicPartition, int]) -> None:
+    await conn.execute(
+        """UPDATE consumer_positions c SET next_offset = GREATEST(c.next_offset, u.o), updated_at = now()
+           FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o)
+           WHERE c.consumer = $1 AND c.topic = u.t AND c.partition = u.p""",
+        consumer, [t for t, _ in positions], [p for _, p in positions], list(positions.values()))
+
+
+def _history_row(e: Interaction) -> tuple:
+    return (e.tenant_id, e.event_id, e.customer_id, e.type, e.occurred_at, e.channel, e.channel_id, e.offer_id,
+            e.creative_id, e.campaign_id, e.workflow_id, e.value, orjson.dumps(e.metadata).decode())
+
+
+async def _insert_history(conn: asyncpg.Connection, events: list[Interaction]) -> list[Interaction]:
+    """Insert the events not yet in history; return exactly those."""
+    if not events:
+        return []
+    await conn.execute("CREATE TEMP TABLE IF NOT EXISTS history_stage "
+                       "(LIKE interaction_history INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    await conn.copy_records_to_table("history_stage", records=[_history_row(e) for e in events], columns=_HISTORY_COLUMNS)
+    rows = await conn.fetch("INSERT INTO interaction_history SELECT * FROM history_stage "
+                            "ON CONFLICT DO NOTHING RETURNING tenant_id, event_id")
+    inserted = {(r["tenant_id"], r["event_id"]) for r in rows}
+    return [e for e in events if interactions.event_key(e) in inserted]
+
+
+async def _add_summaries(conn: asyncpg.Connection, fresh: list[Interaction]) -> None:
+    deltas = interactions.summary_deltas(fresh)
+    if deltas:
+        keys, counts = list(deltas), list(deltas.values())
+        await conn.execute(
+            """INSERT INTO interaction_summary_daily AS s (tenant_id, dimension, key, day, impression, click, dismiss, convert)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+               ON CONFLICT (tenant_id, dimension, day, key) DO UPDATE SET
+                 impression = s.impression + EXCLUDED.impression, click = s.click + EXCLUDED.click,
+                 dismiss = s.dismiss + EXCLUDED.dismiss, convert = s.convert + EXCLUDED.convert""",
+            *[[k[i] for k in keys] for i in range(4)], *[[c[i] for c in counts] for i in range(4)])
+    days = interactions.action_days(fresh)
+    if days:
+        await conn.execute(
+            """INSERT INTO customer_action_days (tenant_id, customer_id, offer_id, day)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) ON CONFLICT DO NOTHING""",
+            *[[d[i] for d in days] for i in range(4)])
+
+
+_CATALOG_UPSERTS = {
+    Offer: ("""INSERT INTO offers AS t (tenant_id, offer_id, name, issue, "group", status, priority, occurred_at, event_id)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::timestamptz[], $9::text[])
+               ON CONFLICT (tenant_id, offer_id) DO UPDATE SET name = EXCLUDED.name, issue = EXCLUDED.issue,
+                 "group" = EXCLUDED."group", status = EXCLUDED.status, priority = EXCLUDED.priority,
+                 occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id
+               WHERE (t.occurred_at, t.event_id) < (EXCLUDED.occurred_at, EXCLUDED.event_id)""",
+            lambda e: (e.tenant_id, e.offer_id, e.name, e.issue, e.group, e.status, e.priority, e.occurred_at, e.event_id)),
+    Creative: ("""INSERT INTO creatives AS t (tenant_id, creative_id, name, offer_id, channel_id, occurred_at, event_id)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
+               ON CONFLICT (tenant_id, creative_id) DO UPDATE SET name = EXCLUDED.name, offer_id = EXCLUDED.offer_id,
+                 channel_id = EXCLUDED.channel_id, occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id
+               WHERE (t.occurred_at, t.event_id) < (EXCLUDED.occurred_at, EXCLUDED.event_id)""",
+               lambda e: (e.tenant_id, e.creative_id, e.name, e.offer_id, e.channel_id, e.occurred_at, e.event_id)),
+    Channel: ("""INSERT INTO channels AS t (tenant_id, channel_id, name, medium, occurred_at, event_id)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+               ON CONFLICT (tenant_id, channel_id) DO UPDATE SET name = EXCLUDED.name, medium = EXCLUDED.medium,
+                 occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id
+               WHERE (t.occurred_at, t.event_id) < (EXCLUDED.occurred_at, EXCLUDED.event_id)""",
+              lambda e: (e.tenant_id, e.channel_id, e.name, e.medium, e.occurred_at, e.event_id)),
+}
+
+
+async def _upsert_catalog(conn: asyncpg.Connection, events: list) -> None:
+    winners = catalog.latest(events).values()
+    for kind, (sql, row) in _CATALOG_UPSERTS.items():
+        rows = [row(e) for e in winners if type(e) is kind]
+        if rows:
+            await conn.execute(sql, *map(list, zip(*rows)))
+
+
+def _positions_after(entries: Sequence[Entry]) -> dict[TopicPartition, int]:
+    positions: dict[TopicPartition, int] = {}
+    for e in entries:
+        tp = (e.topic, e.partition)
+        positions[tp] = max(positions.get(tp, 0), e.offset + 1)
+    return positions
+
+
+async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence[Entry]) -> ApplyStats:
+    """Apply ``entries`` (any partitions, offsets ascending within each) atomically; see module doc."""
+    positions = _positions_after(entries)
+    async with conn.transaction():
+        stored = await _lock_positions(conn, consumer, sorted(positions))
+        todo = [e for e in entries if e.offset >= stored.get((e.topic, e.partition), 0)]
+        events = [e.event for e in todo if e.event is not None]
+        fresh = await _insert_history(conn, interactions.dedupe(e for e in events if isinstance(e, Interaction)))
+        await _add_summaries(conn, fresh)
+        await _upsert_catalog(conn, [e for e in events if not isinstance(e, Interaction)])
+        await _save_positions(conn, consumer, positions)
+    return ApplyStats(len(entries), len(entries) - len(todo), len(fresh), positions)

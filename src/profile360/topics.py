@@ -1,0 +1,54 @@
+"""Kafka topics of profile360 and the records each one carries."""
+from __future__ import annotations
+
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from profile360.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: which Avro records each topic family carries
+RECORDS_BY_FAMILY = {
+    "interactions": ("InteractionEvent",),
+    "catalog": ("Offer", "Creative", "Channel"),
+    "identity": ("Identify", "Link", "Unlink"),
+    "consent": ("ConsentChanged",),
+    "erasure": ("ErasureRequested",),
+}
+
+#: the families the worker folds today
+PROJECTED_FAMILIES = ("interactions", "catalog")
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Create every profile360 topic that does not exist yet (idempotent)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [settings.topic(f) for f in (*RECORDS_BY_FAMILY, "dlq")]
+        missing = [NewTopic(t, settings.topic_partitions, 1) for t in wanted if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+            log.info("created topics %s", [t.name for t in missing])
+    finally:
+        await admin.close()
+
+
+def partition_key(name: str, record: dict) -> bytes:
+    """Kafka key of a record: its tenant and the entity it is about, so that one entity's
+    events share a partition (ordering is a courtesy: the folds do not depend on it)."""
+    entity = (record.get("customerId") or record.get("offerId") or record.get("creativeId")
+              or record.get("channelId") or _first_identifier(record) or record.get("eventId"))
+    return f"{record.get('tenantId')}:{entity}".encode()
+
+
+def _first_identifier(record: dict) -> str | None:
+    ident = record.get("identifier") or next(iter(record.get("identifiers") or []), None)
+    return f"{ident['type']}:{ident['value']}" if ident else None

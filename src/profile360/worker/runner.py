@@ -1,0 +1,160 @@
+"""The projection worker: consume → decode → apply in one transaction → hint Kafka.
+
+Guarantees:
+- Positions live in PostgreSQL, written with the rows (see ``store.writer``). On partition
+  assignment the consumer seeks to the stored positions; Kafka's committed offsets are only a
+  hint, committed after the database commit, for tools that show consumer lag.
+- A record that cannot be decoded or validated goes to the dead-letter topic before its batch
+  commits. A record the database rejects (a data error) is isolated by splitting its batch and
+  dead-lettered alone; the partition moves on.
+- Database or broker outages are retried with backoff; the batch in hand is re-applied, which
+  is harmless because applying is idempotent.
+- ``stop`` lets the batch in flight finish, then leaves the group.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+
+from profile360.events.codec import Codec
+from profile360.settings import Settings
+from profile360.store.writer import ApplyStats, Entry, apply_batch, load_positions
+from profile360.topics import PROJECTED_FAMILIES
+from profile360.worker.dead_letters import DeadLetter, send_dead_letters
+from profile360.worker.decode import dead_letter, decode_records
+
+log = logging.getLogger(__name__)
+
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, asyncpg.ProgramLimitExceededError)
+_RETRYABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+              asyncpg.CannotConnectNowError, asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
+              asyncpg.AdminShutdownError)
+
+
+@dataclass
+class WorkerStats:
+    batches: int = 0
+    consumed: int = 0
+    dead: int = 0
+    new_interactions: int = 0
+    assigned: set = field(default_factory=set)
+
+
+class _SeekToStored(ConsumerRebalanceListener):
+    def __init__(self, worker: "Worker"):
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.worker.stats.assigned -= set(revoked)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self.worker.seek_to_stored(list(assigned))
+
+
+class Worker:
+    def __init__(self, settings: Settings, codec: Codec, pool: asyncpg.Pool):
+        self.settings = settings
+        self.codec = codec
+        self.pool = pool
+        self.stats = WorkerStats()
+        self.stopping = asyncio.Event()
+        self.topics = [settings.topic(f) for f in PROJECTED_FAMILIES]
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
+            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=settings.batch_max_records,
+            fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024)
+        self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
+
+    async def seek_to_stored(self, tps: list[TopicPartition]) -> None:
+        """Start every assigned partition at the position stored with the data."""
+        async with self.pool.acquire() as conn:
+            stored = await load_positions(conn, self.settings.consumer_group, [(tp.topic, tp.partition) for tp in tps])
+        for tp in tps:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                await self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
+        self.stats.assigned |= set(tps)
+        log.info("assigned %s; resuming from stored positions %s", sorted(map(str, tps)), stored)
+
+    async def run(self) -> None:
+        await self.producer.start()
+        await self.consumer.start()
+        self.consumer.subscribe(self.topics, listener=_SeekToStored(self))
+        try:
+            while not self.stopping.is_set():
+                batch = await self.consumer.getmany(timeout_ms=self.settings.batch_timeout_ms,
+                                                    max_records=self.settings.batch_max_records)
+                records = [r for part in batch.values() for r in part]
+                if records:
+                    await self.handle(records)
+        finally:
+            await self.consumer.stop()
+            await self.producer.stop()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def handle(self, records: Sequence[Any]) -> None:
+        """Project one polled batch; returns once it is committed (or the worker is stopping)."""
+        entries, dead = decode_records(self.codec, records)
+        await self._retrying(self._send_dead, dead)
+        applied = await self._apply_isolating(entries, {(r.topic, r.partition, r.offset): r for r in records})
+        self.stats.batches += 1
+        self.stats.consumed += len(entries)
+        self.stats.dead += len(dead)
+        if applied:
+            await self._commit_hint(applied)
+
+    async def _send_dead(self, letters: list[DeadLetter]) -> None:
+        if letters:
+            await send_dead_letters(self.producer, self.settings.topic("dlq"), letters)
+            log.warning("dead-lettered %d records, first: %s", len(letters), letters[0].detail)
+
+    async def _apply(self, entries: Sequence[Entry]) -> ApplyStats:
+        async with self.pool.acquire() as conn:
+            return await apply_batch(conn, self.settings.consumer_group, entries)
+
+    async def _apply_isolating(self, entries: list[Entry], raw: dict) -> dict:
+        """Apply ``entries``; on a data error split the batch until the bad record is alone,
+        dead-letter it and apply it as a skipped entry. Returns the positions reached."""
+        try:
+            stats = await self._retrying(self._apply, entries)
+            self.stats.new_interactions += stats.new_interactions if stats else 0
+            return stats.positions if stats else {}
+        except _DATA_ERRORS as exc:
+            if len(entries) == 1:
+                e = entries[0]
+                await self._retrying(self._send_dead, [dead_letter(raw[(e.topic, e.partition, e.offset)], "rejected_by_database", str(exc))])
+                self.stats.dead += 1
+                return await self._apply_isolating([Entry(e.topic, e.partition, e.offset, None)], raw)
+            half = len(entries) // 2
+            first = await self._apply_isolating(entries[:half], raw)
+            return {**first, **await self._apply_isolating(entries[half:], raw)}
+
+    async def _retrying(self, fn: Any, arg: Any) -> Any:
+        delay = 0.2
+        while True:
+            try:
+                return await fn(arg)
+            except _RETRYABLE as exc:
+                if self.stopping.is_set():
+                    raise
+                log.warning("%s failed (%s: %s); retrying in %.1fs", fn.__name__, type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _commit_hint(self, positions: dict) -> None:
+        offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()
+                   if TopicPartition(t, p) in self.stats.assigned}
+        try:
+            if offsets:
+                await self.consumer.commit(offsets)
+        except Exception as exc:  # a hint only: the positions that matter are in PostgreSQL
+            log.info("Kafka offset commit skipped: %s", exc)

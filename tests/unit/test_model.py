@@ -1,0 +1,31 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from profile360.events.model import Interaction, InvalidEvent, from_record
+
+GOOD = {"eventId": "e1", "tenantId": "acme", "occurredAt": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "customerId": "c1", "type": "click", "channel": "EMAIL", "channelId": None, "offerId": "o1",
+        "creativeId": None, "campaignId": None, "workflowId": None, "value": None, "metadata": {"k": "v"}}
+
+
+def test_valid_interaction_becomes_a_domain_event():
+    event = from_record("InteractionEvent", GOOD)
+    assert isinstance(event, Interaction)
+    assert (event.customer_id, event.type, event.offer_id, event.metadata) == ("c1", "click", "o1", {"k": "v"})
+
+
+@pytest.mark.parametrize("field, value", [
+    ("tenantId", ""), ("tenantId", "bad tenant"), ("eventId", ""), ("customerId", "x\x00y"),
+    ("occurredAt", datetime(1970, 1, 1, tzinfo=timezone.utc)), ("occurredAt", datetime(2200, 1, 1, tzinfo=timezone.utc)),
+    ("type", "Not A Type"), ("channel", "FAX"), ("value", float("nan")), ("customerId", "x" * 300),
+])
+def test_invalid_fields_are_named(field, value):
+    with pytest.raises(InvalidEvent) as err:
+        from_record("InteractionEvent", {**GOOD, field: value})
+    assert err.value.field == field
+
+
+def test_records_no_projection_consumes_are_invalid():
+    with pytest.raises(InvalidEvent, match="no projection"):
+        from_record("Identify", {})
