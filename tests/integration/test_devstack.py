@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from profile360.devstack import free_port
+from profile360.settings import Settings
 from profile360.devstack.kafka import (
     kafka_running,
     start_kafka,
@@ -56,7 +57,7 @@ async def _pg_select_one(dsn: str) -> int:
 
 
 async def test_devstack_kafka_and_postgres(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    cache = Path(request.config.cache.mkdir("profile360-devstack"))
+    cache = Settings.from_env().devstack_dir / "cache"
     kafka_dir, pg_dir = tmp_path / "kafka", tmp_path / "postgres"
     kport, cport, pport = free_port(), free_port(), free_port()
     try:

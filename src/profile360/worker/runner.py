@@ -53,7 +53,11 @@ class _SeekToStored(ConsumerRebalanceListener):
         self.worker.stats.assigned -= set(revoked)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        # aiokafka keeps fetching while this coroutine awaits: hold the partitions until
+        # they point at the stored positions (``run`` also drops what slipped through).
+        self.worker.consumer.pause(*assigned)
         await self.worker.seek_to_stored(list(assigned))
+        self.worker.consumer.resume(*assigned)
 
 
 class Worker:
@@ -74,12 +78,12 @@ class Worker:
         """Start every assigned partition at the position stored with the data."""
         async with self.pool.acquire() as conn:
             stored = await load_positions(conn, self.settings.consumer_group, [(tp.topic, tp.partition) for tp in tps])
+        fresh = [tp for tp in tps if (tp.topic, tp.partition) not in stored]
+        if fresh:
+            await self.consumer.seek_to_beginning(*fresh)
         for tp in tps:
-            offset = stored.get((tp.topic, tp.partition))
-            if offset is None:
-                await self.consumer.seek_to_beginning(tp)
-            else:
-                self.consumer.seek(tp, offset)
+            if tp not in fresh:
+                self.consumer.seek(tp, stored[(tp.topic, tp.partition)])
         self.stats.assigned |= set(tps)
         log.info("assigned %s; resuming from stored positions %s", sorted(map(str, tps)), stored)
 
@@ -91,7 +95,7 @@ class Worker:
             while not self.stopping.is_set():
                 batch = await self.consumer.getmany(timeout_ms=self.settings.batch_timeout_ms,
                                                     max_records=self.settings.batch_max_records)
-                records = [r for part in batch.values() for r in part]
+                records = [r for tp, part in batch.items() if tp in self.stats.assigned for r in part]
                 if records:
                     await self.handle(records)
         finally:
@@ -103,6 +107,8 @@ class Worker:
 
     async def handle(self, records: Sequence[Any]) -> None:
         """Project one polled batch; returns once it is committed (or the worker is stopping)."""
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("batch of %d from %s", len(records), sorted({(r.topic, r.partition, r.offset) for r in records})[:6])
         entries, dead = decode_records(self.codec, records)
         await self._retrying(self._send_dead, dead)
         applied = await self._apply_isolating(entries, {(r.topic, r.partition, r.offset): r for r in records})

@@ -1,0 +1,3 @@
+from profile360.cli.main import main
+
+main()

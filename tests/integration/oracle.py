@@ -1,0 +1,48 @@
+"""An independent fold of raw event records, written plainly for the tests: what the tables
+and the API must say. It shares no code with the worker."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+
+OFFER_TYPES = ["impression", "click", "dismiss", "convert"]
+
+
+def expected_history(records: list[dict]) -> dict[tuple[str, str], dict]:
+    history = {}
+    for r in records:
+        history.setdefault((r["tenantId"], r["eventId"]), r)
+    return history
+
+
+def expected_daily(records: list[dict]) -> dict[tuple, list[int]]:
+    """(tenant, dimension, key, day) -> [impression, click, dismiss, convert]."""
+    daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r in expected_history(records).values():
+        if r["type"] not in OFFER_TYPES:
+            continue
+        day = r["occurredAt"].astimezone(timezone.utc).date()
+        groups = {"action": r.get("offerId"), "treatment": r.get("creativeId"),
+                  "channel": r.get("channelId") or r.get("channel"), "customer": r["customerId"]}
+        for dimension, key in groups.items():
+            if key:
+                daily[(r["tenantId"], dimension, key, day)][OFFER_TYPES.index(r["type"])] += 1
+    return dict(daily)
+
+
+def expected_summary(records: list[dict], tenant: str, dimension: str, days: int) -> dict[str, dict]:
+    since = datetime.now(timezone.utc).date() - timedelta(days=days - 1)
+    out: dict[str, dict] = {}
+    for (t, dim, key, day), counts in expected_daily(records).items():
+        if t != tenant or dim != dimension or day < since:
+            continue
+        row = out.setdefault(key, dict.fromkeys(OFFER_TYPES, 0))
+        for name, n in zip(OFFER_TYPES, counts):
+            row[name] += n
+    for key, row in out.items():
+        row["total"] = sum(row[t] for t in OFFER_TYPES)
+        if dimension == "customer":
+            row["uniqueActions"] = len({r["offerId"] for r in expected_history(records).values()
+                                        if r["tenantId"] == tenant and r["customerId"] == key and r.get("offerId")
+                                        and r["type"] in OFFER_TYPES and r["occurredAt"].date() >= since})
+    return out
