@@ -29,7 +29,10 @@ class LineError:
 
 def _timestamp(value: Any) -> Any:
     if isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"occurredAt: {value[:40]!r} is not an ISO 8601 time or epoch milliseconds") from None
         if parsed.tzinfo is None:
             raise ValueError(f"occurredAt: {value!r} has no time zone")
         return parsed

@@ -1,0 +1,68 @@
+"""Bad requests get a 400 with a JSON body naming the parameter; health endpoints answer."""
+from __future__ import annotations
+
+import pytest
+
+from .test_pipeline import api_client
+
+pytestmark = pytest.mark.integration
+
+HISTORY, SUMMARY = "/api/v1/interaction-history", "/api/v1/interaction-summary"
+
+
+@pytest.mark.parametrize("path, params, field", [
+    (HISTORY, {"limit": "0"}, "limit"),
+    (HISTORY, {"limit": "1001"}, "limit"),
+    (HISTORY, {"limit": "ten"}, "limit"),
+    (HISTORY, {"cursor": "not-a-cursor"}, "cursor"),
+    (HISTORY, {"offerId": "a", "actionId": "b"}, "offerId"),
+    (HISTORY, {"customerId": "x" * 300}, "customerId"),
+    (SUMMARY, {"groupBy": "planet"}, "groupBy"),
+    (SUMMARY, {"days": "-1"}, "days"),
+    (SUMMARY, {"days": "99999"}, "days"),
+])
+async def test_bad_parameters_are_named(settings, path, params, field):
+    client = await api_client(settings)
+    try:
+        resp = await client.get(path, params=params, headers={"X-Tenant-Id": "acme"})
+        body = await resp.json()
+    finally:
+        await client.close()
+    assert resp.status == 400
+    assert body["error"]["field"] == field
+    assert body["error"]["code"] == "invalid_parameter"
+    assert field in body["error"]["message"]
+
+
+async def test_tenant_header_is_required_and_unknown_routes_are_json(settings):
+    client = await api_client(settings)
+    try:
+        resp = await client.get(HISTORY)
+        body = await resp.json()
+        assert (resp.status, body["error"]["field"]) == (400, "X-Tenant-Id")
+        resp = await client.get("/api/v1/nothing-here", headers={"X-Tenant-Id": "acme"})
+        assert resp.status == 404 and (await resp.json())["error"]["status"] == 404
+    finally:
+        await client.close()
+
+
+async def test_empty_tenant_gets_empty_pages(settings):
+    client = await api_client(settings)
+    try:
+        body = await (await client.get(HISTORY, headers={"X-Tenant-Id": "nobody"})).json()
+        assert body == {"data": [], "total": 0, "hasMore": False, "nextCursor": None}
+        body = await (await client.get(SUMMARY, params={"groupBy": "customer"}, headers={"X-Tenant-Id": "nobody"})).json()
+        assert body == {"groupBy": "customer", "days": 30, "summary": []}
+    finally:
+        await client.close()
+
+
+async def test_health_and_readiness(settings):
+    client = await api_client(settings)
+    try:
+        assert (await (await client.get("/healthz")).json()) == {"status": "ok"}
+        resp = await client.get("/readyz")
+        body = await resp.json()
+        assert resp.status == 200 and body["status"] == "ready" and body["schemaVersion"] == 1
+    finally:
+        await client.close()
