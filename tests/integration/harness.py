@@ -81,7 +81,8 @@ class InProcessWorker:
 def env_for(settings: Settings) -> dict[str, str]:
     return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap, "DATABASE_URL": settings.database_url,
             "P360_TOPIC_PREFIX": settings.topic_prefix, "P360_CONSUMER_GROUP": settings.consumer_group,
-            "P360_BATCH_MAX_RECORDS": str(settings.batch_max_records)}
+            "P360_BATCH_MAX_RECORDS": str(settings.batch_max_records),
+            "P360_TOPIC_PARTITIONS": str(settings.topic_partitions)}
 
 
 def start_worker_process(settings: Settings) -> subprocess.Popen:
