@@ -11,11 +11,10 @@ from dataclasses import asdict
 from typing import Any, Awaitable, Callable
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from profile360.bootstrap import load_codec, open_pool
 from profile360.settings import Settings
-from profile360.topics import PROJECTED_FAMILIES
+from profile360.worker import progress
 from profile360.worker.runner import Worker
 
 
@@ -31,35 +30,16 @@ async def wait_until(check: Callable[[], Awaitable[Any]], timeout: float = 60, w
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value {last!r}")
 
 
-async def end_offsets(settings: Settings, families: tuple[str, ...] = PROJECTED_FAMILIES) -> dict[tuple[str, int], int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(settings.topic(f), p) for f in families for p in range(settings.topic_partitions)]
-        ends = await consumer.end_offsets(tps)
-        return {(tp.topic, tp.partition): o for tp, o in ends.items()}
-    finally:
-        await consumer.stop()
-
-
 async def stored_positions(settings: Settings) -> dict[tuple[str, int], int]:
     conn = await asyncpg.connect(settings.database_url)
     try:
-        rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_positions WHERE consumer = $1",
-                                settings.consumer_group)
-        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        return await progress.stored_positions(conn, settings.consumer_group)
     finally:
         await conn.close()
 
 
-async def wait_caught_up(settings: Settings, timeout: float = 60) -> None:
-    """Until the stored positions reach the end of every projected topic partition."""
-    ends = {tp: o for tp, o in (await end_offsets(settings)).items() if o > 0}
-
-    async def check() -> bool:
-        stored = await stored_positions(settings)
-        return all(stored.get(tp, 0) >= o for tp, o in ends.items())
-    await wait_until(check, timeout, f"worker to reach {ends}")
+end_offsets = progress.end_offsets
+wait_caught_up = progress.wait_caught_up
 
 
 class InProcessWorker:

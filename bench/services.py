@@ -1,0 +1,137 @@
+"""Where the benchmark runs: the Kafka broker and PostgreSQL server, a fresh database, topic
+prefix and consumer group per run (so runs never mix), and the machine facts for the report."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from profile360.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` instead (user, host, port and options kept)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def base_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """``Settings.from_env()``; if the environment names no broker or no database, the local
+    devstack is started (a no-op when it already runs) on the default ports of ``Settings``."""
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env)
+    if "KAFKA_BOOTSTRAP_SERVERS" in env and "DATABASE_URL" in env:
+        return settings
+    from profile360 import devstack
+
+    defaults = Settings()
+    kafka_port = int(defaults.kafka_bootstrap.rsplit(":", 1)[1])
+    pg_port = urlsplit(defaults.database_url).port or 5432
+    print(f"bench: devstack up under {settings.devstack_dir} ...", file=sys.stderr)
+    addrs = devstack.up(settings.devstack_dir, kafka_port=kafka_port, controller_port=kafka_port + 1, pg_port=pg_port)
+    return replace(settings, kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", addrs["kafka"]),
+                   database_url=env.get("DATABASE_URL", addrs["database"]))
+
+
+def run_settings(base: Settings, stamp: str, batch_max_records: int) -> Settings:
+    """The settings of one run: database ``bench_<stamp>``, topics ``bench-<stamp>.*``."""
+    return replace(base, database_url=with_database(base.database_url, f"bench_{stamp}"),
+                   topic_prefix=f"bench-{stamp}", consumer_group=f"bench-{stamp}-worker",
+                   batch_max_records=batch_max_records)
+
+
+async def create_database(base: Settings, name: str) -> None:
+    conn = await asyncpg.connect(base.database_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(base: Settings, name: str) -> None:
+    conn = await asyncpg.connect(base.database_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def create_topic(settings: Settings, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
+    finally:
+        await admin.close()
+
+
+async def delete_topics(settings: Settings, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (the run's own topics)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    finally:
+        await admin.close()
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """Environment of a profile360 process for ``settings`` (as the integration harness builds it)."""
+    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap, "DATABASE_URL": settings.database_url,
+            "P360_TOPIC_PREFIX": settings.topic_prefix, "P360_CONSUMER_GROUP": settings.consumer_group,
+            "P360_BATCH_MAX_RECORDS": str(settings.batch_max_records),
+            "P360_BATCH_TIMEOUT_MS": str(settings.batch_timeout_ms),
+            "P360_TOPIC_PARTITIONS": str(settings.topic_partitions)}
+
+
+def _meminfo_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return 0.0
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+async def machine_facts(settings: Settings) -> dict[str, str]:
+    """nproc, memory, CPU model, kernel, Python, Kafka and PostgreSQL versions."""
+    from profile360.devstack.kafka import KAFKA_VERSION
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        pg = await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+    return {"nproc": str(len(os.sched_getaffinity(0))), "memory": f"{_meminfo_gib():.1f} GiB", "cpu": _cpu_model(),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "kafka": f"{KAFKA_VERSION} (devstack version; broker at {settings.kafka_bootstrap})", "postgres": pg}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies over all CPUs since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return float(sum(values) - idle), float(sum(values))
