@@ -28,6 +28,8 @@ CHANNELS = (("ch_0", "Email", "EMAIL"), ("ch_1", "SMS", "SMS"), ("ch_2", "Push",
 PLACEMENTS = ("hero", "sidebar", "inbox", "footer", "modal")
 WINDOW_MS = 30 * 24 * 3600 * 1000
 CHUNK = 50_000
+HISTORY_COLUMNS = ("tenant_id", "event_id", "customer_id", "interaction_type", "occurred_at", "channel",
+                   "channel_id", "offer_id", "creative_id", "campaign_id", "workflow_id", "value", "metadata")
 
 
 @dataclass

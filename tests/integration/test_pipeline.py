@@ -62,7 +62,8 @@ async def check_tables_match_oracle(settings, events):
 async def test_events_flow_to_history_and_summary_api(settings):
     tenant = "acme"
     events = workload.interactions(tenant, 600) + workload.interactions("other", 50, seed=9)
-    await publish(settings, workload.catalog(tenant, events[0]["occurredAt"]), events)
+    catalog = workload.catalog(tenant, events[0]["occurredAt"])
+    await publish(settings, catalog, events)
     async with InProcessWorker(settings):
         await wait_caught_up(settings)
     await check_tables_match_oracle(settings, events)
@@ -105,6 +106,9 @@ async def test_events_flow_to_history_and_summary_api(settings):
         offer4 = next(g for g in action if g["id"] == "offer_4")
         assert (offer4["name"], offer4["issue"], offer4["group"], offer4["status"], offer4["priority"]) == \
             ("Offer 4", "Cards", "Premium", "active", 40)
+        # Check readiness reports the worker's stored progress
+        ready = await (await client.get("/readyz")).json()
+        assert ready["consumers"][settings.consumer_group]["offsetsApplied"] == len(events) + len(catalog)
         # Check tenant isolation: the other tenant sees only its own events
         _, other_total = await all_history(client, "other")
         assert other_total == 50

@@ -92,7 +92,7 @@ async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since
 
 async def readiness(conn: asyncpg.Connection) -> dict[str, Any]:
     """Per-consumer progress as stored with the data: partitions, events applied, last write."""
-    rows = await conn.fetch("""SELECT consumer, count(*) AS partitions, sum(next_offset) AS applied_through,
+    rows = await conn.fetch("""SELECT consumer, count(*) AS partitions, sum(next_offset)::bigint AS applied_through,
                                       max(updated_at) AS last_applied_at
                                FROM consumer_positions GROUP BY consumer ORDER BY consumer""")
     return {r["consumer"]: {"partitions": r["partitions"], "offsetsApplied": r["applied_through"],

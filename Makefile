@@ -1,0 +1,48 @@
+# profile360 — the commands a developer and CI use. See README.md.
+PYTHON ?= python3
+STATE  := .devstack
+API    ?= 127.0.0.1:8080
+export API_BIND := $(API)
+
+.PHONY: install test unit integration run down bench clean
+
+install:  ## Python dependencies (project + tests), editable
+	$(PYTHON) -m pip install -q -e '.[test]'
+
+test: install  ## the whole suite: unit + integration on a real Kafka and PostgreSQL
+	$(PYTHON) -m pytest -q
+
+unit: install
+	$(PYTHON) -m pytest -q tests/unit
+
+integration: install
+	$(PYTHON) -m pytest -q tests/integration
+
+run: install  ## local stack + migrate + worker + API + demo data, then prints example calls
+	$(PYTHON) -m profile360 devstack up
+	$(PYTHON) -m profile360 migrate
+	@mkdir -p $(STATE)
+	@$(PYTHON) -m profile360 devstack status >/dev/null
+	@if [ -f $(STATE)/worker.pid ] && kill -0 $$(cat $(STATE)/worker.pid) 2>/dev/null; then echo "worker already running"; \
+	 else nohup $(PYTHON) -m profile360 worker > $(STATE)/worker.log 2>&1 & echo $$! > $(STATE)/worker.pid; fi
+	@if [ -f $(STATE)/api.pid ] && kill -0 $$(cat $(STATE)/api.pid) 2>/dev/null; then echo "api already running"; \
+	 else nohup $(PYTHON) -m profile360 api > $(STATE)/api.log 2>&1 & echo $$! > $(STATE)/api.pid; fi
+	$(PYTHON) -m profile360 demo --tenant demo
+	@$(PYTHON) -m profile360.cli.wait_http http://$(API)/readyz 30
+	@echo ""
+	@echo "profile360 is running (logs in $(STATE)/*.log; stop with: make down). Try:"
+	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-history?limit=3'"
+	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-history?customerId=CUST007&type=click'"
+	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-summary?groupBy=action&days=30'"
+	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-summary?groupBy=customer&days=7'"
+	@echo "  curl -s 'http://$(API)/readyz'"
+
+down:  ## stop API, worker and the local stack (data is kept in .devstack/)
+	@for p in api worker; do if [ -f $(STATE)/$$p.pid ]; then kill $$(cat $(STATE)/$$p.pid) 2>/dev/null || true; rm -f $(STATE)/$$p.pid; fi; done
+	$(PYTHON) -m profile360 devstack down
+
+bench: install  ## end-to-end and raw-limit figures; see BENCHMARKS.md
+	$(PYTHON) -m bench $(BENCH_ARGS)
+
+clean: down
+	rm -rf $(STATE)

@@ -1,0 +1,215 @@
+"""``python -m bench``: one run, one orchestrating process; prints a markdown table.
+
+Order: generate + encode the workload; producer alone; end-to-end through the worker process;
+raw Kafka consume (with and without decode); the worker's decode on in-memory values; COPY
+into PostgreSQL (without and with indexes); Faust bare stream; HTTP API; the writer alone.
+Everything runs in a fresh database ``bench_<stamp>`` and under topics ``bench-<stamp>.*``,
+both removed at the end unless ``--keep``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import shlex
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench import api_probe, e2e, faust_probe, raw, report, services, workload
+from bench.report import Figure
+from profile360.bootstrap import apply_migrations, load_codec
+from profile360.settings import Settings
+from profile360.topics import ensure_topics
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=1_000_000, help="interaction events (default 1,000,000)")
+    p.add_argument("--customers", type=int, default=100_000, help="distinct customer ids (default 100,000)")
+    p.add_argument("--seed", type=int, default=42, help="workload seed (default 42)")
+    p.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of the customer distribution (default 1.0)")
+    p.add_argument("--batch-max-records", type=int, default=None,
+                   help="worker batch size (default: P360_BATCH_MAX_RECORDS, else 5000)")
+    p.add_argument("--api-seconds", type=float, default=5.0, help="seconds per API endpoint (default 5)")
+    p.add_argument("--api-concurrency", type=int, default=16, help="concurrent request loops (default 16)")
+    p.add_argument("--faust-events", type=int, default=200_000, help="events the Faust probe reads (0 skips it)")
+    p.add_argument("--faust-timeout", type=float, default=180.0, help="hard timeout of the Faust probe, s")
+    p.add_argument("--writer-events", type=int, default=200_000,
+                   help="events the writer-alone probe applies (0 skips it)")
+    p.add_argument("--profile-worker", type=Path, default=None,
+                   help="sample the worker with py-spy during the timed window (collapsed stacks to FILE)")
+    p.add_argument("--out", type=Path, default=None, help="also write the markdown report to FILE")
+    p.add_argument("--keep", action="store_true", help="keep the database and topics of this run")
+    return p.parse_args(argv)
+
+
+def say(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else 0.0
+
+
+class Run:
+    """The measurements of one run, appended to ``figures`` in report order."""
+
+    def __init__(self, settings: Settings, args: argparse.Namespace, workdir: Path):
+        self.settings, self.args, self.workdir = settings, args, workdir
+        self.codec = load_codec()
+        self.figures: list[Figure] = []
+        self.wl = workload.Workload()
+        self.entries: list = []
+
+    def add(self, *args, **kwargs) -> None:
+        self.figures.append(Figure(*args, **kwargs))
+
+    def build_workload(self) -> None:
+        a = self.args
+        say(f"generating and encoding {a.events:,} events over {a.customers:,} customers ...")
+        self.wl = workload.build(self.codec, a.events, a.customers, a.seed, a.zipf)
+        self.add("Avro encode (codec.encode, in-memory)", rate(self.wl.encoded, self.wl.encode_seconds), "records/s",
+                 f"{self.wl.encoded:,} records in {self.wl.encode_seconds:.1f} s; generation took "
+                 f"{self.wl.generate_seconds:.1f} s more", role="info")
+
+    async def produce_alone(self) -> None:
+        say("producer alone (topic without consumer) ...")
+        seconds = await e2e.produce_alone(self.settings, self.wl.interactions)
+        self.add("Kafka produce alone (1 aiokafka producer, acks=all)", rate(len(self.wl.interactions), seconds),
+                 "events/s", f"{len(self.wl.interactions):,} events in {seconds:.1f} s, linger 10 ms, 512 KiB batches")
+
+    async def end_to_end(self) -> None:
+        say("end-to-end: worker process + producer ...")
+        res = await e2e.run(self.settings, self.wl.catalog, self.wl.interactions, self.workdir / "worker.log",
+                            self.args.profile_worker)
+        self.e2e_rate = rate(res.events, res.seconds)
+        self.add("**End-to-end** (produce → worker → PostgreSQL positions)", self.e2e_rate, "events/s",
+                 f"{res.events:,} events in {res.seconds:.1f} s; worker CPU {res.worker_cpu / res.seconds:.0%} of one "
+                 f"core, machine {res.machine_busy:.0%} busy; batch ≤ {self.settings.batch_max_records}", role="e2e")
+        self.add("Kafka produce during end-to-end", rate(res.events, res.produce_seconds), "events/s",
+                 f"{res.produce_seconds:.1f} s, worker consuming concurrently")
+        self.add("Worker stop on SIGTERM", res.exit_seconds, "s",
+                 f"exit code {res.exit_code}" if res.exit_code is not None else "did not exit in 30 s: killed",
+                 role="info", failure=None if res.exit_code == 0 else f"exit code {res.exit_code}")
+
+    async def raw_consume(self) -> None:
+        topic, n = self.settings.topic("interactions"), len(self.wl.interactions)
+        say("raw consume (group-less, getmany 10k) ...")
+        plain = await raw.consume(self.settings, topic, n, None)
+        self.add("Kafka consume alone (getmany 10k, no decode)", rate(n, plain), "events/s", f"{plain:.1f} s")
+        decoded = await raw.consume(self.settings, topic, n, self.codec.decode)
+        self.add("Kafka consume + codec.decode", rate(n, decoded), "events/s", f"{decoded:.1f} s")
+        self.records = raw.fake_records(self.wl.interactions)
+        seconds, self.entries = raw.decode_cpu(self.codec, self.records, self.settings.batch_max_records)
+        self.add("Worker decode_records (decode + validate, in-memory)", rate(n, seconds), "events/s",
+                 f"{seconds:.1f} s, CPU only")
+
+    async def copy(self) -> None:
+        n = len(self.wl.rows)
+        for indexed in (False, True):
+            say(f"COPY into a scratch table {'with' if indexed else 'without'} indexes ...")
+            seconds = await raw.copy_rows(self.settings, self.wl.rows, indexed)
+            what = "PK + the 4 interaction_history indexes" if indexed else "no indexes"
+            self.add(f"PostgreSQL COPY, {what}", rate(n, seconds), "rows/s",
+                     f"copy_records_to_table, 10k rows per call, {seconds:.1f} s")
+
+    def faust(self) -> None:
+        target = min(self.args.faust_events, len(self.wl.interactions))
+        if target <= 0:
+            return
+        say(f"Faust bare stream over {target:,} events (timeout {self.args.faust_timeout:.0f} s) ...")
+        res = faust_probe.run(self.settings, self.settings.topic("interactions"), target, self.args.faust_timeout)
+        self.add("Faust bare stream (take(10000, within=0.5), raw bytes)", rate(res.events, res.seconds) or None,
+                 "events/s", f"{res.events:,} events in {res.seconds:.1f} s after {res.startup_seconds:.1f} s start-up"
+                 if not res.error else "", role="faust", failure=res.error)
+
+    async def api(self) -> None:
+        say(f"API: {self.args.api_seconds:.0f} s per endpoint at concurrency {self.args.api_concurrency} ...")
+        results = await api_probe.run(self.settings, workload.TENANT, self.wl.hot_customer, self.args.api_seconds,
+                                      self.args.api_concurrency)
+        for label, load in results:
+            errors = f", {load.errors} errors (first: {load.first_error})" if load.errors else ""
+            self.add(f"API: {label}", load.rate, "requests/s",
+                     f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.requests:,} requests{errors}",
+                     role="api", failure=f"{load.errors} errors: {load.first_error}" if not load.requests else None)
+
+    async def writer_alone(self) -> None:
+        n = min(self.args.writer_events, len(self.entries))
+        if n <= 0:
+            return
+        say(f"writer alone: apply_batch over {n:,} pre-decoded events ...")
+        seconds = await raw.writer_alone(self.settings, self.entries[:n], self.settings.batch_max_records)
+        self.add("Writer apply_batch alone (pre-decoded, 1 connection)", rate(n, seconds), "events/s",
+                 f"{n:,} events in {seconds:.1f} s, on top of the e2e rows")
+
+    async def all(self) -> None:
+        """Every measurement; one that fails is reported as failed and the next one still runs."""
+        self.build_workload()
+        for step in (self.produce_alone, self.end_to_end, self.raw_consume, self.copy, self.faust, self.api,
+                     self.writer_alone):
+            try:
+                result = step()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:  # report it in the table; the other figures are still worth having
+                say(f"{step.__name__} failed: {type(exc).__name__}: {exc}")
+                self.add(step.__name__.replace("_", " "), None, "", role="info",
+                         failure=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+
+
+def describe_workload(run: Run, stamp: str) -> str:
+    a, wl, s = run.args, run.wl, run.settings
+    hot = Counter(r[2] for r in wl.rows).most_common(1)[0][1] if wl.rows else 0
+    return (f"{a.events:,} interaction events ({wl.payload_bytes / max(len(wl.interactions), 1):.0f} B Avro on "
+            f"average) over {a.customers:,} customers (Zipf s={a.zipf}, hot customer {wl.hot_customer} has "
+            f"{hot:,}), {wl.offers} offers, {wl.creatives} creatives, 5 channels, 30 days, seed {a.seed}; plus "
+            f"{len(wl.catalog)} catalog records. {s.topic_partitions} partitions per topic, worker batch ≤ "
+            f"{s.batch_max_records} records. Database `bench_{stamp}`, topics `bench-{stamp}.*`.")
+
+
+async def _prepare(base: Settings, settings: Settings, stamp: str) -> None:
+    say(f"database bench_{stamp}, topics {settings.topic_prefix}.* on {settings.kafka_bootstrap}")
+    await services.create_database(base, f"bench_{stamp}")
+    await apply_migrations(settings)
+    await ensure_topics(settings)
+
+
+async def _cleanup(base: Settings, settings: Settings, stamp: str) -> None:
+    say("dropping the database and the run's topics ...")
+    await services.drop_database(base, f"bench_{stamp}")
+    await services.delete_topics(base, settings.topic_prefix)
+
+
+async def bench(args: argparse.Namespace, command: str, base: Settings) -> str:
+    stamp, started = time.strftime("%Y%m%d%H%M%S"), time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    settings = services.run_settings(base, stamp, args.batch_max_records or base.batch_max_records)
+    workdir = Path(f"/tmp/profile360-bench-{stamp}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    run = Run(settings, args, workdir)
+    await _prepare(base, settings, stamp)
+    try:
+        await run.all()
+        machine = await services.machine_facts(settings)
+    finally:
+        if not args.keep:
+            await _cleanup(base, settings, stamp)
+    return report.markdown(run.figures, machine, command, describe_workload(run, stamp), started)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "bench", *argv])
+    t0 = time.perf_counter()
+    base = services.base_settings()  # may start the devstack, which runs its own event loop
+    text = asyncio.run(bench(args, command, base))
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    say(f"done in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
