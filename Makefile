@@ -4,12 +4,20 @@ STATE  := .devstack
 API    ?= 127.0.0.1:8080
 export API_BIND := $(API)
 
-.PHONY: install test unit integration run down bench clean
+.PHONY: system-deps install test unit integration run down bench clean
+
+system-deps:  ## Java, Maven and PostgreSQL from Debian's packages, when missing (needs root)
+	@missing=""; \
+	 command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	 command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
+	 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	 if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -q && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi
 
 install:  ## Python dependencies (project + tests), editable
 	$(PYTHON) -m pip install -q -e '.[test]'
 
-test: install  ## the whole suite: unit + integration on a real Kafka and PostgreSQL
+test: system-deps install  ## the whole suite: unit + integration on a real Kafka and PostgreSQL
 	$(PYTHON) -m pytest -q
 
 unit: install
@@ -18,7 +26,7 @@ unit: install
 integration: install
 	$(PYTHON) -m pytest -q tests/integration
 
-run: install  ## local stack + migrate + worker + API + demo data, then prints example calls
+run: system-deps install  ## local stack + migrate + worker + API + demo data, then prints example calls
 	$(PYTHON) -m profile360 devstack up
 	$(PYTHON) -m profile360 migrate
 	@mkdir -p $(STATE)

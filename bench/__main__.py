@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import inspect
 import shlex
+import shutil
 import sys
 import time
 from collections import Counter
@@ -120,7 +121,8 @@ class Run:
         if target <= 0:
             return
         say(f"Faust bare stream over {target:,} events (timeout {self.args.faust_timeout:.0f} s) ...")
-        res = faust_probe.run(self.settings, self.settings.topic("interactions"), target, self.args.faust_timeout)
+        res = faust_probe.run(self.settings, self.settings.topic("interactions"), target, self.args.faust_timeout,
+                              self.workdir / "faust")
         self.add("Faust bare stream (take(10000, within=0.5), raw bytes)", rate(res.events, res.seconds) or None,
                  "events/s", f"{res.events:,} events in {res.seconds:.1f} s after {res.startup_seconds:.1f} s start-up"
                  if not res.error else "", role="faust", failure=res.error)
@@ -195,6 +197,7 @@ async def bench(args: argparse.Namespace, command: str, base: Settings) -> str:
     finally:
         if not args.keep:
             await _cleanup(base, settings, stamp)
+            shutil.rmtree(workdir, ignore_errors=True)
     return report.markdown(run.figures, machine, command, describe_workload(run, stamp), started)
 
 

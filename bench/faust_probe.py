@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench import services
 from profile360.settings import Settings
@@ -27,11 +29,11 @@ class FaustResult:
     error: str | None = None
 
 
-def _app(app_id: str, bootstrap: str, topic: str, target: int, started: float):
+def _app(app_id: str, bootstrap: str, topic: str, target: int, datadir: str, started: float):
     import faust
 
     app = faust.App(app_id, broker=f"kafka://{bootstrap}", value_serializer="raw", key_serializer="raw",
-                    store="memory://", web_enabled=False, consumer_auto_offset_reset="earliest")
+                    store="memory://", web_enabled=False, consumer_auto_offset_reset="earliest", datadir=datadir)
     source = app.topic(topic, key_serializer="raw", value_serializer="raw")
     state = {"seen": 0, "first": 0, "t0": 0.0}
 
@@ -44,18 +46,18 @@ def _app(app_id: str, bootstrap: str, topic: str, target: int, started: float):
             state["seen"] += len(batch)
             if state["seen"] >= target:
                 counted = state["seen"] - state["first"]
-                print(json.dumps({"events": counted, "seconds": now - state["t0"],
-                                  "startup_seconds": state["t0"] - started}), flush=True)
+                result = {"events": counted, "seconds": now - state["t0"], "startup_seconds": state["t0"] - started}
+                os.write(1, (json.dumps(result) + "\n").encode())  # Faust redirects sys.stdout to its log
                 os._exit(0)  # a Faust shutdown can take many seconds; the figure is out
     return app
 
 
 def main(argv: list[str]) -> None:
-    """``python -m bench.faust_probe APP_ID BOOTSTRAP TOPIC TARGET``"""
+    """``python -m bench.faust_probe APP_ID BOOTSTRAP TOPIC TARGET DATADIR``"""
     started = time.perf_counter()
-    app_id, bootstrap, topic, target = argv
-    app = _app(app_id, bootstrap, topic, int(target), started)
-    sys.argv = [sys.argv[0], "worker", "--loglevel", "warning", "--without-web"]
+    app_id, bootstrap, topic, target, datadir = argv
+    app = _app(app_id, bootstrap, topic, int(target), datadir, started)
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
     app.main()
 
 
@@ -64,18 +66,20 @@ def _failure(proc: subprocess.CompletedProcess | None, reason: str) -> FaustResu
     return FaustResult(error=f"{reason}{': ' + tail[0][:160] if tail else ''}")
 
 
-def run(settings: Settings, topic: str, target: int, timeout: float) -> FaustResult:
+def run(settings: Settings, topic: str, target: int, timeout: float, datadir: Path) -> FaustResult:
     """Run the probe process; a result with ``error`` set if it failed or timed out."""
     try:
         import faust  # noqa: F401
     except Exception as exc:  # not installed, or broken against the installed aiokafka
         return FaustResult(error=f"faust not importable ({type(exc).__name__}: {exc})")
     cmd = [sys.executable, "-m", "bench.faust_probe", f"{settings.topic_prefix}-faust", settings.kafka_bootstrap,
-           topic, str(target)]
+           topic, str(target), str(datadir)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=services.REPO_ROOT)
     except subprocess.TimeoutExpired:
         return FaustResult(error=f"no result within the {timeout:.0f}s hard timeout")
+    finally:
+        shutil.rmtree(datadir, ignore_errors=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         return _failure(proc, f"exit code {proc.returncode}, no result")
