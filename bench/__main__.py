@@ -85,8 +85,7 @@ class Run:
         say("end-to-end: worker process + producer ...")
         res = await e2e.run(self.settings, self.wl.catalog, self.wl.interactions, self.workdir / "worker.log",
                             self.args.profile_worker)
-        self.e2e_rate = rate(res.events, res.seconds)
-        self.add("**End-to-end** (produce → worker → PostgreSQL positions)", self.e2e_rate, "events/s",
+        self.add("**End-to-end** (produce → worker → PostgreSQL positions)", rate(res.events, res.seconds), "events/s",
                  f"{res.events:,} events in {res.seconds:.1f} s; worker CPU {res.worker_cpu / res.seconds:.0%} of one "
                  f"core, machine {res.machine_busy:.0%} busy; batch ≤ {self.settings.batch_max_records}", role="e2e")
         self.add("Kafka produce during end-to-end", rate(res.events, res.produce_seconds), "events/s",
@@ -102,8 +101,8 @@ class Run:
         self.add("Kafka consume alone (getmany 10k, no decode)", rate(n, plain), "events/s", f"{plain:.1f} s")
         decoded = await raw.consume(self.settings, topic, n, self.codec.decode)
         self.add("Kafka consume + codec.decode", rate(n, decoded), "events/s", f"{decoded:.1f} s")
-        self.records = raw.fake_records(self.wl.interactions)
-        seconds, self.entries = raw.decode_cpu(self.codec, self.records, self.settings.batch_max_records)
+        records = raw.fake_records(self.wl.interactions)
+        seconds, self.entries = raw.decode_cpu(self.codec, records, self.settings.batch_max_records)
         self.add("Worker decode_records (decode + validate, in-memory)", rate(n, seconds), "events/s",
                  f"{seconds:.1f} s, CPU only")
 
@@ -142,9 +141,12 @@ class Run:
         if n <= 0:
             return
         say(f"writer alone: apply_batch over {n:,} pre-decoded events ...")
-        seconds = await raw.writer_alone(self.settings, self.entries[:n], self.settings.batch_max_records)
+        seconds, spent = await raw.writer_alone(self.settings, self.entries[:n], self.settings.batch_max_records)
+        shares = [(label, t / seconds) for label, t in spent.most_common()]
+        shares.append(("Python in the writer", 1 - sum(spent.values()) / seconds))
+        split = ", ".join(f"{label} {share:.0%}" for label, share in shares if share >= 0.01)
         self.add("Writer apply_batch alone (pre-decoded, 1 connection)", rate(n, seconds), "events/s",
-                 f"{n:,} events in {seconds:.1f} s, on top of the e2e rows")
+                 f"{n:,} events in {seconds:.1f} s on top of the e2e rows; time: {split}")
 
     async def all(self) -> None:
         """Every measurement; one that fails is reported as failed and the next one still runs."""

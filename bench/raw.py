@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import replace
 from typing import Any, Callable, NamedTuple
 
@@ -96,22 +97,74 @@ async def copy_rows(settings: Settings, rows: list[tuple], indexed: bool) -> flo
         await conn.close()
 
 
+def statement_label(sql: str) -> str:
+    words = sql.split()
+    if words[:2] == ["INSERT", "INTO"] or words[:1] == ["UPDATE"]:
+        return " ".join(words[:3])
+    if words[:1] == ["SELECT"] and "FOR UPDATE" in sql:
+        return "SELECT … FOR UPDATE (lock positions)"
+    return " ".join(words[:3])
+
+
+class _TimedTransaction:
+    def __init__(self, owner: "TimedConnection", tx: Any):
+        self.owner, self.tx = owner, tx
+
+    async def __aenter__(self) -> Any:
+        return await self.owner.timed("BEGIN", self.tx.__aenter__())
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self.owner.timed("COMMIT", self.tx.__aexit__(*exc))
+
+
+class TimedConnection:
+    """An asyncpg connection whose execute/fetch/COPY/BEGIN/COMMIT wall times are summed per
+    statement (time includes asyncpg's argument encoding and the round trip)."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self._conn = conn
+        self.spent: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    async def timed(self, label: str, awaitable: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return await awaitable
+        finally:
+            self.spent[label] += time.perf_counter() - t0
+
+    def execute(self, sql: str, *args: Any, **kw: Any) -> Any:
+        return self.timed(statement_label(sql), self._conn.execute(sql, *args, **kw))
+
+    def fetch(self, sql: str, *args: Any, **kw: Any) -> Any:
+        return self.timed(statement_label(sql), self._conn.fetch(sql, *args, **kw))
+
+    def copy_records_to_table(self, table: str, **kw: Any) -> Any:
+        return self.timed(f"COPY {table}", self._conn.copy_records_to_table(table, **kw))
+
+    def transaction(self) -> _TimedTransaction:
+        return _TimedTransaction(self, self._conn.transaction())
+
+
 def _rekey(entries: list[Entry], topic: str) -> list[Entry]:
     """Same events under new event ids (``w-`` prefix), so the history insert is not a no-op."""
     return [Entry(topic, 0, i, replace(e.event, event_id="w-" + e.event.event_id)) for i, e in enumerate(entries)]
 
 
-async def writer_alone(settings: Settings, entries: list[Entry], batch: int) -> float:
-    """Seconds ``apply_batch`` takes over ``entries`` in worker-sized batches (one connection).
+async def writer_alone(settings: Settings, entries: list[Entry], batch: int) -> tuple[float, Counter[str]]:
+    """Seconds ``apply_batch`` takes over ``entries`` in worker-sized batches (one connection),
+    and the seconds spent per SQL statement (the rest is Python in the writer).
 
     The events get fresh ids and a consumer name of their own, so this adds rows next to the
     end-to-end run's rather than skipping them as duplicates."""
     todo = _rekey(entries, f"{settings.topic_prefix}.writer_probe")
-    conn = await asyncpg.connect(settings.database_url)
+    conn = TimedConnection(await asyncpg.connect(settings.database_url))
     try:
         t0 = time.perf_counter()
         for i in range(0, len(todo), batch):
             await apply_batch(conn, f"{settings.consumer_group}-writer-probe", todo[i:i + batch])
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, conn.spent
     finally:
         await conn.close()

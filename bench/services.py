@@ -117,11 +117,12 @@ async def machine_facts(settings: Settings) -> dict[str, str]:
     conn = await asyncpg.connect(settings.database_url)
     try:
         pg = await conn.fetchval("SHOW server_version")
+        tuning = [f"{k}={await conn.fetchval(f'SHOW {k}')}" for k in ("shared_buffers", "fsync", "synchronous_commit")]
     finally:
         await conn.close()
     return {"nproc": str(len(os.sched_getaffinity(0))), "memory": f"{_meminfo_gib():.1f} GiB", "cpu": _cpu_model(),
             "kernel": platform.release(), "python": platform.python_version(),
-            "kafka": f"{KAFKA_VERSION} (devstack version; broker at {settings.kafka_bootstrap})", "postgres": pg}
+            "kafka": f"{KAFKA_VERSION} (devstack version; broker at {settings.kafka_bootstrap})", "postgres": f"{pg} ({', '.join(tuning)})"}
 
 
 def cpu_seconds(pid: int) -> float:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from typing import Any, Awaitable, Callable
@@ -66,8 +67,18 @@ def env_for(settings: Settings) -> dict[str, str]:
 
 
 def start_worker_process(settings: Settings) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "profile360", "worker"], env=env_for(settings),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """``profile360 worker`` as a real process; its log goes to a temporary file whose tail
+    ``worker_log`` returns."""
+    log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)
+    proc = subprocess.Popen([sys.executable, "-m", "profile360", "worker"], env=env_for(settings),
+                            stdout=subprocess.DEVNULL, stderr=log)
+    proc.log_path = log.name  # type: ignore[attr-defined]
+    return proc
+
+
+def worker_log(proc: subprocess.Popen, chars: int = 4000) -> str:
+    with open(proc.log_path, encoding="utf-8", errors="replace") as f:  # type: ignore[attr-defined]
+        return f.read()[-chars:]
 
 
 async def table(conn: asyncpg.Connection, name: str, order: str) -> list[dict]:

@@ -20,8 +20,10 @@ from profile360.devstack import postgres as dp
 class Services:
     kafka: str
     database: str  # DSN of a maintenance database on the server; tests create their own databases
-    pg_dir: Path | None = None  # set when the tests own the cluster (restart tests need it)
+    pg_dir: Path | None = None  # set when the tests own the services (fault tests restart them)
     kafka_dir: Path | None = None
+    kafka_ports: tuple[int, int] | None = None  # (broker, controller)
+    cache: Path | None = None
 
 
 def docker_reachable() -> bool:
@@ -42,12 +44,12 @@ def _containers() -> Iterator[Services]:
 @contextlib.contextmanager
 def _own_stack(root: Path, cache: Path) -> Iterator[Services]:
     kafka_dir, pg_dir = root / "kafka", root / "postgres"
-    port = devstack.free_port()
+    port, controller = devstack.free_port(), devstack.free_port()
     try:
-        dk.start_kafka(kafka_dir, port, devstack.free_port(), cache)
+        dk.start_kafka(kafka_dir, port, controller, cache)
         dsn = dp.start_postgres(pg_dir, devstack.free_port(), fsync=False)
         dk.wait_kafka_ready(f"127.0.0.1:{port}", 120, data_dir=kafka_dir)
-        yield Services(f"127.0.0.1:{port}", dsn, pg_dir, kafka_dir)
+        yield Services(f"127.0.0.1:{port}", dsn, pg_dir, kafka_dir, (port, controller), cache)
     finally:
         dk.stop_kafka(kafka_dir)
         dp.stop_postgres(pg_dir)

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from . import workload
-from .harness import start_worker_process, stored_positions, wait_caught_up, wait_until
+from .harness import start_worker_process, worker_log, stored_positions, wait_caught_up, wait_until
 from .test_pipeline import check_tables_match_oracle, publish
 
 pytestmark = pytest.mark.integration
@@ -36,5 +36,5 @@ async def test_sigkill_mid_ingestion_then_restart_loses_nothing_and_counts_nothi
         except subprocess.TimeoutExpired:
             worker.kill()
             raise
-    assert returncode == 0, worker.stderr.read().decode()[-2000:]
+    assert returncode == 0, worker_log(worker)
     await check_tables_match_oracle(settings, events)

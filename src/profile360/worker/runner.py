@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, asyncpg.ProgramLimitExceededError)
 _RETRYABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-              asyncpg.CannotConnectNowError, asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
-              asyncpg.AdminShutdownError)
+              asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
+              asyncpg.exceptions.OperatorInterventionError)
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""Faults during ingestion, each ending with the tables compared to an independent fold of
+the events: no event lost, none counted twice. The worker runs as real processes."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+from dataclasses import replace
+
+import pytest
+
+from profile360.devstack import kafka as dk
+from profile360.devstack import postgres as dp
+
+from . import workload
+from .harness import start_worker_process, worker_log, stored_positions, wait_caught_up, wait_until
+from .test_pipeline import check_tables_match_oracle, publish
+
+pytestmark = pytest.mark.integration
+
+
+def stop(worker: subprocess.Popen, timeout: float = 30) -> int:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        return worker.wait(timeout)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        raise
+
+
+async def some_applied(settings, at_least: int = 1) -> None:
+    async def check():
+        try:
+            return sum((await stored_positions(settings)).values()) >= at_least
+        except OSError:
+            return False
+    await wait_until(check, 60, f"{at_least} applied records")
+
+
+@pytest.fixture
+def owned(stack):
+    if stack.pg_dir is None:
+        pytest.skip("restarting services needs the tests' own Kafka and PostgreSQL (KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL are set)")
+    return stack
+
+
+async def ingest_with(settings, events, fault) -> None:
+    """Publish ``events``, run a worker process, call ``fault()`` once some are applied, then
+    wait until everything is applied and stop the worker cleanly."""
+    await publish(settings, workload.catalog("acme", events[0]["occurredAt"]), events)
+    worker = start_worker_process(settings)
+    try:
+        await some_applied(settings)
+        # Check the fault lands mid-ingestion, not after it
+        assert sum((await stored_positions(settings)).values()) < len(events)
+        await fault()
+        try:
+            await wait_caught_up(settings, timeout=120)
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}\nworker log:\n{worker_log(worker)}") from None
+    finally:
+        code = stop(worker)
+    assert code == 0, worker_log(worker)
+    await check_tables_match_oracle(settings, events)
+
+
+async def test_postgres_restart_during_ingestion(settings, owned):
+    settings = replace(settings, batch_max_records=25)
+    events = workload.interactions("acme", 4000, customers=200)
+
+    async def restart_postgres():
+        await asyncio.to_thread(dp.restart_postgres, owned.pg_dir)
+    await ingest_with(settings, events, restart_postgres)
+
+
+async def test_kafka_restart_during_ingestion(settings, owned):
+    settings = replace(settings, batch_max_records=25)
+    events = workload.interactions("acme", 4000, customers=200)
+
+    async def restart_kafka():
+        await asyncio.to_thread(dk.stop_kafka, owned.kafka_dir)
+        await asyncio.to_thread(dk.start_kafka, owned.kafka_dir, *owned.kafka_ports, owned.cache)
+        await dk.wait_kafka_ready_async(owned.kafka, 120, data_dir=owned.kafka_dir)
+    await ingest_with(settings, events, restart_kafka)
+
+
+async def test_rebalance_one_two_one_workers(settings):
+    settings = replace(settings, batch_max_records=50)
+    events = workload.interactions("acme", 6000, customers=300)
+    await publish(settings, [], events)
+    first = start_worker_process(settings)
+    second = None
+    try:
+        await some_applied(settings)
+        second = start_worker_process(settings)  # 1 → 2: the group rebalances mid-ingestion
+        await some_applied(settings, 2000)
+        assert stop(first) == 0  # 2 → 1: the partitions move back
+        await wait_caught_up(settings, timeout=120)
+    finally:
+        for w in (first, second):
+            if w is not None and w.poll() is None:
+                stop(w)
+    await check_tables_match_oracle(settings, events)
+
+
+async def test_sigterm_drains_the_batch_in_flight_and_exits_promptly(settings):
+    settings = replace(settings, batch_max_records=200)
+    events = workload.interactions("acme", 5000, customers=200)
+    await publish(settings, [], events)
+    worker = start_worker_process(settings)
+    await some_applied(settings)
+    code = stop(worker, timeout=20)  # bounded: a worker that does not drain fails here
+    assert code == 0, worker_log(worker)
+    applied = sum((await stored_positions(settings)).values())
+    # A second worker finishes the job; nothing of the first one's last batch is lost or doubled
+    worker = start_worker_process(settings)
+    try:
+        await wait_caught_up(settings, timeout=120)
+    finally:
+        assert stop(worker) == 0
+    assert applied > 0
+    await check_tables_match_oracle(settings, events)
