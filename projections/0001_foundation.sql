@@ -52,7 +52,7 @@ CREATE TABLE customer_action_days (
     customer_id text NOT NULL,
     day         date NOT NULL,
     offer_id    text NOT NULL,
-    PRIMARY KEY (tenant_id, day, customer_id, offer_id)
+    PRIMARY KEY (tenant_id, customer_id, day, offer_id)
 );
 
 CREATE TABLE offers (

@@ -7,7 +7,6 @@ fold over an in-memory state, the model the property tests check.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Iterable, Iterator
@@ -15,6 +14,7 @@ from typing import Iterable, Iterator
 from profile360.events.model import OFFER_TYPES, Interaction
 
 DIMENSIONS = ("action", "treatment", "channel", "customer")
+_SLOT = {kind: i for i, kind in enumerate(OFFER_TYPES)}
 
 #: (tenant_id, dimension, key, day)
 SummaryKey = tuple[str, str, str, date]
@@ -54,18 +54,18 @@ def summary_deltas(events: Iterable[Interaction]) -> dict[SummaryKey, Counts]:
 
     The caller passes each event once (see ``dedupe`` and the store's insert-if-new).
     """
-    counts: Counter[tuple[SummaryKey, int]] = Counter()
+    acc: dict[SummaryKey, list[int]] = {}
     for event in events:
-        if event.type not in OFFER_TYPES:
+        slot = _SLOT.get(event.type)
+        if slot is None:
             continue
-        slot = OFFER_TYPES.index(event.type)
         day = event.occurred_at.date()
         for dimension, key in dimension_keys(event):
-            counts[((event.tenant_id, dimension, key, day), slot)] += 1
-    merged: dict[SummaryKey, list[int]] = {}
-    for (key, slot), n in counts.items():
-        merged.setdefault(key, [0, 0, 0, 0])[slot] += n
-    return {key: (c[0], c[1], c[2], c[3]) for key, c in merged.items()}
+            counts = acc.get((event.tenant_id, dimension, key, day))
+            if counts is None:
+                counts = acc[(event.tenant_id, dimension, key, day)] = [0, 0, 0, 0]
+            counts[slot] += 1
+    return {key: (c[0], c[1], c[2], c[3]) for key, c in acc.items()}
 
 
 def action_days(events: Iterable[Interaction]) -> set[ActionDay]:

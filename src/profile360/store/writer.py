@@ -80,16 +80,24 @@ def _history_row(e: Interaction) -> tuple:
 
 
 async def _insert_history(conn: asyncpg.Connection, events: list[Interaction]) -> list[Interaction]:
-    """Insert the events not yet in history; return exactly those."""
+    """Insert the events (distinct ids) not yet in history; return exactly those.
+
+    Existing ids are looked up first and the rest is COPYed straight into the table. A
+    concurrent worker that inserts the same id between the two steps makes the COPY fail with
+    a unique violation, which the worker treats as transient and retries.
+    """
     if not events:
         return []
-    await conn.execute("CREATE TEMP TABLE IF NOT EXISTS history_stage "
-                       "(LIKE interaction_history INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-    await conn.copy_records_to_table("history_stage", records=[_history_row(e) for e in events], columns=_HISTORY_COLUMNS)
-    rows = await conn.fetch("INSERT INTO interaction_history SELECT * FROM history_stage "
-                            "ON CONFLICT DO NOTHING RETURNING tenant_id, event_id")
-    inserted = {(r["tenant_id"], r["event_id"]) for r in rows}
-    return [e for e in events if interactions.event_key(e) in inserted]
+    rows = await conn.fetch(
+        """SELECT h.tenant_id, h.event_id FROM interaction_history h
+           JOIN unnest($1::text[], $2::text[]) AS u(t, e) ON h.tenant_id = u.t AND h.event_id = u.e""",
+        [e.tenant_id for e in events], [e.event_id for e in events])
+    known = {(r["tenant_id"], r["event_id"]) for r in rows}
+    fresh = [e for e in events if interactions.event_key(e) not in known]
+    if fresh:
+        await conn.copy_records_to_table("interaction_history", records=[_history_row(e) for e in fresh],
+                                         columns=_HISTORY_COLUMNS)
+    return fresh
 
 
 async def _add_summaries(conn: asyncpg.Connection, fresh: list[Interaction]) -> None:

@@ -31,8 +31,10 @@ from profile360.worker.decode import dead_letter, decode_records
 log = logging.getLogger(__name__)
 
 _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, asyncpg.ProgramLimitExceededError)
+# transient: the same batch is applied again after a pause (a unique violation on the history
+# means a concurrent worker inserted the same event id first; the retry sees and skips it)
 _RETRYABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-              asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
+              asyncpg.SerializationError, asyncpg.DeadlockDetectedError, asyncpg.UniqueViolationError,
               asyncpg.exceptions.OperatorInterventionError)
 
 
@@ -43,6 +45,13 @@ class WorkerStats:
     dead: int = 0
     new_interactions: int = 0
     assigned: set = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    entries: list[Entry]
+    dead: list[DeadLetter]
+    raw: dict[tuple[str, int, int], Any]
 
 
 class _SeekToStored(ConsumerRebalanceListener):
@@ -88,33 +97,46 @@ class Worker:
         log.info("assigned %s; resuming from stored positions %s", sorted(map(str, tps)), stored)
 
     async def run(self) -> None:
+        """Consume until ``stop``. Batch N+1 is fetched and decoded while batch N commits;
+        batches are still applied one after the other, in order."""
         await self.producer.start()
         await self.consumer.start()
         self.consumer.subscribe(self.topics, listener=_SeekToStored(self))
+        applying: asyncio.Task | None = None
         try:
             while not self.stopping.is_set():
                 batch = await self.consumer.getmany(timeout_ms=self.settings.batch_timeout_ms,
                                                     max_records=self.settings.batch_max_records)
                 records = [r for tp, part in batch.items() if tp in self.stats.assigned for r in part]
-                if records:
-                    await self.handle(records)
+                if not records:
+                    continue
+                prepared = self.prepare(records)
+                if applying is not None:
+                    await applying
+                applying = asyncio.create_task(self.commit(prepared))
+            if applying is not None:
+                await applying
         finally:
+            if applying is not None and not applying.done():
+                applying.cancel()
             await self.consumer.stop()
             await self.producer.stop()
 
     def stop(self) -> None:
         self.stopping.set()
 
-    async def handle(self, records: Sequence[Any]) -> None:
-        """Project one polled batch; returns once it is committed (or the worker is stopping)."""
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("batch of %d from %s", len(records), sorted({(r.topic, r.partition, r.offset) for r in records})[:6])
+    def prepare(self, records: Sequence[Any]) -> Prepared:
+        """Decode and validate a polled batch (CPU only)."""
         entries, dead = decode_records(self.codec, records)
-        await self._retrying(self._send_dead, dead)
-        applied = await self._apply_isolating(entries, {(r.topic, r.partition, r.offset): r for r in records})
+        return Prepared(entries, dead, {(r.topic, r.partition, r.offset): r for r in records})
+
+    async def commit(self, batch: Prepared) -> None:
+        """Dead-letter, apply and hint; returns once the batch is committed in PostgreSQL."""
+        await self._retrying(self._send_dead, batch.dead)
+        applied = await self._apply_isolating(batch.entries, batch.raw)
         self.stats.batches += 1
-        self.stats.consumed += len(entries)
-        self.stats.dead += len(dead)
+        self.stats.consumed += len(batch.entries)
+        self.stats.dead += len(batch.dead)
         if applied:
             await self._commit_hint(applied)
 
