@@ -33,6 +33,7 @@ class Settings:
     consumer_group: str = "profile360-worker"
     batch_max_records: int = 5000
     batch_timeout_ms: int = 200
+    apply_concurrency: int = 2
     topic_partitions: int = 4
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
@@ -67,6 +68,7 @@ class Settings:
             consumer_group=env.get("P360_CONSUMER_GROUP", base.consumer_group),
             batch_max_records=int(env.get("P360_BATCH_MAX_RECORDS", base.batch_max_records)),
             batch_timeout_ms=int(env.get("P360_BATCH_TIMEOUT_MS", base.batch_timeout_ms)),
+            apply_concurrency=int(env.get("P360_APPLY_CONCURRENCY", base.apply_concurrency)),
             topic_partitions=int(env.get("P360_TOPIC_PARTITIONS", base.topic_partitions)),
             devstack_dir=Path(env.get("P360_DEVSTACK_DIR", str(base.devstack_dir))),
         )

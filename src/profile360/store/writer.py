@@ -103,7 +103,8 @@ async def _insert_history(conn: asyncpg.Connection, events: list[Interaction]) -
 async def _add_summaries(conn: asyncpg.Connection, fresh: list[Interaction]) -> None:
     deltas = interactions.summary_deltas(fresh)
     if deltas:
-        keys, counts = list(deltas), list(deltas.values())
+        keys = sorted(deltas)  # one lock order for every writer
+        counts = [deltas[k] for k in keys]
         await conn.execute(
             """INSERT INTO interaction_summary_daily AS s (tenant_id, dimension, key, day, impression, click, dismiss, convert)
                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
@@ -111,7 +112,7 @@ async def _add_summaries(conn: asyncpg.Connection, fresh: list[Interaction]) -> 
                  impression = s.impression + EXCLUDED.impression, click = s.click + EXCLUDED.click,
                  dismiss = s.dismiss + EXCLUDED.dismiss, convert = s.convert + EXCLUDED.convert""",
             *[[k[i] for k in keys] for i in range(4)], *[[c[i] for c in counts] for i in range(4)])
-    days = interactions.action_days(fresh)
+    days = sorted(interactions.action_days(fresh))
     if days:
         await conn.execute(
             """INSERT INTO customer_action_days (tenant_id, customer_id, offer_id, day)

@@ -54,6 +54,21 @@ class Prepared:
     raw: dict[tuple[str, int, int], Any]
 
 
+def split_by_partition(entries: list[Entry], ways: int) -> list[list[Entry]]:
+    """Up to ``ways`` groups with disjoint partitions, each keeping its partitions' order.
+
+    Groups are applied in concurrent transactions: their position rows never overlap, and the
+    summary rows they share are upserted in one sorted order, so they only queue, not deadlock.
+    """
+    by_tp: dict[tuple[str, int], list[Entry]] = {}
+    for e in entries:
+        by_tp.setdefault((e.topic, e.partition), []).append(e)
+    groups: list[list[Entry]] = [[] for _ in range(max(1, min(ways, len(by_tp))))]
+    for tp in sorted(by_tp, key=lambda tp: -len(by_tp[tp])):
+        min(groups, key=len).extend(by_tp[tp])
+    return [g for g in groups if g]
+
+
 class _SeekToStored(ConsumerRebalanceListener):
     def __init__(self, worker: "Worker"):
         self.worker = worker
@@ -133,7 +148,10 @@ class Worker:
     async def commit(self, batch: Prepared) -> None:
         """Dead-letter, apply and hint; returns once the batch is committed in PostgreSQL."""
         await self._retrying(self._send_dead, batch.dead)
-        applied = await self._apply_isolating(batch.entries, batch.raw)
+        groups = split_by_partition(batch.entries, self.settings.apply_concurrency)
+        applied: dict = {}
+        for positions in await asyncio.gather(*(self._apply_isolating(g, batch.raw) for g in groups)):
+            applied.update(positions)
         self.stats.batches += 1
         self.stats.consumed += len(batch.entries)
         self.stats.dead += len(batch.dead)
