@@ -100,18 +100,23 @@ async def _insert_history(conn: asyncpg.Connection, events: list[Interaction]) -
     return fresh
 
 
-async def _add_summaries(conn: asyncpg.Connection, fresh: list[Interaction]) -> None:
-    deltas = interactions.summary_deltas(fresh)
+_SUMMARY_UPSERT = """
+    INSERT INTO interaction_summary_daily AS s (tenant_id, dimension, key, day, impression, click, dismiss, convert)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+    ON CONFLICT (tenant_id, dimension, day, key) DO UPDATE SET
+      impression = s.impression + EXCLUDED.impression, click = s.click + EXCLUDED.click,
+      dismiss = s.dismiss + EXCLUDED.dismiss, convert = s.convert + EXCLUDED.convert"""
+
+
+async def _add_counts(conn: asyncpg.Connection, deltas: dict[interactions.SummaryKey, interactions.Counts]) -> None:
     if deltas:
         keys = sorted(deltas)  # one lock order for every writer
         counts = [deltas[k] for k in keys]
-        await conn.execute(
-            """INSERT INTO interaction_summary_daily AS s (tenant_id, dimension, key, day, impression, click, dismiss, convert)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-               ON CONFLICT (tenant_id, dimension, day, key) DO UPDATE SET
-                 impression = s.impression + EXCLUDED.impression, click = s.click + EXCLUDED.click,
-                 dismiss = s.dismiss + EXCLUDED.dismiss, convert = s.convert + EXCLUDED.convert""",
-            *[[k[i] for k in keys] for i in range(4)], *[[c[i] for c in counts] for i in range(4)])
+        await conn.execute(_SUMMARY_UPSERT, *[[k[i] for k in keys] for i in range(4)],
+                           *[[c[i] for c in counts] for i in range(4)])
+
+
+async def _add_action_days(conn: asyncpg.Connection, fresh: list[Interaction]) -> None:
     days = sorted(interactions.action_days(fresh))
     if days:
         await conn.execute(
@@ -167,7 +172,13 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         todo = [e for e in entries if e.offset >= stored.get((e.topic, e.partition), 0)]
         events = [e.event for e in todo if e.event is not None]
         fresh = await _insert_history(conn, interactions.dedupe(e for e in events if isinstance(e, Interaction)))
-        await _add_summaries(conn, fresh)
+        deltas = interactions.summary_deltas(fresh)
+        # Customer rows belong to this batch's partitions alone (events are keyed by customer);
+        # offer, creative and channel rows are shared by every writer: lock them last, so a
+        # concurrent transaction waits for them only as long as this one takes to commit.
+        await _add_counts(conn, {k: c for k, c in deltas.items() if k[1] == "customer"})
+        await _add_action_days(conn, fresh)
         await _upsert_catalog(conn, [e for e in events if not isinstance(e, Interaction)])
+        await _add_counts(conn, {k: c for k, c in deltas.items() if k[1] != "customer"})
         await _save_positions(conn, consumer, positions)
     return ApplyStats(len(entries), len(entries) - len(todo), len(fresh), positions)
