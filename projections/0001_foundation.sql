@@ -47,6 +47,16 @@ CREATE TABLE interaction_summary_daily (
     PRIMARY KEY (tenant_id, dimension, day, key)
 );
 
+CREATE TABLE interaction_totals (
+    tenant_id text   NOT NULL,
+    scope     text   NOT NULL CHECK (scope IN ('all', 'offer', 'creative', 'type')),
+    key       text   NOT NULL,
+    n         bigint NOT NULL,
+    PRIMARY KEY (tenant_id, scope, key)
+);
+COMMENT ON TABLE interaction_totals IS
+  'History rows per tenant (scope all, key empty) and per offer, creative and type: the history API''s total without counting.';
+
 CREATE TABLE customer_action_days (
     tenant_id   text NOT NULL,
     customer_id text NOT NULL,

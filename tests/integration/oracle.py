@@ -46,3 +46,14 @@ def expected_summary(records: list[dict], tenant: str, dimension: str, days: int
                                         if r["tenantId"] == tenant and r["customerId"] == key and r.get("offerId")
                                         and r["type"] in OFFER_TYPES and r["occurredAt"].date() >= since})
     return out
+
+
+def expected_totals(records: list[dict]) -> dict[tuple, int]:
+    """(tenant, scope, key) -> history rows, for scopes all/offer/creative/type."""
+    totals: dict[tuple, int] = defaultdict(int)
+    for r in expected_history(records).values():
+        totals[(r["tenantId"], "all", "")] += 1
+        for scope, key in (("offer", r.get("offerId")), ("creative", r.get("creativeId")), ("type", r["type"])):
+            if key is not None:
+                totals[(r["tenantId"], scope, key)] += 1
+    return dict(totals)

@@ -48,6 +48,7 @@ async def check_tables_match_oracle(settings, events):
     try:
         history = await table(conn, "interaction_history", "tenant_id, event_id")
         daily = await table(conn, "interaction_summary_daily", "tenant_id, dimension, key, day")
+        totals = await table(conn, "interaction_totals", "tenant_id, scope, key")
     finally:
         await conn.close()
     # Check every event id is stored exactly once
@@ -57,6 +58,8 @@ async def check_tables_match_oracle(settings, events):
     got = {(r["tenant_id"], r["dimension"], r["key"], r["day"]): [r["impression"], r["click"], r["dismiss"], r["convert"]]
            for r in daily}
     assert got == oracle.expected_daily(events)
+    # Check the history totals the API reports without counting
+    assert {(r["tenant_id"], r["scope"], r["key"]): r["n"] for r in totals} == oracle.expected_totals(events)
 
 
 async def test_events_flow_to_history_and_summary_api(settings):
@@ -85,8 +88,12 @@ async def test_events_flow_to_history_and_summary_api(settings):
         # Check filters
         clicks, n = await all_history(client, tenant, customerId="cust_3", type="click")
         assert n == len(clicks) == sum(1 for e in mine if e["customerId"] == "cust_3" and e["type"] == "click")
-        by_alias, _ = await all_history(client, tenant, actionId="offer_2", treatmentId="creative_2")
+        by_alias, n = await all_history(client, tenant, actionId="offer_2", treatmentId="creative_2")
         assert {i["id"] for i in by_alias} == {e["eventId"] for e in mine if e["offerId"] == "offer_2"}
+        assert n == len(by_alias)
+        for filters in ({"offerId": "offer_3"}, {"creativeId": "creative_4"}, {"type": "dismiss"}):
+            items, n = await all_history(client, tenant, **filters)
+            assert n == len(items) > 0, filters
 
         for group_by in ("action", "treatment", "channel", "customer"):
             resp = await client.get("/api/v1/interaction-summary", params={"groupBy": group_by, "days": "30"},

@@ -22,6 +22,8 @@ SummaryKey = tuple[str, str, str, date]
 Counts = tuple[int, int, int, int]
 #: (tenant_id, customer_id, offer_id, day): the customer met the offer that day
 ActionDay = tuple[str, str, str, date]
+#: (tenant_id, scope, key): history rows of the tenant ("all", ""), of an offer, creative or type
+TotalKey = tuple[str, str, str]
 
 
 def event_key(event: Interaction) -> tuple[str, str]:
@@ -74,6 +76,16 @@ def action_days(events: Iterable[Interaction]) -> set[ActionDay]:
             for e in events if e.offer_id and e.type in OFFER_TYPES}
 
 
+def total_deltas(events: Iterable[Interaction]) -> dict[TotalKey, int]:
+    """History rows added per tenant, and per offer, creative and type (every event type)."""
+    acc: dict[TotalKey, int] = {}
+    for e in events:
+        for scope, key in (("all", ""), ("offer", e.offer_id), ("creative", e.creative_id), ("type", e.type)):
+            if key is not None:
+                acc[(e.tenant_id, scope, key)] = acc.get((e.tenant_id, scope, key), 0) + 1
+    return acc
+
+
 def add_counts(a: Counts, b: Counts) -> Counts:
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
 
@@ -85,6 +97,7 @@ class InteractionView:
     history: dict[tuple[str, str], Interaction] = field(default_factory=dict)
     summary: dict[SummaryKey, Counts] = field(default_factory=dict)
     days: frozenset[ActionDay] = frozenset()
+    totals: dict[TotalKey, int] = field(default_factory=dict)
 
     def apply(self, batch: Iterable[Interaction]) -> "InteractionView":
         fresh = [e for e in dedupe(batch) if event_key(e) not in self.history]
@@ -93,4 +106,7 @@ class InteractionView:
         summary = dict(self.summary)
         for key, counts in summary_deltas(fresh).items():
             summary[key] = add_counts(summary.get(key, (0, 0, 0, 0)), counts)
-        return replace(self, history=history, summary=summary, days=self.days | action_days(fresh))
+        totals = dict(self.totals)
+        for key, n in total_deltas(fresh).items():
+            totals[key] = totals.get(key, 0) + n
+        return replace(self, history=history, summary=summary, days=self.days | action_days(fresh), totals=totals)

@@ -39,12 +39,25 @@ LEFT JOIN channels ch ON ch.tenant_id = h.tenant_id AND ch.channel_id = coalesce
 """
 
 
+async def _total(conn: asyncpg.Connection, f: HistoryFilter, where: str, args: list[Any]) -> int:
+    """From ``interaction_totals`` when at most one of offer, creative and type filters the
+    tenant's history (no customer); otherwise counted (such filters are selective)."""
+    scoped = [(scope, key) for scope, key in (("offer", f.offer_id), ("creative", f.creative_id), ("type", f.type))
+              if key is not None]
+    if f.customer_id is None and len(scoped) <= 1:
+        scope, key = scoped[0] if scoped else ("all", "")
+        n = await conn.fetchval("SELECT n FROM interaction_totals WHERE tenant_id = $1 AND scope = $2 AND key = $3",
+                                f.tenant_id, scope, key)
+        return n or 0
+    return await conn.fetchval(f"SELECT count(*) FROM interaction_history h WHERE {where}", *args)
+
+
 async def history_page(conn: asyncpg.Connection, f: HistoryFilter, after: tuple[datetime, str] | None,
                        limit: int) -> tuple[list[asyncpg.Record], int]:
     """Newest first, keyset-paginated on (occurred_at, event_id); returns up to ``limit + 1``
     rows (the extra one says there is more) and the total matching the filter."""
     where, args = _where(f)
-    count = await conn.fetchval(f"SELECT count(*) FROM interaction_history h WHERE {where}", *args)
+    count = await _total(conn, f, where, args)
     if after is not None:
         args += [after[0], after[1]]
         where += f" AND (h.occurred_at, h.event_id) < (${len(args) - 1}, ${len(args)})"

@@ -116,6 +116,16 @@ async def _add_counts(conn: asyncpg.Connection, deltas: dict[interactions.Summar
                            *[[c[i] for c in counts] for i in range(4)])
 
 
+async def _add_totals(conn: asyncpg.Connection, deltas: dict[interactions.TotalKey, int]) -> None:
+    if deltas:
+        keys = sorted(deltas)
+        await conn.execute(
+            """INSERT INTO interaction_totals AS t (tenant_id, scope, key, n)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+               ON CONFLICT (tenant_id, scope, key) DO UPDATE SET n = t.n + EXCLUDED.n""",
+            [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [deltas[k] for k in keys])
+
+
 async def _add_action_days(conn: asyncpg.Connection, fresh: list[Interaction]) -> None:
     days = sorted(interactions.action_days(fresh))
     if days:
@@ -180,5 +190,6 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         await _add_action_days(conn, fresh)
         await _upsert_catalog(conn, [e for e in events if not isinstance(e, Interaction)])
         await _add_counts(conn, {k: c for k, c in deltas.items() if k[1] != "customer"})
+        await _add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)
     return ApplyStats(len(entries), len(entries) - len(todo), len(fresh), positions)
