@@ -1,7 +1,6 @@
 """Bad records go to the dead-letter topic with their reason and origin; the partition moves on."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 
 import asyncpg

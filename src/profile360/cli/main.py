@@ -21,6 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     prod = sub.add_parser("produce", help="publish JSON lines as Avro events")
     prod.add_argument("--topic", required=True, help="interactions, catalog, identity, consent or erasure")
     prod.add_argument("file", help="JSON lines file, or - for standard input")
+    dead = sub.add_parser("dlq", help="list dead letters, or replay them to their origin topics after a fix")
+    dead.add_argument("action", choices=("list", "replay"))
+    dead.add_argument("--reason", help="only letters with this reason (e.g. unknown_schema, invalid_event)")
+    dead.add_argument("--origin-topic", help="only letters from this topic")
+    dead.add_argument("--dry-run", action="store_true", help="replay: only count what would be sent")
     demo = sub.add_parser("demo", help="publish the demo data set")
     demo.add_argument("--tenant", default="demo")
     return p
@@ -65,6 +70,9 @@ def run(argv: list[str], settings: Settings) -> int:
     if args.command == "api":
         asyncio.run(bootstrap.run_api(settings))
         return 0
+    if args.command == "dlq":
+        from profile360.cli.dlq import dlq
+        return asyncio.run(dlq(settings, args.action, args.reason, args.origin_topic, args.dry_run))
     if args.command == "demo":
         from profile360.cli.demo import publish_demo
         return asyncio.run(publish_demo(settings, args.tenant))

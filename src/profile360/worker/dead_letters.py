@@ -40,3 +40,63 @@ async def send_dead_letters(producer: AIOKafkaProducer, topic: str, letters: lis
     """Send all ``letters`` and wait until the broker acknowledged every one."""
     futures = [await producer.send(topic, value=d.value, key=d.key, headers=d.headers()) for d in letters]
     await asyncio.gather(*futures)
+
+
+@dataclass(frozen=True)
+class StoredLetter:
+    """A dead letter as read back from the dead-letter topic."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    origin: dict[str, str]
+
+    @property
+    def reason(self) -> str:
+        return self.origin.get("p360.reason", "")
+
+    def summary(self) -> dict:
+        return {"dlqPartition": self.partition, "dlqOffset": self.offset, "reason": self.reason,
+                "detail": self.origin.get("p360.detail"), "originTopic": self.origin.get("p360.origin.topic"),
+                "originPartition": int(self.origin.get("p360.origin.partition", -1)),
+                "originOffset": int(self.origin.get("p360.origin.offset", -1)),
+                "bytes": len(self.value or b""), "key": (self.key or b"").decode("utf-8", "replace")}
+
+
+async def read_all(bootstrap: str, topic: str, partitions: list) -> list[StoredLetter]:
+    """Every record of the dead-letter topic up to its end offsets at the time of the call."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        consumer.assign(partitions)  # no group: every partition starts at its earliest offset
+        ends = await consumer.end_offsets(partitions)
+        letters: list[StoredLetter] = []
+        pending = {tp for tp, end in ends.items() if end > 0}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=500)
+            letters += [StoredLetter(r.partition, r.offset, r.key, r.value, origin_of(r.headers))
+                        for part in batch.values() for r in part if r.offset < ends[_tp(topic, r.partition)]]
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+        return sorted(letters, key=lambda d: (d.partition, d.offset))
+    finally:
+        await consumer.stop()
+
+
+def _tp(topic: str, partition: int):  # noqa: ANN202 - aiokafka's TopicPartition
+    from aiokafka import TopicPartition
+
+    return TopicPartition(topic, partition)
+
+
+async def replay(producer: AIOKafkaProducer, letters: list[StoredLetter]) -> int:
+    """Send each letter's original bytes and key back to its origin topic; returns how many.
+
+    The worker then decodes them again with the code and schemas it runs now. Re-driving a
+    letter twice is harmless: an event id is applied once.
+    """
+    futures = [await producer.send(d.origin["p360.origin.topic"], value=d.value, key=d.key) for d in letters]
+    await asyncio.gather(*futures)
+    return len(futures)

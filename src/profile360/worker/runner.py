@@ -95,7 +95,9 @@ class Worker:
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=settings.batch_max_records,
-            fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024)
+            # small per-partition fetches, so that one poll spans several partitions and
+            # ``split_by_partition`` has groups to run concurrently
+            fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=256 * 1024)
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
 
     async def seek_to_stored(self, tps: list[TopicPartition]) -> None:
