@@ -34,6 +34,7 @@ class Settings:
     batch_max_records: int = 5000
     batch_timeout_ms: int = 200
     apply_concurrency: int = 2
+    max_event_bytes: int = 256 * 1024
     topic_partitions: int = 4
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
@@ -69,6 +70,7 @@ class Settings:
             batch_max_records=int(env.get("P360_BATCH_MAX_RECORDS", base.batch_max_records)),
             batch_timeout_ms=int(env.get("P360_BATCH_TIMEOUT_MS", base.batch_timeout_ms)),
             apply_concurrency=int(env.get("P360_APPLY_CONCURRENCY", base.apply_concurrency)),
+            max_event_bytes=int(env.get("P360_MAX_EVENT_BYTES", base.max_event_bytes)),
             topic_partitions=int(env.get("P360_TOPIC_PARTITIONS", base.topic_partitions)),
             devstack_dir=Path(env.get("P360_DEVSTACK_DIR", str(base.devstack_dir))),
         )

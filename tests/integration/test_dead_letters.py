@@ -47,6 +47,7 @@ def poison(tenant: str) -> dict[str, bytes]:
         "bad_timestamp": CODEC.encode("InteractionEvent", {**good, "eventId": "p-ts", "occurredAt": datetime(1990, 1, 1, tzinfo=timezone.utc)}),
         "missing_tenant": CODEC.encode("InteractionEvent", {**good, "eventId": "p-tenant", "tenantId": ""}),
         "unknown_type": CODEC.encode("InteractionEvent", {**good, "eventId": "p-type", "type": "Not A Type!"}),
+        "oversized": CODEC.encode("InteractionEvent", {**good, "eventId": "p-big", "metadata": {"blob": "x" * 300_000}}),
     }
 
 
@@ -73,7 +74,7 @@ async def test_poison_messages_are_dead_lettered_and_later_events_applied(settin
         meta = by_value[value]  # the original bytes, unchanged
         assert meta["p360.origin.topic"] == settings.topic("interactions")
         assert meta["p360.origin.partition"] == "0"
-        expected_reason = label if label in ("truncated", "unknown_schema", "not_single_object") else "invalid_event"
+        expected_reason = label if label in ("truncated", "unknown_schema", "not_single_object", "oversized") else "invalid_event"
         assert meta["p360.reason"] == expected_reason, (label, meta)
     assert sorted(int(m["p360.origin.offset"]) for m in by_value.values()) == list(range(len(bad)))
     assert "occurredAt" in by_value[bad["bad_timestamp"]]["p360.detail"]

@@ -144,7 +144,7 @@ class Worker:
 
     def prepare(self, records: Sequence[Any]) -> Prepared:
         """Decode and validate a polled batch (CPU only)."""
-        entries, dead = decode_records(self.codec, records)
+        entries, dead = decode_records(self.codec, records, self.settings.max_event_bytes)
         return Prepared(entries, dead, {(r.topic, r.partition, r.offset): r for r in records})
 
     async def commit(self, batch: Prepared) -> None:
