@@ -54,21 +54,6 @@ class Prepared:
     raw: dict[tuple[str, int, int], Any]
 
 
-def split_by_partition(entries: list[Entry], ways: int) -> list[list[Entry]]:
-    """Up to ``ways`` groups with disjoint partitions, each keeping its partitions' order.
-
-    Groups are applied in concurrent transactions: their position rows never overlap, and the
-    summary rows they share are upserted in one sorted order, so they only queue, not deadlock.
-    """
-    by_tp: dict[tuple[str, int], list[Entry]] = {}
-    for e in entries:
-        by_tp.setdefault((e.topic, e.partition), []).append(e)
-    groups: list[list[Entry]] = [[] for _ in range(max(1, min(ways, len(by_tp))))]
-    for tp in sorted(by_tp, key=lambda tp: -len(by_tp[tp])):
-        min(groups, key=len).extend(by_tp[tp])
-    return [g for g in groups if g]
-
-
 class _SeekToStored(ConsumerRebalanceListener):
     def __init__(self, worker: "Worker"):
         self.worker = worker
@@ -96,7 +81,7 @@ class Worker:
             bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=settings.batch_max_records,
             # small per-partition fetches, so that one poll spans several partitions and
-            # ``split_by_partition`` has groups to run concurrently
+            # each lane has work
             fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=256 * 1024)
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
 
@@ -114,30 +99,46 @@ class Worker:
         log.info("assigned %s; resuming from stored positions %s", sorted(map(str, tps)), stored)
 
     async def run(self) -> None:
-        """Consume until ``stop``. Batch N+1 is fetched and decoded while batch N commits;
-        batches are still applied one after the other, in order."""
+        """Consume until ``stop``, then drain what was polled.
+
+        Partitions are spread over ``apply_concurrency`` lanes by partition number (a fixed
+        mapping, so a partition is never in two lanes). Each lane applies its batches one
+        after the other, in offset order, in its own transactions; lanes run concurrently, and
+        the next poll is decoded while they commit. A full lane queue pauses polling.
+        """
         await self.producer.start()
         await self.consumer.start()
         self.consumer.subscribe(self.topics, listener=_SeekToStored(self))
-        applying: asyncio.Task | None = None
+        queues: list[asyncio.Queue] = [asyncio.Queue(maxsize=2) for _ in range(self.settings.apply_concurrency)]
+        lanes = [asyncio.create_task(self._lane(q)) for q in queues]
         try:
             while not self.stopping.is_set():
                 batch = await self.consumer.getmany(timeout_ms=self.settings.batch_timeout_ms,
                                                     max_records=self.settings.batch_max_records)
-                records = [r for tp, part in batch.items() if tp in self.stats.assigned for r in part]
-                if not records:
-                    continue
-                prepared = self.prepare(records)
-                if applying is not None:
-                    await applying
-                applying = asyncio.create_task(self.commit(prepared))
-            if applying is not None:
-                await applying
+                for lane, records in self._by_lane(batch, len(queues)).items():
+                    await queues[lane].put(self.prepare(records))
+                for task in lanes:
+                    if task.done():
+                        task.result()  # a lane that failed stops the worker with its error
+            for q in queues:
+                await q.put(None)
+            await asyncio.gather(*lanes)
         finally:
-            if applying is not None and not applying.done():
-                applying.cancel()
+            for task in lanes:
+                task.cancel()
             await self.consumer.stop()
             await self.producer.stop()
+
+    def _by_lane(self, batch: dict, lanes: int) -> dict[int, list]:
+        by_lane: dict[int, list] = {}
+        for tp, records in batch.items():
+            if tp in self.stats.assigned and records:
+                by_lane.setdefault(tp.partition % lanes, []).extend(records)
+        return by_lane
+
+    async def _lane(self, queue: asyncio.Queue) -> None:
+        while (prepared := await queue.get()) is not None:
+            await self.commit(prepared)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -150,10 +151,7 @@ class Worker:
     async def commit(self, batch: Prepared) -> None:
         """Dead-letter, apply and hint; returns once the batch is committed in PostgreSQL."""
         await self._retrying(self._send_dead, batch.dead)
-        groups = split_by_partition(batch.entries, self.settings.apply_concurrency)
-        applied: dict = {}
-        for positions in await asyncio.gather(*(self._apply_isolating(g, batch.raw) for g in groups)):
-            applied.update(positions)
+        applied = await self._apply_isolating(batch.entries, batch.raw)
         self.stats.batches += 1
         self.stats.consumed += len(batch.entries)
         self.stats.dead += len(batch.dead)
