@@ -15,7 +15,9 @@ from profile360.store.migrations import check_schema, load_migrations
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    pool = await asyncpg.create_pool(app[SETTINGS].database_url, min_size=1, max_size=10)
+    # JIT compilation costs more than it saves on these short, index-driven queries
+    pool = await asyncpg.create_pool(app[SETTINGS].database_url, min_size=1, max_size=10,
+                                     server_settings={"jit": "off"})
     async with pool.acquire() as conn:
         app[SCHEMA_VERSION] = await check_schema(conn, load_migrations(projections_dir()))
     app[POOL] = pool
