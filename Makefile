@@ -49,7 +49,8 @@ down:  ## stop API, worker and the local stack (data is kept in .devstack/)
 	@for p in api worker; do if [ -f $(STATE)/$$p.pid ]; then kill $$(cat $(STATE)/$$p.pid) 2>/dev/null || true; rm -f $(STATE)/$$p.pid; fi; done
 	$(PYTHON) -m profile360 devstack down
 
-bench: install  ## end-to-end and raw-limit figures; see BENCHMARKS.md
+bench: system-deps install  ## end-to-end and raw-limit figures (and Faust's, for comparison); see BENCHMARKS.md
+	$(PYTHON) -m pip install -q -e '.[test,bench]'
 	$(PYTHON) -m bench $(BENCH_ARGS)
 
 clean: down

@@ -73,7 +73,7 @@ def decode_cpu(codec: Codec, records: list[FakeRecord], batch: int) -> tuple[flo
     entries: list[Entry] = []
     t0 = time.perf_counter()
     for i in range(0, len(records), batch):
-        got, dead = decode_records(codec, records[i:i + batch])
+        got, dead = decode_records(codec, records[i:i + batch], Settings().max_event_bytes)
         if dead:
             raise RuntimeError(f"{len(dead)} records of the workload failed to decode: {dead[0].detail}")
         entries += got

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Callable
 
 import asyncpg
 from aiohttp import web
@@ -40,7 +41,7 @@ async def open_pool(settings: Settings, size: int = 4) -> asyncpg.Pool:
     return pool
 
 
-def _on_signals(callback: object) -> None:
+def _on_signals(callback: Callable[[], object]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, callback)

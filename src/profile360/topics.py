@@ -1,6 +1,7 @@
 """Kafka topics of profile360 and the records each one carries."""
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -32,10 +33,8 @@ async def ensure_topics(settings: Settings) -> None:
         wanted = [settings.topic(f) for f in (*RECORDS_BY_FAMILY, "dlq")]
         missing = [NewTopic(t, settings.topic_partitions, 1) for t in wanted if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
             log.info("created topics %s", [t.name for t in missing])
     finally:
         await admin.close()

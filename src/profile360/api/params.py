@@ -48,9 +48,9 @@ def text(request: web.Request, *names: str, max_len: int = 256) -> str | None:
     return value
 
 
-def choice(request: web.Request, name: str, options: tuple[str, ...], default: str | None) -> str | None:
+def choice(request: web.Request, name: str, options: tuple[str, ...], default: str) -> str:
     value = request.query.get(name, default)
-    if value is not None and value not in options:
+    if value not in options:
         raise bad_param(name, f"must be one of {', '.join(options)}, got {value[:40]!r}")
     return value
 

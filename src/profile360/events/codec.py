@@ -131,4 +131,6 @@ class Codec:
             raise DecodeError("corrupt_body", f"{writer.name} v{writer.version}: {type(exc).__name__}: {exc}") from None
         if body.tell() != len(data) - HEADER_LEN:
             raise DecodeError("trailing_bytes", f"{len(data) - HEADER_LEN - body.tell()} bytes after the record")
+        if not isinstance(record, dict):
+            raise DecodeError("corrupt_body", f"{writer.name} did not decode to a record")
         return Decoded(writer.name, writer.version, record)

@@ -107,6 +107,6 @@ class InteractionView:
         for key, counts in summary_deltas(fresh).items():
             summary[key] = add_counts(summary.get(key, (0, 0, 0, 0)), counts)
         totals = dict(self.totals)
-        for key, n in total_deltas(fresh).items():
-            totals[key] = totals.get(key, 0) + n
+        for total_key, n in total_deltas(fresh).items():
+            totals[total_key] = totals.get(total_key, 0) + n
         return replace(self, history=history, summary=summary, days=self.days | action_days(fresh), totals=totals)

@@ -163,7 +163,7 @@ async def _upsert_catalog(conn: asyncpg.Connection, events: list) -> None:
     for kind, (sql, row) in _CATALOG_UPSERTS.items():
         rows = [row(e) for e in winners if type(e) is kind]
         if rows:
-            await conn.execute(sql, *map(list, zip(*rows)))
+            await conn.execute(sql, *map(list, zip(*rows, strict=True)))
 
 
 def _positions_after(entries: Sequence[Entry]) -> dict[TopicPartition, int]:
