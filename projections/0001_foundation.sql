@@ -44,7 +44,8 @@ CREATE TABLE interaction_summary_daily (
     click      bigint NOT NULL DEFAULT 0,
     dismiss    bigint NOT NULL DEFAULT 0,
     convert    bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (tenant_id, dimension, day, key)
+    -- key before day: a page of customers in id order reads only those customers' rows
+    PRIMARY KEY (tenant_id, dimension, key, day)
 );
 
 CREATE TABLE interaction_totals (

@@ -20,6 +20,9 @@ HISTORY, SUMMARY = "/api/v1/interaction-history", "/api/v1/interaction-summary"
     (SUMMARY, {"groupBy": "planet"}, "groupBy"),
     (SUMMARY, {"days": "-1"}, "days"),
     (SUMMARY, {"days": "99999"}, "days"),
+    (SUMMARY, {"groupBy": "customer", "sort": "name"}, "sort"),
+    (SUMMARY, {"groupBy": "customer", "cursor": "%%%"}, "cursor"),
+    (SUMMARY, {"groupBy": "customer", "sort": "total", "cursor": "WyJjMSJd"}, "cursor"),
 ])
 async def test_bad_parameters_are_named(settings, path, params, field):
     client = await api_client(settings)
@@ -52,7 +55,7 @@ async def test_empty_tenant_gets_empty_pages(settings):
         body = await (await client.get(HISTORY, headers={"X-Tenant-Id": "nobody"})).json()
         assert body == {"data": [], "total": 0, "hasMore": False, "nextCursor": None}
         body = await (await client.get(SUMMARY, params={"groupBy": "customer"}, headers={"X-Tenant-Id": "nobody"})).json()
-        assert body == {"groupBy": "customer", "days": 30, "summary": []}
+        assert body == {"groupBy": "customer", "days": 30, "summary": [], "nextCursor": None}
     finally:
         await client.close()
 

@@ -109,6 +109,20 @@ async def test_events_flow_to_history_and_summary_api(settings):
                 assert {k: got[key][k] for k in exp} == exp
                 if group_by != "customer":
                     assert got[key]["ctr"] == round(100 * exp["click"] / exp["impression"], 2) if exp["impression"] else True
+        # Check customers page in id order, and rank by total on request
+        expected = oracle.expected_summary(events, tenant, "customer", 30)
+        paged, cursor = [], None
+        while True:
+            query = {"groupBy": "customer", "limit": "7", **({"cursor": cursor} if cursor else {})}
+            body = await (await client.get("/api/v1/interaction-summary", params=query, headers={"X-Tenant-Id": tenant})).json()
+            paged += body["summary"]
+            if not (cursor := body["nextCursor"]):
+                break
+        assert [g["customerId"] for g in paged] == sorted(expected)
+        ranked = await (await client.get("/api/v1/interaction-summary", params={"groupBy": "customer", "sort": "total"},
+                                         headers={"X-Tenant-Id": tenant})).json()
+        totals = [g["total"] for g in ranked["summary"]]
+        assert totals == sorted(totals, reverse=True) and len(totals) == len(expected)
         action = (await (await client.get("/api/v1/interaction-summary", headers={"X-Tenant-Id": tenant})).json())["summary"]
         offer4 = next(g for g in action if g["id"] == "offer_4")
         assert (offer4["name"], offer4["issue"], offer4["group"], offer4["status"], offer4["priority"]) == \

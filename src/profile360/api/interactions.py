@@ -1,12 +1,12 @@
 """Handlers for seed 001's interaction history and interaction summary."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from aiohttp import web
 
 from profile360.api import params, render
-from profile360.api.errors import json_response
+from profile360.api.errors import bad_param, json_response
 from profile360.api.keys import POOL
 from profile360.projections.interactions import DIMENSIONS
 from profile360.store import reads
@@ -35,8 +35,20 @@ async def interaction_summary(request: web.Request) -> web.Response:
     days = params.integer(request, "days", 30, 1, 3650)
     limit = params.integer(request, "limit", 100, 1, 1000)
     since = datetime.now(timezone.utc).date() - timedelta(days=days - 1)
+    if group_by == "customer":
+        return await _customer_summary(request, tenant, days, since, limit)
     async with request.app[POOL].acquire() as conn:
         rows = await reads.summary(conn, tenant, group_by, since, limit)
     return json_response({"groupBy": group_by, "days": days, "summary": [render.summary_group(group_by, r) for r in rows]})
 
 
+async def _customer_summary(request: web.Request, tenant: str, days: int, since: date, limit: int) -> web.Response:
+    by_total = params.choice(request, "sort", ("customerId", "total"), "customerId") == "total"
+    after = params.key_cursor(request)
+    if by_total and after is not None:
+        raise bad_param("cursor", "pages only customers in customerId order (sort=customerId)")
+    async with request.app[POOL].acquire() as conn:
+        rows = await reads.customer_summary(conn, tenant, since, limit, after, by_total)
+    more = not by_total and len(rows) == limit
+    return json_response({"groupBy": "customer", "days": days, "summary": [render.summary_group("customer", r) for r in rows],
+                          "nextCursor": params.encode_key_cursor(rows[-1]["key"]) if more else None})

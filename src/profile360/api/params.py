@@ -72,3 +72,21 @@ def cursor(request: web.Request) -> tuple[datetime, str] | None:
         return parsed, event_id
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise bad_param("cursor", "is not a cursor returned by this API") from None
+
+
+def encode_key_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([key])).decode().rstrip("=")
+
+
+def key_cursor(request: web.Request) -> str | None:
+    """The position of a page that lists ids in order (the last id served)."""
+    raw = request.query.get("cursor")
+    if not raw:
+        return None
+    try:
+        (key,) = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        if not isinstance(key, str):
+            raise ValueError("bad cursor")
+        return key
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise bad_param("cursor", "is not a cursor returned by this API") from None

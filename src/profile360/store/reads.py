@@ -88,19 +88,37 @@ _SUMMARY_SQL = {
         SELECT g.*, ch.name, ch.medium FROM g
         LEFT JOIN channels ch ON ch.tenant_id = $1 AND ch.channel_id = g.key
         ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
-    "customer": f"""
-        WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
-                   WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.day >= $2 GROUP BY s.key
-                   ORDER BY sum(s.impression + s.click + s.dismiss + s.convert) DESC, s.key LIMIT $3)
-        SELECT g.*, (SELECT count(DISTINCT d.offer_id) FROM customer_action_days d
-                     WHERE d.tenant_id = $1 AND d.customer_id = g.key AND d.day >= $2) AS unique_actions
-        FROM g ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key""",
 }
+
+_UNIQUE_ACTIONS = """(SELECT count(DISTINCT d.offer_id) FROM customer_action_days d
+                      WHERE d.tenant_id = $1 AND d.customer_id = g.key AND d.day >= $2) AS unique_actions"""
+
+_CUSTOMERS_BY_ID = f"""
+    WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
+               WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.key > $4 AND s.day >= $2
+               GROUP BY s.key ORDER BY s.key LIMIT $3)
+    SELECT g.*, {_UNIQUE_ACTIONS} FROM g ORDER BY g.key"""
+
+_CUSTOMERS_BY_TOTAL = f"""
+    WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
+               WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.day >= $2 GROUP BY s.key
+               ORDER BY sum(s.impression + s.click + s.dismiss + s.convert) DESC, s.key LIMIT $3)
+    SELECT g.*, {_UNIQUE_ACTIONS} FROM g ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key"""
 
 
 async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since: date, limit: int) -> list[asyncpg.Record]:
-    """Groups of ``group_by`` with counts summed over the days from ``since`` (inclusive), busiest first."""
+    """Offers, creatives or channels with counts summed over the days from ``since``
+    (inclusive), busiest first."""
     return await conn.fetch(_SUMMARY_SQL[group_by], tenant_id, since, limit)
+
+
+async def customer_summary(conn: asyncpg.Connection, tenant_id: str, since: date, limit: int,
+                           after: str | None, by_total: bool) -> list[asyncpg.Record]:
+    """Customers with counts over the days from ``since``: in id order after ``after`` (reads
+    only the page's customers), or ranked by total (aggregates every customer: slow for many)."""
+    if by_total:
+        return await conn.fetch(_CUSTOMERS_BY_TOTAL, tenant_id, since, limit)
+    return await conn.fetch(_CUSTOMERS_BY_ID, tenant_id, since, limit, after or "")
 
 
 async def readiness(conn: asyncpg.Connection) -> dict[str, Any]:

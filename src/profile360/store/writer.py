@@ -103,7 +103,7 @@ async def _insert_history(conn: asyncpg.Connection, events: list[Interaction]) -
 _SUMMARY_UPSERT = """
     INSERT INTO interaction_summary_daily AS s (tenant_id, dimension, key, day, impression, click, dismiss, convert)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-    ON CONFLICT (tenant_id, dimension, day, key) DO UPDATE SET
+    ON CONFLICT (tenant_id, dimension, key, day) DO UPDATE SET
       impression = s.impression + EXCLUDED.impression, click = s.click + EXCLUDED.click,
       dismiss = s.dismiss + EXCLUDED.dismiss, convert = s.convert + EXCLUDED.convert"""
 
