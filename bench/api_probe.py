@@ -116,7 +116,8 @@ def app_targets(tenant: str, hot_customer: str) -> list[tuple[str, str]]:
     return [("history, tenant newest 20", "/api/v1/interaction-history?limit=20"),
             (f"history, hot customer {hot_customer}", f"/api/v1/interaction-history?limit=20&customerId={hot_customer}"),
             ("summary groupBy=action", "/api/v1/interaction-summary?groupBy=action"),
-            ("summary groupBy=customer", "/api/v1/interaction-summary?groupBy=customer")]
+            ("summary groupBy=customer (first page, id order)", "/api/v1/interaction-summary?groupBy=customer"),
+            ("summary groupBy=customer&sort=total (ranks all)", "/api/v1/interaction-summary?groupBy=customer&sort=total")]
 
 
 async def run(settings: Settings, tenant: str, hot_customer: str, seconds: float,
