@@ -54,6 +54,17 @@ class Prepared:
     raw: dict[tuple[str, int, int], Any]
 
 
+async def _enqueue(queue: asyncio.Queue, item: Prepared, lane: asyncio.Task) -> None:
+    """Put ``item`` on a lane's queue; if the lane has failed, raise its error instead of
+    waiting forever on its full queue."""
+    put = asyncio.ensure_future(queue.put(item))
+    await asyncio.wait({put, lane}, return_when=asyncio.FIRST_COMPLETED)
+    if lane.done():
+        put.cancel()
+        lane.result()
+        raise RuntimeError("a worker lane ended before the worker stopped")
+
+
 class _SeekToStored(ConsumerRebalanceListener):
     def __init__(self, worker: "Worker"):
         self.worker = worker
@@ -116,10 +127,7 @@ class Worker:
                 batch = await self.consumer.getmany(timeout_ms=self.settings.batch_timeout_ms,
                                                     max_records=self.settings.batch_max_records)
                 for lane, records in self._by_lane(batch, len(queues)).items():
-                    await queues[lane].put(self.prepare(records))
-                for task in lanes:
-                    if task.done():
-                        task.result()  # a lane that failed stops the worker with its error
+                    await _enqueue(queues[lane], self.prepare(records), lanes[lane])
             for q in queues:
                 await q.put(None)
             await asyncio.gather(*lanes)
