@@ -1,5 +1,8 @@
 -- Foundation: consumer positions, interaction history and summaries, catalog.
 -- Every row belongs to a tenant. Applied once by `profile360 migrate`.
+-- Ids that are ordered or compared (event ids for last-writer-wins and cursors, summary keys
+-- for paging) use the "C" collation: byte order, as the pure folds compare them, whatever
+-- the database's default collation is.
 
 CREATE TABLE consumer_positions (
     consumer     text        NOT NULL,
@@ -14,7 +17,7 @@ COMMENT ON TABLE consumer_positions IS
 
 CREATE TABLE interaction_history (
     tenant_id        text        NOT NULL,
-    event_id         text        NOT NULL,
+    event_id         text COLLATE "C" NOT NULL,
     customer_id      text        NOT NULL,
     interaction_type text        NOT NULL,
     occurred_at      timestamptz NOT NULL,
@@ -38,7 +41,7 @@ CREATE INDEX interaction_history_creative ON interaction_history (tenant_id, cre
 CREATE TABLE interaction_summary_daily (
     tenant_id  text   NOT NULL,
     dimension  text   NOT NULL CHECK (dimension IN ('action', 'treatment', 'channel', 'customer')),
-    key        text   NOT NULL,
+    key        text COLLATE "C" NOT NULL,
     day        date   NOT NULL,
     impression bigint NOT NULL DEFAULT 0,
     click      bigint NOT NULL DEFAULT 0,
@@ -75,7 +78,7 @@ CREATE TABLE offers (
     status      text        NOT NULL,
     priority    integer     NOT NULL,
     occurred_at timestamptz NOT NULL,
-    event_id    text        NOT NULL,
+    event_id    text COLLATE "C" NOT NULL,
     PRIMARY KEY (tenant_id, offer_id)
 );
 
@@ -86,7 +89,7 @@ CREATE TABLE creatives (
     offer_id    text,
     channel_id  text,
     occurred_at timestamptz NOT NULL,
-    event_id    text        NOT NULL,
+    event_id    text COLLATE "C" NOT NULL,
     PRIMARY KEY (tenant_id, creative_id)
 );
 
@@ -96,6 +99,6 @@ CREATE TABLE channels (
     name        text        NOT NULL,
     medium      text,
     occurred_at timestamptz NOT NULL,
-    event_id    text        NOT NULL,
+    event_id    text COLLATE "C" NOT NULL,
     PRIMARY KEY (tenant_id, channel_id)
 );

@@ -35,7 +35,7 @@ async def apply_migrations(settings: Settings) -> list[str]:
 
 async def open_pool(settings: Settings, size: int = 4) -> asyncpg.Pool:
     """A pool to a database whose schema matches this build (else ``SchemaMismatch``)."""
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=size)
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=size, command_timeout=120)
     async with pool.acquire() as conn:
         await check_schema(conn, load_migrations(projections_dir()))
     return pool

@@ -38,6 +38,12 @@ class Settings:
     topic_partitions: int = 4
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
+    def __post_init__(self) -> None:
+        for name in ("api_port", "batch_max_records", "batch_timeout_ms", "apply_concurrency", "max_event_bytes",
+                     "topic_partitions"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
     def topic(self, family: str) -> str:
         """Kafka topic name of an event family (see ``TOPIC_FAMILIES``)."""
         if family not in TOPIC_FAMILIES:

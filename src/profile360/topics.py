@@ -20,6 +20,10 @@ RECORDS_BY_FAMILY = {
     "erasure": ("ErasureRequested",),
 }
 
+#: the dead-letter topic accepts messages this large (the original bytes plus headers of
+#: records that reached a source topic's limit, 1 MiB by default)
+DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
 #: the families the worker folds today
 PROJECTED_FAMILIES = ("interactions", "catalog")
 
@@ -31,7 +35,10 @@ async def ensure_topics(settings: Settings) -> None:
     try:
         existing = set(await admin.list_topics())
         wanted = [settings.topic(f) for f in (*RECORDS_BY_FAMILY, "dlq")]
-        missing = [NewTopic(t, settings.topic_partitions, 1) for t in wanted if t not in existing]
+        dlq = settings.topic("dlq")
+        missing = [NewTopic(t, settings.topic_partitions, 1,
+                            topic_configs={"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)} if t == dlq else None)
+                   for t in wanted if t not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
                 await admin.create_topics(missing)

@@ -31,10 +31,11 @@ def expected_daily(records: list[dict]) -> dict[tuple, list[int]]:
 
 
 def expected_summary(records: list[dict], tenant: str, dimension: str, days: int) -> dict[str, dict]:
-    since = datetime.now(timezone.utc).date() - timedelta(days=days - 1)
+    today = datetime.now(timezone.utc).date()
+    since = today - timedelta(days=days - 1)
     out: dict[str, dict] = {}
     for (t, dim, key, day), counts in expected_daily(records).items():
-        if t != tenant or dim != dimension or day < since:
+        if t != tenant or dim != dimension or not since <= day <= today:
             continue
         row = out.setdefault(key, dict.fromkeys(OFFER_TYPES, 0))
         for name, n in zip(OFFER_TYPES, counts):
@@ -44,7 +45,7 @@ def expected_summary(records: list[dict], tenant: str, dimension: str, days: int
         if dimension == "customer":
             row["uniqueActions"] = len({r["offerId"] for r in expected_history(records).values()
                                         if r["tenantId"] == tenant and r["customerId"] == key and r.get("offerId")
-                                        and r["type"] in OFFER_TYPES and r["occurredAt"].date() >= since})
+                                        and r["type"] in OFFER_TYPES and since <= r["occurredAt"].date() <= today})
     return out
 
 

@@ -70,6 +70,12 @@ def test_interaction_v1_messages_decode_with_v2_reader():
     assert decoded.record["metadata"] == {} and decoded.record["value"] is None and decoded.record["campaignId"] is None
 
 
+def test_fingerprint_matches_the_avro_specification():
+    # The Avro spec's CRC-64-AVRO of the schema "null" is 7195948357588979594, framed little-endian
+    assert schema_fingerprint("null") == (7195948357588979594).to_bytes(8, "little")
+    assert schema_fingerprint("null").hex() == "8a8f25cce724dd63"
+
+
 def test_frame_is_avro_single_object_encoding():
     data = CODEC.encode("ErasureRequested", {"eventId": "e", "tenantId": "t", "occurredAt": 0, "customerId": "c"})
     assert data[:2] == b"\xc3\x01"

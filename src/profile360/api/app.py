@@ -17,7 +17,7 @@ from profile360.store.migrations import check_schema, load_migrations
 async def _database(app: web.Application) -> AsyncIterator[None]:
     # JIT compilation costs more than it saves on these short, index-driven queries
     pool = await asyncpg.create_pool(app[SETTINGS].database_url, min_size=1, max_size=10,
-                                     server_settings={"jit": "off"})
+                                     command_timeout=30, server_settings={"jit": "off"})
     async with pool.acquire() as conn:
         app[SCHEMA_VERSION] = await check_schema(conn, load_migrations(projections_dir()))
     app[POOL] = pool

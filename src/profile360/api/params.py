@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from profile360.api.errors import ApiError, bad_param
+from profile360.events.model import MAX_ID_LEN, MAX_TIME, MIN_TIME
 
 _TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
@@ -55,6 +56,12 @@ def choice(request: web.Request, name: str, options: tuple[str, ...], default: s
     return value
 
 
+def _cursor_text(value: object) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LEN or "\x00" in value:
+        raise ValueError("bad cursor")
+    return value
+
+
 def encode_cursor(occurred_at: datetime, event_id: str) -> str:
     raw = orjson.dumps([occurred_at.isoformat(), event_id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -67,9 +74,9 @@ def cursor(request: web.Request) -> tuple[datetime, str] | None:
     try:
         when, event_id = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         parsed = datetime.fromisoformat(when)
-        if parsed.tzinfo is None or not isinstance(event_id, str):
+        if parsed.tzinfo is None or not MIN_TIME <= parsed < MAX_TIME:
             raise ValueError("bad cursor")
-        return parsed, event_id
+        return parsed, _cursor_text(event_id)
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise bad_param("cursor", "is not a cursor returned by this API") from None
 
@@ -85,8 +92,6 @@ def key_cursor(request: web.Request) -> str | None:
         return None
     try:
         (key,) = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        if not isinstance(key, str):
-            raise ValueError("bad cursor")
-        return key
+        return _cursor_text(key)
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise bad_param("cursor", "is not a cursor returned by this API") from None

@@ -23,7 +23,7 @@ def history_item(r: Any) -> dict[str, Any]:
     return {
         "id": r["event_id"], "customerId": r["customer_id"], "offerId": r["offer_id"], "creativeId": r["creative_id"],
         "interactionType": r["interaction_type"], "timestamp": timestamp(r["occurred_at"]),
-        "channel": r["channel"], "channelId": channel_id, "campaignId": r["campaign_id"], "workflowId": r["workflow_id"],
+        "channel": r["channel"], "channelId": r["channel_id"], "campaignId": r["campaign_id"], "workflowId": r["workflow_id"],
         "value": r["value"], "metadata": orjson.loads(r["metadata"]),
         "offer": offer, "creative": creative,
     }

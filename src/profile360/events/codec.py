@@ -50,9 +50,9 @@ class Decoded:
 
 
 def schema_fingerprint(parsed: Any) -> bytes:
-    """CRC-64-AVRO of the parsing canonical form, as the 8 bytes single-object encoding uses."""
-    value = int(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"), 16)
-    return value.to_bytes(8, "little")
+    """CRC-64-AVRO of the parsing canonical form, little-endian, as single-object encoding
+    frames it (fastavro's hex is already in that byte order)."""
+    return bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
 
 
 def load_versions(schemas_dir: Path) -> list[SchemaVersion]:

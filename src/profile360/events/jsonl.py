@@ -37,7 +37,10 @@ def _timestamp(value: Any) -> Any:
             raise ValueError(f"occurredAt: {value!r} has no time zone")
         return parsed
     if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"occurredAt: {value} milliseconds is out of range") from None
     return value
 
 

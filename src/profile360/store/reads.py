@@ -72,53 +72,54 @@ _COUNTS = """sum(s.impression)::bigint AS impression, sum(s.click)::bigint AS cl
 _SUMMARY_SQL = {
     "action": f"""
         WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
-                   WHERE s.tenant_id = $1 AND s.dimension = 'action' AND s.day >= $2 GROUP BY s.key)
+                   WHERE s.tenant_id = $1 AND s.dimension = 'action' AND s.day BETWEEN $2 AND $4 GROUP BY s.key)
         SELECT g.*, o.name, o.issue, o."group", o.status, o.priority FROM g
         LEFT JOIN offers o ON o.tenant_id = $1 AND o.offer_id = g.key
         ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
     "treatment": f"""
         WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
-                   WHERE s.tenant_id = $1 AND s.dimension = 'treatment' AND s.day >= $2 GROUP BY s.key)
+                   WHERE s.tenant_id = $1 AND s.dimension = 'treatment' AND s.day BETWEEN $2 AND $4 GROUP BY s.key)
         SELECT g.*, c.name, c.offer_id, c.channel_id FROM g
         LEFT JOIN creatives c ON c.tenant_id = $1 AND c.creative_id = g.key
         ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
     "channel": f"""
         WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
-                   WHERE s.tenant_id = $1 AND s.dimension = 'channel' AND s.day >= $2 GROUP BY s.key)
+                   WHERE s.tenant_id = $1 AND s.dimension = 'channel' AND s.day BETWEEN $2 AND $4 GROUP BY s.key)
         SELECT g.*, ch.name, ch.medium FROM g
         LEFT JOIN channels ch ON ch.tenant_id = $1 AND ch.channel_id = g.key
         ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
 }
 
 _UNIQUE_ACTIONS = """(SELECT count(DISTINCT d.offer_id) FROM customer_action_days d
-                      WHERE d.tenant_id = $1 AND d.customer_id = g.key AND d.day >= $2) AS unique_actions"""
+                      WHERE d.tenant_id = $1 AND d.customer_id = g.key AND d.day BETWEEN $2 AND $5) AS unique_actions"""
 
 _CUSTOMERS_BY_ID = f"""
     WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
-               WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.key > $4 AND s.day >= $2
+               WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.key > $4 AND s.day BETWEEN $2 AND $5
                GROUP BY s.key ORDER BY s.key LIMIT $3)
     SELECT g.*, {_UNIQUE_ACTIONS} FROM g ORDER BY g.key"""
 
 _CUSTOMERS_BY_TOTAL = f"""
     WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
-               WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.day >= $2 GROUP BY s.key
+               WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.key > $4 AND s.day BETWEEN $2 AND $5 GROUP BY s.key
                ORDER BY sum(s.impression + s.click + s.dismiss + s.convert) DESC, s.key LIMIT $3)
     SELECT g.*, {_UNIQUE_ACTIONS} FROM g ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key"""
 
 
-async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since: date, limit: int) -> list[asyncpg.Record]:
-    """Offers, creatives or channels with counts summed over the days from ``since``
+async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since: date, until: date,
+                  limit: int) -> list[asyncpg.Record]:
+    """Offers, creatives or channels with counts summed over the days ``since`` to ``until``
     (inclusive), busiest first."""
-    return await conn.fetch(_SUMMARY_SQL[group_by], tenant_id, since, limit)
+    return await conn.fetch(_SUMMARY_SQL[group_by], tenant_id, since, limit, until)
 
 
-async def customer_summary(conn: asyncpg.Connection, tenant_id: str, since: date, limit: int,
+async def customer_summary(conn: asyncpg.Connection, tenant_id: str, since: date, until: date, limit: int,
                            after: str | None, by_total: bool) -> list[asyncpg.Record]:
     """Customers with counts over the days from ``since``: in id order after ``after`` (reads
     only the page's customers), or ranked by total (aggregates every customer: slow for many)."""
     if by_total:
-        return await conn.fetch(_CUSTOMERS_BY_TOTAL, tenant_id, since, limit)
-    return await conn.fetch(_CUSTOMERS_BY_ID, tenant_id, since, limit, after or "")
+        return await conn.fetch(_CUSTOMERS_BY_TOTAL, tenant_id, since, limit, "", until)
+    return await conn.fetch(_CUSTOMERS_BY_ID, tenant_id, since, limit, after or "", until)
 
 
 async def readiness(conn: asyncpg.Connection) -> dict[str, Any]:

@@ -95,8 +95,10 @@ async def replay(producer: AIOKafkaProducer, letters: list[StoredLetter]) -> int
     """Send each letter's original bytes and key back to its origin topic; returns how many.
 
     The worker then decodes them again with the code and schemas it runs now. Re-driving a
-    letter twice is harmless: an event id is applied once.
+    letter twice is harmless: an event id is applied once. Records without an origin header
+    (not written by the worker) are skipped.
     """
-    futures = [await producer.send(d.origin["p360.origin.topic"], value=d.value, key=d.key) for d in letters]
+    futures = [await producer.send(d.origin["p360.origin.topic"], value=d.value, key=d.key)
+               for d in letters if d.origin.get("p360.origin.topic")]
     await asyncio.gather(*futures)
     return len(futures)

@@ -20,11 +20,12 @@ from typing import Any, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from profile360.events.codec import Codec
 from profile360.settings import Settings
 from profile360.store.writer import ApplyStats, Entry, apply_batch, load_positions
-from profile360.topics import PROJECTED_FAMILIES
+from profile360.topics import DLQ_MAX_MESSAGE_BYTES, PROJECTED_FAMILIES
 from profile360.worker.dead_letters import DeadLetter, send_dead_letters
 from profile360.worker.decode import dead_letter, decode_records
 
@@ -35,7 +36,12 @@ _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, as
 # means a concurrent worker inserted the same event id first; the retry sees and skips it)
 _RETRYABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
               asyncpg.SerializationError, asyncpg.DeadlockDetectedError, asyncpg.UniqueViolationError,
-              asyncpg.exceptions.OperatorInterventionError)
+              asyncpg.exceptions.OperatorInterventionError, KafkaConnectionError, KafkaTimeoutError)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth retrying the same step: connection and availability errors of either service."""
+    return isinstance(exc, _RETRYABLE) or (isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False)))
 
 
 @dataclass
@@ -54,14 +60,14 @@ class Prepared:
     raw: dict[tuple[str, int, int], Any]
 
 
-async def _enqueue(queue: asyncio.Queue, item: Prepared, lane: asyncio.Task) -> None:
+async def _enqueue(queue: asyncio.Queue, item: Prepared | None, lane: asyncio.Task) -> None:
     """Put ``item`` on a lane's queue; if the lane has failed, raise its error instead of
     waiting forever on its full queue."""
     put = asyncio.ensure_future(queue.put(item))
     await asyncio.wait({put, lane}, return_when=asyncio.FIRST_COMPLETED)
-    if lane.done():
+    if not put.done():
         put.cancel()
-        lane.result()
+        lane.result()  # the lane's error
         raise RuntimeError("a worker lane ended before the worker stopped")
 
 
@@ -73,10 +79,11 @@ class _SeekToStored(ConsumerRebalanceListener):
         self.worker.stats.assigned -= set(revoked)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        # aiokafka keeps fetching while this coroutine awaits: hold the partitions until
-        # they point at the stored positions (``run`` also drops what slipped through).
+        # aiokafka keeps fetching while this coroutine awaits: hold the partitions until they
+        # point at the stored positions (``run`` drops records of partitions not yet sought).
+        # aiokafka only logs a listener's errors, so a database outage is retried here.
         self.worker.consumer.pause(*assigned)
-        await self.worker.seek_to_stored(list(assigned))
+        await self.worker._retrying(self.worker.seek_to_stored, list(assigned))
         self.worker.consumer.resume(*assigned)
 
 
@@ -94,7 +101,9 @@ class Worker:
             # small per-partition fetches, so that one poll spans several partitions and
             # each lane has work
             fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=256 * 1024)
-        self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
+        # dead letters carry the original bytes plus headers: allow more than the source topics
+        self.producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
+                                         max_request_size=DLQ_MAX_MESSAGE_BYTES)
 
     async def seek_to_stored(self, tps: list[TopicPartition]) -> None:
         """Start every assigned partition at the position stored with the data."""
@@ -128,8 +137,8 @@ class Worker:
                                                     max_records=self.settings.batch_max_records)
                 for lane, records in self._by_lane(batch, len(queues)).items():
                     await _enqueue(queues[lane], self.prepare(records), lanes[lane])
-            for q in queues:
-                await q.put(None)
+            for q, task in zip(queues, lanes, strict=True):
+                await _enqueue(q, None, task)
             await asyncio.gather(*lanes)
         finally:
             for task in lanes:
@@ -197,8 +206,8 @@ class Worker:
         while True:
             try:
                 return await fn(arg)
-            except _RETRYABLE as exc:
-                if self.stopping.is_set():
+            except Exception as exc:
+                if not _transient(exc) or self.stopping.is_set():
                     raise
                 log.warning("%s failed (%s: %s); retrying in %.1fs", fn.__name__, type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
@@ -208,7 +217,8 @@ class Worker:
         offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()
                    if TopicPartition(t, p) in self.stats.assigned}
         try:
-            if offsets:
-                await self.consumer.commit(offsets)
+            if offsets and not self.stopping.is_set():
+                # bounded: aiokafka retries a commit for as long as the broker is away
+                await asyncio.wait_for(self.consumer.commit(offsets), 5)
         except Exception as exc:  # a hint only: the positions that matter are in PostgreSQL
             log.info("Kafka offset commit skipped: %s", exc)
