@@ -58,3 +58,20 @@ def expected_totals(records: list[dict]) -> dict[tuple, int]:
             if key is not None:
                 totals[(r["tenantId"], scope, key)] += 1
     return dict(totals)
+
+
+def expected_action_days(records: list[dict]) -> set[tuple]:
+    """(tenant, customer, offer, UTC day) of every offer interaction that names an offer."""
+    return {(r["tenantId"], r["customerId"], r["offerId"], r["occurredAt"].astimezone(timezone.utc).date())
+            for r in expected_history(records).values() if r["type"] in OFFER_TYPES and r.get("offerId")}
+
+
+def expected_catalog(records: list[tuple[str, dict]]) -> dict[tuple, dict]:
+    """(kind, tenant, id) -> the record with the greatest (occurredAt, eventId)."""
+    ids = {"Offer": "offerId", "Creative": "creativeId", "Channel": "channelId"}
+    best: dict[tuple, dict] = {}
+    for kind, r in records:
+        key = (kind, r["tenantId"], r[ids[kind]])
+        if key not in best or (best[key]["occurredAt"], best[key]["eventId"]) < (r["occurredAt"], r["eventId"]):
+            best[key] = r
+    return best

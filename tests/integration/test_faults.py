@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import replace
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from profile360.devstack import kafka as dk
 from profile360.devstack import postgres as dp
@@ -87,14 +88,17 @@ async def test_kafka_restart_during_ingestion(settings, owned):
 async def test_rebalance_one_two_one_workers(settings):
     settings = replace(settings, batch_max_records=50)
     events = workload.interactions("acme", 6000, customers=300)
-    await publish(settings, [], events)
+    waves = events[:2000], events[2000:4000], events[4000:]
+    await publish(settings, [], waves[0])
     first = start_worker_process(settings)
     second = None
     try:
         await some_applied(settings)
-        second = start_worker_process(settings)  # 1 → 2: the group rebalances mid-ingestion
-        await some_applied(settings, 2000)
-        assert stop(first) == 0  # 2 → 1: the partitions move back
+        second = start_worker_process(settings)  # 1 → 2: the group rebalances
+        await wait_until(lambda: group_members(settings, 2), 60, "both workers in the group")
+        await publish(settings, [], waves[1])  # ingested by two workers
+        assert stop(first) == 0  # 2 → 1 while the second wave is being applied
+        await publish(settings, [], waves[2])
         await wait_caught_up(settings, timeout=120)
     finally:
         for w in (first, second):
@@ -103,8 +107,20 @@ async def test_rebalance_one_two_one_workers(settings):
     await check_tables_match_oracle(settings, events)
 
 
+async def group_members(settings, count: int) -> bool:
+    """Whether the worker group is stable with ``count`` members that each own partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([settings.consumer_group])
+    finally:
+        await admin.close()
+    group = response.groups[0]
+    return group[2] == "Stable" and len(group[5]) == count and all(member[-1] for member in group[5])
+
+
 async def test_sigterm_drains_the_batch_in_flight_and_exits_promptly(settings):
-    settings = replace(settings, batch_max_records=200)
+    settings = replace(settings, batch_max_records=50)
     events = workload.interactions("acme", 5000, customers=200)
     await publish(settings, [], events)
     worker = start_worker_process(settings)
@@ -112,6 +128,8 @@ async def test_sigterm_drains_the_batch_in_flight_and_exits_promptly(settings):
     code = stop(worker, timeout=20)  # bounded: a worker that does not drain fails here
     assert code == 0, worker_log(worker)
     applied = sum((await stored_positions(settings)).values())
+    # Check the stop landed mid-ingestion (what was polled was drained, the rest left)
+    assert applied < len(events)
     # A second worker finishes the job; nothing of the first one's last batch is lost or doubled
     worker = start_worker_process(settings)
     try:

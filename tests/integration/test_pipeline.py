@@ -45,17 +45,34 @@ async def all_history(client, tenant, **filters):
         cursor = body["nextCursor"]
 
 
-async def check_tables_match_oracle(settings, events):
+_HISTORY_FIELDS = {"customer_id": "customerId", "interaction_type": "type", "occurred_at": "occurredAt",
+                   "offer_id": "offerId", "creative_id": "creativeId", "channel_id": "channelId",
+                   "channel": "channel", "campaign_id": "campaignId", "value": "value"}
+
+
+async def check_tables_match_oracle(settings, events, catalog=None):
     conn = await asyncpg.connect(settings.database_url)
     try:
         history = await table(conn, "interaction_history", "tenant_id, event_id")
         daily = await table(conn, "interaction_summary_daily", "tenant_id, dimension, key, day")
         totals = await table(conn, "interaction_totals", "tenant_id, scope, key")
+        days = await table(conn, "customer_action_days", "tenant_id, customer_id, day, offer_id")
+        offers = await table(conn, "offers", "tenant_id, offer_id")
     finally:
         await conn.close()
-    # Check every event id is stored exactly once
-    assert {(r["tenant_id"], r["event_id"]) for r in history} == set(oracle.expected_history(events))
-    assert len(history) == len(oracle.expected_history(events))
+    # Check every event id is stored exactly once, with the values it was sent with
+    expected = oracle.expected_history(events)
+    assert {(r["tenant_id"], r["event_id"]) for r in history} == set(expected)
+    assert len(history) == len(expected)
+    for row in history:
+        sent = expected[(row["tenant_id"], row["event_id"])]
+        assert {col: row[col] for col in _HISTORY_FIELDS} == {col: sent.get(f) for col, f in _HISTORY_FIELDS.items()}
+    assert {(r["tenant_id"], r["customer_id"], r["offer_id"], r["day"]) for r in days} == oracle.expected_action_days(events)
+    if catalog is not None:
+        # Check the catalog holds the last writer of each offer
+        want = {k: v for k, v in oracle.expected_catalog(catalog).items() if k[0] == "Offer"}
+        assert {("Offer", r["tenant_id"], r["offer_id"]): (r["name"], r["event_id"]) for r in offers} == \
+            {k: (v["name"], v["eventId"]) for k, v in want.items()}
     # Check the daily summary equals the independent fold, row for row
     got = {(r["tenant_id"], r["dimension"], r["key"], r["day"]): [r["impression"], r["click"], r["dismiss"], r["convert"]]
            for r in daily}
@@ -73,7 +90,7 @@ async def test_events_flow_to_history_and_summary_api(settings):
     await publish(settings, catalog, events)
     async with InProcessWorker(settings):
         await wait_caught_up(settings)
-    await check_tables_match_oracle(settings, events)
+    await check_tables_match_oracle(settings, events, catalog)
 
     client = await api_client(settings)
     try:
@@ -111,8 +128,9 @@ async def test_events_flow_to_history_and_summary_api(settings):
             assert set(got) == set(expected)
             for key, exp in expected.items():
                 assert {k: got[key][k] for k in exp} == exp
-                if group_by != "customer":
-                    assert got[key]["ctr"] == round(100 * exp["click"] / exp["impression"], 2) if exp["impression"] else True
+                if group_by != "customer" and exp["impression"]:
+                    assert got[key]["ctr"] == round(100 * exp["click"] / exp["impression"], 2)
+                    assert got[key]["cvr"] == round(100 * exp["convert"] / exp["impression"], 2)
         # Check customers page in id order, and rank by total on request
         expected = oracle.expected_summary(events, tenant, "customer", 30)
         paged, cursor = [], None

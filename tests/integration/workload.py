@@ -16,6 +16,9 @@ def catalog(tenant: str, at: datetime) -> list[tuple[str, dict]]:
     for i in range(5):
         out.append(("Offer", {**base, "eventId": f"of-{i}", "offerId": f"offer_{i}", "name": f"Offer {i}",
                               "issue": "Cards", "group": "Premium", "status": "active", "priority": 10 * i}))
+        # an older version of the offer, published later: the newer one must stay
+        out.append(("Offer", {**base, "occurredAt": at - timedelta(days=1), "eventId": f"of-{i}-old",
+                              "offerId": f"offer_{i}", "name": f"Old offer {i}", "status": "retired"}))
         out.append(("Creative", {**base, "eventId": f"cr-{i}", "creativeId": f"creative_{i}", "name": f"Creative {i}",
                                  "offerId": f"offer_{i}", "channelId": f"ch_{i % 3}"}))
     return out

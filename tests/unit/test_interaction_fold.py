@@ -78,3 +78,22 @@ def test_deltas_are_per_utc_day_and_type():
     assert deltas[("t", "channel", "ch9", day)] == (0, 1, 0, 0)
     assert deltas[("t", "customer", "c1", day)] == (1, 1, 0, 0)
     assert not any(k[3] != day for k in deltas), "purchase is not an offer interaction"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(events, max_size=40).map(unique_by_id))
+def test_every_summary_row_and_total_equals_a_naive_count(evs):
+    view = fold([evs])
+    offer_types = ("impression", "click", "dismiss", "convert")
+    for (tenant, dim, key, day), counts in view.summary.items():
+        def group_of(e, dim=dim):
+            return {"action": e.offer_id, "treatment": e.creative_id, "channel": e.channel_id or e.channel,
+                    "customer": e.customer_id}[dim]
+        matching = [e for e in evs if e.tenant_id == tenant and group_of(e) == key and e.occurred_at.date() == day]
+        assert counts == tuple(sum(1 for e in matching if e.type == t) for t in offer_types)
+    for (tenant, scope, key), n in view.totals.items():
+        field = {"all": None, "offer": "offer_id", "creative": "creative_id", "type": "type"}[scope]
+        assert n == sum(1 for e in evs if e.tenant_id == tenant and (field is None or getattr(e, field) == key))
+    # and nothing is missing: every offer interaction is in its customer row
+    assert sum(sum(c) for k, c in view.summary.items() if k[1] == "customer") == \
+        sum(1 for e in evs if e.type in offer_types)
