@@ -1,8 +1,8 @@
 -- Foundation: consumer positions, interaction history and summaries, catalog.
 -- Every row belongs to a tenant. Applied once by `profile360 migrate`.
--- Ids that are ordered or compared (event ids for last-writer-wins and cursors, summary keys
--- for paging) use the "C" collation: byte order, as the pure folds compare them, whatever
--- the database's default collation is.
+-- Every id column uses the "C" collation: ids are compared, ordered (last-writer-wins,
+-- cursors, paging) and joined byte for byte, as the pure folds do, whatever the database's
+-- default collation is; one collation everywhere also keeps every join on an index.
 
 CREATE TABLE consumer_positions (
     consumer     text        NOT NULL,
@@ -16,17 +16,17 @@ COMMENT ON TABLE consumer_positions IS
   'Next Kafka offset to apply per (consumer, topic, partition); written in the same transaction as the rows it produced.';
 
 CREATE TABLE interaction_history (
-    tenant_id        text        NOT NULL,
+    tenant_id        text COLLATE "C"        NOT NULL,
     event_id         text COLLATE "C" NOT NULL,
-    customer_id      text        NOT NULL,
+    customer_id      text COLLATE "C"        NOT NULL,
     interaction_type text        NOT NULL,
     occurred_at      timestamptz NOT NULL,
     channel          text,
-    channel_id       text,
-    offer_id         text,
-    creative_id      text,
-    campaign_id      text,
-    workflow_id      text,
+    channel_id       text COLLATE "C",
+    offer_id         text COLLATE "C",
+    creative_id      text COLLATE "C",
+    campaign_id      text COLLATE "C",
+    workflow_id      text COLLATE "C",
     value            double precision,
     metadata         jsonb       NOT NULL DEFAULT '{}'::jsonb,
     PRIMARY KEY (tenant_id, event_id)
@@ -39,7 +39,7 @@ CREATE INDEX interaction_history_creative ON interaction_history (tenant_id, cre
     WHERE creative_id IS NOT NULL;
 
 CREATE TABLE interaction_summary_daily (
-    tenant_id  text   NOT NULL,
+    tenant_id  text COLLATE "C"   NOT NULL,
     dimension  text   NOT NULL CHECK (dimension IN ('action', 'treatment', 'channel', 'customer')),
     key        text COLLATE "C" NOT NULL,
     day        date   NOT NULL,
@@ -52,9 +52,9 @@ CREATE TABLE interaction_summary_daily (
 );
 
 CREATE TABLE interaction_totals (
-    tenant_id text   NOT NULL,
+    tenant_id text COLLATE "C"   NOT NULL,
     scope     text   NOT NULL CHECK (scope IN ('all', 'offer', 'creative', 'type')),
-    key       text   NOT NULL,
+    key       text COLLATE "C"   NOT NULL,
     n         bigint NOT NULL,
     PRIMARY KEY (tenant_id, scope, key)
 );
@@ -62,16 +62,16 @@ COMMENT ON TABLE interaction_totals IS
   'History rows per tenant (scope all, key empty) and per offer, creative and type: the history API''s total without counting.';
 
 CREATE TABLE customer_action_days (
-    tenant_id   text NOT NULL,
-    customer_id text NOT NULL,
+    tenant_id   text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
     day         date NOT NULL,
-    offer_id    text NOT NULL,
+    offer_id    text COLLATE "C" NOT NULL,
     PRIMARY KEY (tenant_id, customer_id, day, offer_id)
 );
 
 CREATE TABLE offers (
-    tenant_id   text        NOT NULL,
-    offer_id    text        NOT NULL,
+    tenant_id   text COLLATE "C"        NOT NULL,
+    offer_id    text COLLATE "C"        NOT NULL,
     name        text        NOT NULL,
     issue       text,
     "group"     text,
@@ -83,19 +83,19 @@ CREATE TABLE offers (
 );
 
 CREATE TABLE creatives (
-    tenant_id   text        NOT NULL,
-    creative_id text        NOT NULL,
+    tenant_id   text COLLATE "C"        NOT NULL,
+    creative_id text COLLATE "C"        NOT NULL,
     name        text        NOT NULL,
-    offer_id    text,
-    channel_id  text,
+    offer_id    text COLLATE "C",
+    channel_id  text COLLATE "C",
     occurred_at timestamptz NOT NULL,
     event_id    text COLLATE "C" NOT NULL,
     PRIMARY KEY (tenant_id, creative_id)
 );
 
 CREATE TABLE channels (
-    tenant_id   text        NOT NULL,
-    channel_id  text        NOT NULL,
+    tenant_id   text COLLATE "C"        NOT NULL,
+    channel_id  text COLLATE "C"        NOT NULL,
     name        text        NOT NULL,
     medium      text,
     occurred_at timestamptz NOT NULL,
