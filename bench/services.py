@@ -49,20 +49,20 @@ def run_settings(base: Settings, stamp: str, batch_max_records: int) -> Settings
                    batch_max_records=batch_max_records)
 
 
-async def create_database(base: Settings, name: str) -> None:
+async def _on_server(base: Settings, sql: str) -> None:
     conn = await asyncpg.connect(base.database_url)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def create_database(base: Settings, name: str) -> None:
+    await _on_server(base, f'CREATE DATABASE "{name}"')
 
 
 async def drop_database(base: Settings, name: str) -> None:
-    conn = await asyncpg.connect(base.database_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await _on_server(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def create_topic(settings: Settings, topic: str) -> None:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from typing import Any, Awaitable, Callable
 
 import asyncpg
@@ -83,7 +82,3 @@ def worker_log(proc: subprocess.Popen, chars: int = 4000) -> str:
 
 async def table(conn: asyncpg.Connection, name: str, order: str) -> list[dict]:
     return [dict(r) for r in await conn.fetch(f"SELECT * FROM {name} ORDER BY {order}")]
-
-
-def as_dicts(items: list) -> list[dict]:
-    return [asdict(i) for i in items]

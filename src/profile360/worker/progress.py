@@ -44,13 +44,6 @@ async def stored_positions(conn: asyncpg.Connection, consumer: str) -> dict[TP, 
     return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
 
-async def lag(settings: Settings, conn: asyncpg.Connection) -> dict[TP, int]:
-    """Records published but not yet applied, per partition (only partitions with any)."""
-    ends = await end_offsets(settings)
-    stored = await stored_positions(conn, settings.consumer_group)
-    return {tp: end - stored.get(tp, 0) for tp, end in ends.items() if end > stored.get(tp, 0)}
-
-
 async def wait_caught_up(settings: Settings, timeout: float = 60, poll: float = 0.1) -> None:
     """Return once everything published *before this call* has been applied; raise
     ``TimeoutError`` after ``timeout`` seconds."""
