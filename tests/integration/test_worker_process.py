@@ -38,3 +38,24 @@ async def test_sigkill_mid_ingestion_then_restart_loses_nothing_and_counts_nothi
             raise
     assert returncode == 0, worker_log(worker)
     await check_tables_match_oracle(settings, events)
+
+
+async def test_a_stored_position_beyond_the_log_stops_the_worker_loudly(settings):
+    """A re-created topic must not be silently skipped up to the old position."""
+    import asyncpg
+
+    await publish(settings, [], workload.interactions("acme", 20))
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute("INSERT INTO consumer_positions (consumer, topic, partition, next_offset) VALUES ($1, $2, 0, 1000000)",
+                           settings.consumer_group, settings.topic("interactions"))
+    finally:
+        await conn.close()
+    worker = start_worker_process(settings)
+    try:
+        returncode = worker.wait(60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        raise
+    assert returncode != 0
+    assert "beyond the end of the log" in worker_log(worker)

@@ -81,8 +81,14 @@ def run(argv: list[str], settings: Settings) -> int:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from profile360.store.migrations import SchemaMismatch
+    from profile360.worker.runner import PositionBeyondLog
+
     try:
         sys.exit(run(sys.argv[1:], Settings.from_env()))
     except ValueError as exc:
         print(f"profile360: {exc}", file=sys.stderr)
         sys.exit(2)
+    except (SchemaMismatch, PositionBeyondLog) as exc:
+        print(f"profile360: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -44,6 +44,10 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, _RETRYABLE) or (isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False)))
 
 
+class PositionBeyondLog(RuntimeError):
+    """A stored position lies past the end of its partition: the worker refuses to go on."""
+
+
 @dataclass
 class WorkerStats:
     batches: int = 0
@@ -94,6 +98,7 @@ class Worker:
         self.pool = pool
         self.stats = WorkerStats()
         self.stopping = asyncio.Event()
+        self.fatal: Exception | None = None
         self.topics = [settings.topic(f) for f in PROJECTED_FAMILIES]
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
@@ -109,6 +114,16 @@ class Worker:
         """Start every assigned partition at the position stored with the data."""
         async with self.pool.acquire() as conn:
             stored = await load_positions(conn, self.settings.consumer_group, [(tp.topic, tp.partition) for tp in tps])
+        ends = await self.consumer.end_offsets(tps)
+        lost = {str(tp): (stored[(tp.topic, tp.partition)], ends[tp]) for tp in tps
+                if stored.get((tp.topic, tp.partition), 0) > ends[tp]}
+        if lost:
+            # the topic was re-created or lost records: skipping to the old position would
+            # silently ignore every new record below it
+            self.fatal = PositionBeyondLog(f"stored positions are beyond the end of the log (stored, end): {lost}; "
+                                           "rebuild the projections or reset consumer_positions for these partitions")
+            self.stop()
+            return
         fresh = [tp for tp in tps if (tp.topic, tp.partition) not in stored]
         if fresh:
             await self.consumer.seek_to_beginning(*fresh)
@@ -140,6 +155,8 @@ class Worker:
             for q, task in zip(queues, lanes, strict=True):
                 await _enqueue(q, None, task)
             await asyncio.gather(*lanes)
+            if self.fatal is not None:
+                raise self.fatal
         finally:
             for task in lanes:
                 task.cancel()
