@@ -55,14 +55,17 @@ async def _total(conn: asyncpg.Connection, f: HistoryFilter, where: str, args: l
 async def history_page(conn: asyncpg.Connection, f: HistoryFilter, after: tuple[datetime, str] | None,
                        limit: int) -> tuple[list[asyncpg.Record], int]:
     """Newest first, keyset-paginated on (occurred_at, event_id); returns up to ``limit + 1``
-    rows (the extra one says there is more) and the total matching the filter."""
+    rows (the extra one says there is more) and the total matching the filter, both read
+    from one snapshot."""
     where, args = _where(f)
-    count = await _total(conn, f, where, args)
-    if after is not None:
-        args += [after[0], after[1]]
-        where += f" AND (h.occurred_at, h.event_id) < (${len(args) - 1}, ${len(args)})"
-    args.append(limit + 1)
-    rows = await conn.fetch(f"{_HISTORY_SELECT} WHERE {where} ORDER BY h.occurred_at DESC, h.event_id DESC LIMIT ${len(args)}", *args)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        count = await _total(conn, f, where, args)
+        if after is not None:
+            args += [after[0], after[1]]
+            where += f" AND (h.occurred_at, h.event_id) < (${len(args) - 1}, ${len(args)})"
+        args.append(limit + 1)
+        rows = await conn.fetch(f"{_HISTORY_SELECT} WHERE {where} ORDER BY h.occurred_at DESC, h.event_id DESC "
+                                f"LIMIT ${len(args)}", *args)
     return rows, count
 
 
