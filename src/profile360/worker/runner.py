@@ -36,7 +36,8 @@ _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, as
 # means a concurrent worker inserted the same event id first; the retry sees and skips it)
 _RETRYABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
               asyncpg.SerializationError, asyncpg.DeadlockDetectedError, asyncpg.UniqueViolationError,
-              asyncpg.exceptions.OperatorInterventionError, KafkaConnectionError, KafkaTimeoutError)
+              asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InternalClientError,
+              KafkaConnectionError, KafkaTimeoutError)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -198,8 +199,14 @@ class Worker:
             log.warning("dead-lettered %d records, first: %s", len(letters), letters[0].detail)
 
     async def _apply(self, entries: Sequence[Entry]) -> ApplyStats:
-        async with self.pool.acquire() as conn:
+        conn = await self.pool.acquire()
+        try:
             return await apply_batch(conn, self.settings.consumer_group, entries)
+        except BaseException:
+            conn.terminate()  # never hand back a connection an error interrupted mid-protocol
+            raise
+        finally:
+            await self.pool.release(conn)
 
     async def _apply_isolating(self, entries: list[Entry], raw: dict) -> dict:
         """Apply ``entries``; on a data error split the batch until the bad record is alone,
