@@ -14,7 +14,8 @@ from profile360.api.app import create_app
 from profile360.events.codec import Codec
 from profile360.resources import projections_dir, schemas_dir
 from profile360.settings import Settings
-from profile360.store.migrations import check_schema, load_migrations, migrate
+from profile360.store.migrations import load_migrations, migrate
+from profile360.store.pool import open_checked_pool
 from profile360.topics import ensure_topics
 from profile360.worker.runner import Worker
 
@@ -35,9 +36,7 @@ async def apply_migrations(settings: Settings) -> list[str]:
 
 async def open_pool(settings: Settings, size: int = 4) -> asyncpg.Pool:
     """A pool to a database whose schema matches this build (else ``SchemaMismatch``)."""
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=size, command_timeout=120)
-    async with pool.acquire() as conn:
-        await check_schema(conn, load_migrations(projections_dir()))
+    pool, _ = await open_checked_pool(settings.database_url, size, command_timeout=120)
     return pool
 
 

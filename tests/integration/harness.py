@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,17 @@ def start_worker_process(settings: Settings) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=log)
     proc.log_path = log.name  # type: ignore[attr-defined]
     return proc
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 30) -> int:
+    """SIGTERM, then the exit code; a process that does not exit within ``timeout`` is
+    killed and the test fails."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
 
 
 def worker_log(proc: subprocess.Popen, chars: int = 4000) -> str:

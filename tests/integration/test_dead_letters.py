@@ -90,7 +90,7 @@ async def test_a_record_the_database_rejects_is_isolated_and_dead_lettered(setti
     events[4] = Interaction("e4", "acme", now, "c1", "impression", offer_id="o1", metadata={"k": "\x00"})
     topic = settings.topic("interactions")
     entries = [Entry(topic, 0, i, e) for i, e in enumerate(events)]
-    raw = {(topic, 0, i): ConsumerRecord(topic, 0, i, 0, 0, None, f"raw{i}".encode(), None, 0, 4, ()) for i in range(9)}
+    raw = [ConsumerRecord(topic, 0, i, 0, 0, None, f"raw{i}".encode(), None, 0, 4, ()) for i in range(9)]
     pool = await open_pool(settings)
     worker = Worker(settings, CODEC, pool)
     await worker.producer.start()

@@ -3,8 +3,6 @@ the events: no event lost, none counted twice. The worker runs as real processes
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
 from dataclasses import replace
 
 import pytest
@@ -14,19 +12,10 @@ from profile360.devstack import kafka as dk
 from profile360.devstack import postgres as dp
 
 from . import workload
-from .harness import start_worker_process, worker_log, stored_positions, wait_caught_up, wait_until
+from .harness import start_worker_process, stop_process as stop, worker_log, stored_positions, wait_caught_up, wait_until
 from .test_pipeline import check_tables_match_oracle, publish
 
 pytestmark = pytest.mark.integration
-
-
-def stop(worker: subprocess.Popen, timeout: float = 30) -> int:
-    worker.send_signal(signal.SIGTERM)
-    try:
-        return worker.wait(timeout)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        raise
 
 
 async def some_applied(settings, at_least: int = 1) -> None:

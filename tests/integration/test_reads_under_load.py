@@ -7,8 +7,7 @@ from dataclasses import replace
 import pytest
 
 from . import workload
-from .harness import start_worker_process, stored_positions, wait_caught_up, wait_until, worker_log
-from .test_faults import stop
+from .harness import start_worker_process, stop_process as stop, stored_positions, wait_caught_up, wait_until, worker_log
 from .test_pipeline import all_history, api_client, check_tables_match_oracle, publish
 
 pytestmark = pytest.mark.integration

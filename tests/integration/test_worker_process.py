@@ -1,14 +1,13 @@
 """The real ``profile360 worker`` process: killed mid-ingestion, restarted, stopped with SIGTERM."""
 from __future__ import annotations
 
-import signal
 import subprocess
 from dataclasses import replace
 
 import pytest
 
 from . import workload
-from .harness import start_worker_process, worker_log, stored_positions, wait_caught_up, wait_until
+from .harness import start_worker_process, stop_process, worker_log, stored_positions, wait_caught_up, wait_until
 from .test_pipeline import check_tables_match_oracle, publish
 
 pytestmark = pytest.mark.integration
@@ -30,12 +29,7 @@ async def test_sigkill_mid_ingestion_then_restart_loses_nothing_and_counts_nothi
         worker = start_worker_process(settings)
         await wait_caught_up(settings, timeout=120)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            returncode = worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            raise
+        returncode = stop_process(worker)
     assert returncode == 0, worker_log(worker)
     await check_tables_match_oracle(settings, events)
 

@@ -3,23 +3,19 @@ from __future__ import annotations
 
 from typing import AsyncIterator
 
-import asyncpg
 from aiohttp import web
 
 from profile360.api import health, interactions
 from profile360.api.errors import error_middleware
 from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
-from profile360.resources import projections_dir
 from profile360.settings import Settings
-from profile360.store.migrations import check_schema, load_migrations
+from profile360.store.pool import open_checked_pool
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     # JIT compilation costs more than it saves on these short, index-driven queries
-    pool = await asyncpg.create_pool(app[SETTINGS].database_url, min_size=1, max_size=10,
-                                     command_timeout=30, server_settings={"jit": "off"})
-    async with pool.acquire() as conn:
-        app[SCHEMA_VERSION] = await check_schema(conn, load_migrations(projections_dir()))
+    pool, app[SCHEMA_VERSION] = await open_checked_pool(app[SETTINGS].database_url, 10, command_timeout=30,
+                                                        server_settings={"jit": "off"})
     app[POOL] = pool
     yield
     await pool.close()

@@ -9,7 +9,7 @@ Guarantees:
   dead-lettered alone; the partition moves on.
 - Database or broker outages are retried with backoff; the batch in hand is re-applied, which
   is harmless because applying is idempotent.
-- ``stop`` lets the batch in flight finish, then leaves the group.
+- ``stop`` lets each lane commit what it holds, then leaves the group.
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class WorkerStats:
 class Prepared:
     entries: list[Entry]
     dead: list[DeadLetter]
-    raw: dict[tuple[str, int, int], Any]
+    records: Sequence[Any]  # the consumed records, for dead-lettering one the database rejects
 
 
 async def _enqueue(queue: asyncio.Queue, item: Prepared | None, lane: asyncio.Task) -> None:
@@ -181,12 +181,12 @@ class Worker:
     def prepare(self, records: Sequence[Any]) -> Prepared:
         """Decode and validate a polled batch (CPU only)."""
         entries, dead = decode_records(self.codec, records, self.settings.max_event_bytes)
-        return Prepared(entries, dead, {(r.topic, r.partition, r.offset): r for r in records})
+        return Prepared(entries, dead, records)
 
     async def commit(self, batch: Prepared) -> None:
         """Dead-letter, apply and hint; returns once the batch is committed in PostgreSQL."""
         await self._retrying(self._send_dead, batch.dead)
-        applied = await self._apply_isolating(batch.entries, batch.raw)
+        applied = await self._apply_isolating(batch.entries, batch.records)
         self.stats.batches += 1
         self.stats.consumed += len(batch.entries)
         self.stats.dead += len(batch.dead)
@@ -208,7 +208,7 @@ class Worker:
         finally:
             await self.pool.release(conn)
 
-    async def _apply_isolating(self, entries: list[Entry], raw: dict) -> dict:
+    async def _apply_isolating(self, entries: list[Entry], raw: Sequence[Any]) -> dict:
         """Apply ``entries``; on a data error split the batch until the bad record is alone,
         dead-letter it and apply it as a skipped entry. Returns the positions reached."""
         try:
@@ -218,7 +218,8 @@ class Worker:
         except _DATA_ERRORS as exc:
             if len(entries) == 1:
                 e = entries[0]
-                await self._retrying(self._send_dead, [dead_letter(raw[(e.topic, e.partition, e.offset)], "rejected_by_database", str(exc))])
+                record = next(r for r in raw if (r.topic, r.partition, r.offset) == (e.topic, e.partition, e.offset))
+                await self._retrying(self._send_dead, [dead_letter(record, "rejected_by_database", str(exc))])
                 self.stats.dead += 1
                 return await self._apply_isolating([Entry(e.topic, e.partition, e.offset, None)], raw)
             half = len(entries) // 2
