@@ -31,6 +31,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--customers", type=int, default=100_000, help="distinct customer ids (default 100,000)")
     p.add_argument("--seed", type=int, default=42, help="workload seed (default 42)")
     p.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of the customer distribution (default 1.0)")
+    p.add_argument("--shuffled", action="store_true",
+                   help="publish events in random time order (a 30-day backfill) instead of arrival order")
     p.add_argument("--batch-max-records", type=int, default=None,
                    help="worker batch size (default: P360_BATCH_MAX_RECORDS, else 5000)")
     p.add_argument("--api-seconds", type=float, default=5.0, help="seconds per API endpoint (default 5)")
@@ -70,7 +72,7 @@ class Run:
     def build_workload(self) -> None:
         a = self.args
         say(f"generating and encoding {a.events:,} events over {a.customers:,} customers ...")
-        self.wl = workload.build(self.codec, a.events, a.customers, a.seed, a.zipf)
+        self.wl = workload.build(self.codec, a.events, a.customers, a.seed, a.zipf, shuffled=a.shuffled)
         self.add("Avro encode (codec.encode, in-memory)", rate(self.wl.encoded, self.wl.encode_seconds), "records/s",
                  f"{self.wl.encoded:,} records in {self.wl.encode_seconds:.1f} s; generation took "
                  f"{self.wl.generate_seconds:.1f} s more", role="info")
@@ -168,7 +170,8 @@ def describe_workload(run: Run, stamp: str) -> str:
     hot = Counter(r[2] for r in wl.rows).most_common(1)[0][1] if wl.rows else 0
     return (f"{a.events:,} interaction events ({wl.payload_bytes / max(len(wl.interactions), 1):.0f} B Avro on "
             f"average) over {a.customers:,} customers (Zipf s={a.zipf}, hot customer {wl.hot_customer} has "
-            f"{hot:,}), {wl.offers} offers, {wl.creatives} creatives, 5 channels, 30 days, seed {a.seed}; plus "
+            f"{hot:,}), {wl.offers} offers, {wl.creatives} creatives, 5 channels, 30 days, seed {a.seed}, "
+            f"{'shuffled (random time order)' if a.shuffled else f'arrival order (up to {workload.MAX_DELAY_S} s late)'}; plus "
             f"{len(wl.catalog)} catalog records. {s.topic_partitions} partitions per topic, worker batch ≤ "
             f"{s.batch_max_records} records. Database `bench_{stamp}`, topics `bench-{stamp}.*`.")
 

@@ -5,6 +5,10 @@ customers follow a Zipf law (rank r is drawn with weight 1/(r+1)^s), offers a mi
 type mix is impression 70 %, click 10 %, dismiss 8 %, convert 2 %, email_opened 4 %,
 link_clicked 3 %, purchase 3 %; times are spread over the 30 days before the anchor.
 
+Arrival order: as in a live stream, events are published in the order they reach the
+producer, each up to ``MAX_DELAY_S`` after it happened (so neighbours arrive out of order);
+``shuffled=True`` publishes them in random time order instead (a backfill of 30 days at once).
+
 Measured here: the codec's encode rate (records/s, ``Codec.encode`` calls only).
 """
 from __future__ import annotations
@@ -28,6 +32,7 @@ CHANNELS = (("ch_0", "Email", "EMAIL"), ("ch_1", "SMS", "SMS"), ("ch_2", "Push",
 PLACEMENTS = ("hero", "sidebar", "inbox", "footer", "modal")
 WINDOW_MS = 30 * 24 * 3600 * 1000
 CHUNK = 50_000
+MAX_DELAY_S = 300
 HISTORY_COLUMNS = ("tenant_id", "event_id", "customer_id", "interaction_type", "occurred_at", "channel",
                    "channel_id", "offer_id", "creative_id", "campaign_id", "workflow_id", "value", "metadata")
 
@@ -123,8 +128,15 @@ def _encode_timed(codec: Codec, wl: Workload, named: list[tuple[str, dict]]) -> 
     return [(partition_key(name, rec), v) for (name, rec), v in zip(named, values)]
 
 
+def arrival_order(recs: list[dict], rnd: random.Random) -> list[dict]:
+    """``recs`` in the order a live producer would see them: by occurrence plus a random delay."""
+    delays = [timedelta(seconds=rnd.uniform(0, MAX_DELAY_S)) for _ in recs]
+    order = sorted(range(len(recs)), key=lambda i: recs[i]["occurredAt"] + delays[i])
+    return [recs[i] for i in order]
+
+
 def build(codec: Codec, events: int, customers: int, seed: int, zipf_s: float = 1.0,
-          offers: int = 50, creatives: int = 200) -> Workload:
+          offers: int = 50, creatives: int = 200, shuffled: bool = False) -> Workload:
     """Generate and encode the whole workload; encode time is kept apart from generation time."""
     t_start = time.perf_counter()
     rnd = random.Random(seed)
@@ -133,11 +145,16 @@ def build(codec: Codec, events: int, customers: int, seed: int, zipf_s: float = 
     wl = Workload(hot_customer=customer_id(0), offers=offers, creatives=creatives)
     wl.catalog = _encode_timed(codec, wl, catalog_records(offers, creatives, anchor - timedelta(days=31)))
     customer_cw, offer_cw = zipf_cum_weights(customers, zipf_s), zipf_cum_weights(offers, 0.8)
+    recs: list[dict] = []
     for start in range(0, events, CHUNK):
         k = min(CHUNK, events - start)
         draws = _Draws(rnd, k, customer_cw, offer_cw)
-        recs = [interaction(start + j, draws, j, anchor_ms, offers, creatives, seed) for j in range(k)]
-        wl.interactions += _encode_timed(codec, wl, [("InteractionEvent", r) for r in recs])
-        wl.rows += [history_row(r) for r in recs]
+        recs += [interaction(start + j, draws, j, anchor_ms, offers, creatives, seed) for j in range(k)]
+    if not shuffled:
+        recs = arrival_order(recs, rnd)
+    for start in range(0, len(recs), CHUNK):
+        chunk = recs[start:start + CHUNK]
+        wl.interactions += _encode_timed(codec, wl, [("InteractionEvent", r) for r in chunk])
+        wl.rows += [history_row(r) for r in chunk]
     wl.generate_seconds = time.perf_counter() - t_start - wl.encode_seconds
     return wl

@@ -16,7 +16,8 @@ def expected_history(records: list[dict]) -> dict[tuple[str, str], dict]:
 
 
 def expected_daily(records: list[dict]) -> dict[tuple, list[int]]:
-    """(tenant, dimension, key, day) -> [impression, click, dismiss, convert]."""
+    """(tenant, dimension, key, day) -> [impression, click, dismiss, convert]; dimension
+    customer is the sum of the customer's rows in ``expected_customer_offer_daily``."""
     daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r in expected_history(records).values():
         if r["type"] not in OFFER_TYPES:
@@ -60,10 +61,14 @@ def expected_totals(records: list[dict]) -> dict[tuple, int]:
     return dict(totals)
 
 
-def expected_action_days(records: list[dict]) -> set[tuple]:
-    """(tenant, customer, offer, UTC day) of every offer interaction that names an offer."""
-    return {(r["tenantId"], r["customerId"], r["offerId"], r["occurredAt"].astimezone(timezone.utc).date())
-            for r in expected_history(records).values() if r["type"] in OFFER_TYPES and r.get("offerId")}
+def expected_customer_offer_daily(records: list[dict]) -> dict[tuple, list[int]]:
+    """(tenant, customer, UTC day, offer or "") -> [impression, click, dismiss, convert]."""
+    rows: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r in expected_history(records).values():
+        if r["type"] in OFFER_TYPES:
+            day = r["occurredAt"].astimezone(timezone.utc).date()
+            rows[(r["tenantId"], r["customerId"], day, r.get("offerId") or "")][OFFER_TYPES.index(r["type"])] += 1
+    return dict(rows)
 
 
 def expected_catalog(records: list[tuple[str, dict]]) -> dict[tuple, dict]:

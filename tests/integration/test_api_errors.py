@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import pytest
 
+from profile360.resources import projections_dir
+from profile360.store.migrations import load_migrations
+
 from .test_pipeline import api_client
 
 pytestmark = pytest.mark.integration
 
 HISTORY, SUMMARY = "/api/v1/interaction-history", "/api/v1/interaction-summary"
+LATEST = max(m.version for m in load_migrations(projections_dir()))
 
 
 @pytest.mark.parametrize("path, params, field", [
@@ -66,6 +70,6 @@ async def test_health_and_readiness(settings):
         assert (await (await client.get("/healthz")).json()) == {"status": "ok"}
         resp = await client.get("/readyz")
         body = await resp.json()
-        assert resp.status == 200 and body["status"] == "ready" and body["schemaVersion"] == 1
+        assert resp.status == 200 and body["status"] == "ready" and body["schemaVersion"] == LATEST
     finally:
         await client.close()

@@ -1,10 +1,18 @@
 """Invariants of the projection schema that queries rely on."""
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import pytest
 
+from profile360.resources import projections_dir
+from profile360.store.migrations import load_migrations, migrate
+
+from . import oracle, workload
+
 pytestmark = pytest.mark.integration
+_COLUMNS = ("tenant_id", "event_id", "customer_id", "interaction_type", "occurred_at", "offer_id")
 
 
 async def test_every_id_column_uses_the_c_collation(settings):
@@ -21,3 +29,28 @@ async def test_every_id_column_uses_the_c_collation(settings):
         await conn.close()
     assert len(rows) >= 20
     assert [(r["table_name"], r["column_name"]) for r in rows if r["collation_name"] != "C"] == []
+
+
+async def test_migration_2_carries_customer_counts_over_from_history(stack):
+    """A database that applied only migration 1 and holds events gets, from migration 2,
+    per-customer rows equal to an independent fold of those events."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(stack.database)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    conn = await asyncpg.connect(f"{stack.database.rpartition('/')[0]}/{name}")
+    try:
+        first, *rest = load_migrations(projections_dir())
+        await migrate(conn, [first])
+        events = workload.interactions("acme", 300) + [{**workload.interactions("acme", 1)[0], "eventId": "no-offer",
+                                                         "type": "click", "offerId": None}]
+        await conn.copy_records_to_table("interaction_history", columns=_COLUMNS, records=[
+            (e["tenantId"], e["eventId"], e["customerId"], e["type"], e["occurredAt"], e["offerId"]) for e in events])
+        await migrate(conn, rest)
+        rows = await conn.fetch("SELECT * FROM customer_offer_daily")
+        got = {(r["tenant_id"], r["customer_id"], r["day"], r["offer_id"]):
+               [r["impression"], r["click"], r["dismiss"], r["convert"]] for r in rows}
+        assert got == oracle.expected_customer_offer_daily(events)
+        assert await conn.fetchval("SELECT to_regclass('customer_action_days')") is None
+    finally:
+        await conn.close()

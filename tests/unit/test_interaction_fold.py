@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings, strategies as st
 
 from profile360.events.model import Interaction
-from profile360.projections.interactions import InteractionView, summary_deltas
+from profile360.projections.interactions import InteractionView, customer_deltas, summary_deltas
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -60,7 +60,7 @@ def test_replaying_everything_changes_nothing(evs):
 def test_summary_counts_each_offer_interaction_once_per_dimension(evs):
     view = fold([evs])
     offer_events = [e for e in evs if e.type in ("impression", "click", "dismiss", "convert")]
-    by_customer = sum(sum(c) for (t, dim, k, d), c in view.summary.items() if dim == "customer")
+    by_customer = sum(sum(c) for c in view.customers.values())
     assert by_customer == len(offer_events)
     by_action = sum(sum(c) for (t, dim, k, d), c in view.summary.items() if dim == "action")
     assert by_action == sum(1 for e in offer_events if e.offer_id)
@@ -76,8 +76,14 @@ def test_deltas_are_per_utc_day_and_type():
     assert deltas[("t", "treatment", "cr1", day)] == (1, 0, 0, 0)
     assert deltas[("t", "channel", "EMAIL", day)] == (1, 0, 0, 0)
     assert deltas[("t", "channel", "ch9", day)] == (0, 1, 0, 0)
-    assert deltas[("t", "customer", "c1", day)] == (1, 1, 0, 0)
     assert not any(k[3] != day for k in deltas), "purchase is not an offer interaction"
+    per_customer = customer_deltas([e1, e2, e3])
+    assert per_customer == {("t", "c1", day, "o1"): (1, 1, 0, 0)}
+
+
+def test_an_offer_interaction_without_an_offer_counts_for_its_customer_under_no_offer():
+    e = Interaction("a", "t", T0, "c1", "dismiss")
+    assert customer_deltas([e]) == {("t", "c1", T0.date(), ""): (0, 0, 1, 0)}
 
 
 @settings(max_examples=150, deadline=None)
@@ -87,13 +93,15 @@ def test_every_summary_row_and_total_equals_a_naive_count(evs):
     offer_types = ("impression", "click", "dismiss", "convert")
     for (tenant, dim, key, day), counts in view.summary.items():
         def group_of(e, dim=dim):
-            return {"action": e.offer_id, "treatment": e.creative_id, "channel": e.channel_id or e.channel,
-                    "customer": e.customer_id}[dim]
+            return {"action": e.offer_id, "treatment": e.creative_id, "channel": e.channel_id or e.channel}[dim]
         matching = [e for e in evs if e.tenant_id == tenant and group_of(e) == key and e.occurred_at.date() == day]
         assert counts == tuple(sum(1 for e in matching if e.type == t) for t in offer_types)
     for (tenant, scope, key), n in view.totals.items():
         field = {"all": None, "offer": "offer_id", "creative": "creative_id", "type": "type"}[scope]
         assert n == sum(1 for e in evs if e.tenant_id == tenant and (field is None or getattr(e, field) == key))
+    for (tenant, customer, day, offer), counts in view.customers.items():
+        matching = [e for e in evs if (e.tenant_id, e.customer_id, e.occurred_at.date(), e.offer_id or "")
+                    == (tenant, customer, day, offer)]
+        assert counts == tuple(sum(1 for e in matching if e.type == t) for t in offer_types)
     # and nothing is missing: every offer interaction is in its customer row
-    assert sum(sum(c) for k, c in view.summary.items() if k[1] == "customer") == \
-        sum(1 for e in evs if e.type in offer_types)
+    assert sum(sum(c) for c in view.customers.values()) == sum(1 for e in evs if e.type in offer_types)

@@ -31,7 +31,7 @@ async def interaction_history(request: web.Request) -> web.Response:
 
 async def interaction_summary(request: web.Request) -> web.Response:
     tenant = params.tenant(request)
-    group_by = params.choice(request, "groupBy", DIMENSIONS, "action")
+    group_by = params.choice(request, "groupBy", (*DIMENSIONS, "customer"), "action")
     days = params.integer(request, "days", 30, 1, 3650)
     limit = params.integer(request, "limit", 100, 1, 1000)
     today = datetime.now(timezone.utc).date()

@@ -2,7 +2,7 @@
 
 The tables are a function of the *set* of events: every (tenant, event id) is counted once, in
 its UTC day, whatever the order, duplication or batching in which events arrive. The worker
-uses ``new_events`` + ``summary_deltas`` on each batch; ``InteractionView.apply`` is the same
+uses ``dedupe``, ``summary_deltas``, ``customer_deltas`` and ``total_deltas`` on each batch; ``InteractionView.apply`` is the same
 fold over an in-memory state, the model the property tests check.
 """
 from __future__ import annotations
@@ -13,15 +13,16 @@ from typing import Iterable, Iterator
 
 from profile360.events.model import OFFER_TYPES, Interaction
 
-DIMENSIONS = ("action", "treatment", "channel", "customer")
+#: the shared summary's groups; customers have a table of their own (see ``customer_deltas``)
+DIMENSIONS = ("action", "treatment", "channel")
 _SLOT = {kind: i for i, kind in enumerate(OFFER_TYPES)}
 
 #: (tenant_id, dimension, key, day)
 SummaryKey = tuple[str, str, str, date]
 #: counts in OFFER_TYPES order
 Counts = tuple[int, int, int, int]
-#: (tenant_id, customer_id, offer_id, day): the customer met the offer that day
-ActionDay = tuple[str, str, str, date]
+#: (tenant_id, customer_id, day, offer_id or ""): one customer's counts for one offer and day
+CustomerKey = tuple[str, str, date, str]
 #: (tenant_id, scope, key): history rows of the tenant ("all", ""), of an offer, creative or type
 TotalKey = tuple[str, str, str]
 
@@ -39,14 +40,13 @@ def dedupe(events: Iterable[Interaction]) -> list[Interaction]:
 
 
 def dimension_keys(event: Interaction) -> Iterator[tuple[str, str]]:
-    """The (dimension, key) groups an offer interaction counts in; a missing key is skipped.
+    """The shared (dimension, key) groups an offer interaction counts in; a missing key is skipped.
 
     The channel group is the catalog channel id, or the medium (EMAIL, SMS, ...) when the
     event names no channel id.
     """
     channel = event.channel_id or event.channel
-    for dimension, key in (("action", event.offer_id), ("treatment", event.creative_id),
-                           ("channel", channel), ("customer", event.customer_id)):
+    for dimension, key in (("action", event.offer_id), ("treatment", event.creative_id), ("channel", channel)):
         if key:
             yield dimension, key
 
@@ -70,10 +70,24 @@ def summary_deltas(events: Iterable[Interaction]) -> dict[SummaryKey, Counts]:
     return {key: (c[0], c[1], c[2], c[3]) for key, c in acc.items()}
 
 
-def action_days(events: Iterable[Interaction]) -> set[ActionDay]:
-    """Which offers each customer interacted with, per day (for ``uniqueActions``)."""
-    return {(e.tenant_id, e.customer_id, e.offer_id, e.occurred_at.date())
-            for e in events if e.offer_id and e.type in OFFER_TYPES}
+def customer_deltas(events: Iterable[Interaction]) -> dict[CustomerKey, Counts]:
+    """Counts per (tenant, customer, day, offer) of the offer interactions among ``events``;
+    an interaction naming no offer counts under offer ``""``.
+
+    One table serves both a customer's totals (summed over offers) and ``uniqueActions`` (the
+    distinct non-empty offers), so each event touches one per-customer row, not two.
+    """
+    acc: dict[CustomerKey, list[int]] = {}
+    for event in events:
+        slot = _SLOT.get(event.type)
+        if slot is None:
+            continue
+        key = (event.tenant_id, event.customer_id, event.occurred_at.date(), event.offer_id or "")
+        counts = acc.get(key)
+        if counts is None:
+            counts = acc[key] = [0, 0, 0, 0]
+        counts[slot] += 1
+    return {key: (c[0], c[1], c[2], c[3]) for key, c in acc.items()}
 
 
 def total_deltas(events: Iterable[Interaction]) -> dict[TotalKey, int]:
@@ -92,21 +106,26 @@ def add_counts(a: Counts, b: Counts) -> Counts:
 
 @dataclass(frozen=True)
 class InteractionView:
-    """In-memory model of the three interaction tables."""
+    """In-memory model of the interaction tables."""
 
     history: dict[tuple[str, str], Interaction] = field(default_factory=dict)
     summary: dict[SummaryKey, Counts] = field(default_factory=dict)
-    days: frozenset[ActionDay] = frozenset()
+    customers: dict[CustomerKey, Counts] = field(default_factory=dict)
     totals: dict[TotalKey, int] = field(default_factory=dict)
 
     def apply(self, batch: Iterable[Interaction]) -> "InteractionView":
         fresh = [e for e in dedupe(batch) if event_key(e) not in self.history]
         history = dict(self.history)
         history.update((event_key(e), e) for e in fresh)
-        summary = dict(self.summary)
-        for key, counts in summary_deltas(fresh).items():
-            summary[key] = add_counts(summary.get(key, (0, 0, 0, 0)), counts)
         totals = dict(self.totals)
         for total_key, n in total_deltas(fresh).items():
             totals[total_key] = totals.get(total_key, 0) + n
-        return replace(self, history=history, summary=summary, days=self.days | action_days(fresh), totals=totals)
+        return replace(self, history=history, summary=_added(self.summary, summary_deltas(fresh)),
+                       customers=_added(self.customers, customer_deltas(fresh)), totals=totals)
+
+
+def _added(table: dict, deltas: dict) -> dict:
+    out = dict(table)
+    for key, counts in deltas.items():
+        out[key] = add_counts(out.get(key, (0, 0, 0, 0)), counts)
+    return out

@@ -93,20 +93,17 @@ _SUMMARY_SQL = {
         ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
 }
 
-_UNIQUE_ACTIONS = """(SELECT count(DISTINCT d.offer_id) FROM customer_action_days d
-                      WHERE d.tenant_id = $1 AND d.customer_id = g.key AND d.day BETWEEN $2 AND $5) AS unique_actions"""
+_CUSTOMER_COUNTS = f"""{_COUNTS}, count(DISTINCT nullif(s.offer_id, '')) AS unique_actions"""
 
 _CUSTOMERS_BY_ID = f"""
-    WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
-               WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.key > $4 AND s.day BETWEEN $2 AND $5
-               GROUP BY s.key ORDER BY s.key LIMIT $3)
-    SELECT g.*, {_UNIQUE_ACTIONS} FROM g ORDER BY g.key"""
+    SELECT s.customer_id AS key, {_CUSTOMER_COUNTS} FROM customer_offer_daily s
+    WHERE s.tenant_id = $1 AND s.customer_id > $4 AND s.day BETWEEN $2 AND $5
+    GROUP BY s.customer_id ORDER BY s.customer_id LIMIT $3"""
 
 _CUSTOMERS_BY_TOTAL = f"""
-    WITH g AS (SELECT s.key, {_COUNTS} FROM interaction_summary_daily s
-               WHERE s.tenant_id = $1 AND s.dimension = 'customer' AND s.key > $4 AND s.day BETWEEN $2 AND $5 GROUP BY s.key
-               ORDER BY sum(s.impression + s.click + s.dismiss + s.convert) DESC, s.key LIMIT $3)
-    SELECT g.*, {_UNIQUE_ACTIONS} FROM g ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key"""
+    SELECT s.customer_id AS key, {_CUSTOMER_COUNTS} FROM customer_offer_daily s
+    WHERE s.tenant_id = $1 AND s.customer_id > $4 AND s.day BETWEEN $2 AND $5 GROUP BY s.customer_id
+    ORDER BY sum(s.impression + s.click + s.dismiss + s.convert) DESC, s.customer_id LIMIT $3"""
 
 
 async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since: date, until: date,

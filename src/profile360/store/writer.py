@@ -126,13 +126,20 @@ async def _add_totals(conn: asyncpg.Connection, deltas: dict[interactions.TotalK
             [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [deltas[k] for k in keys])
 
 
-async def _add_action_days(conn: asyncpg.Connection, fresh: list[Interaction]) -> None:
-    days = sorted(interactions.action_days(fresh))
-    if days:
-        await conn.execute(
-            """INSERT INTO customer_action_days (tenant_id, customer_id, offer_id, day)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) ON CONFLICT DO NOTHING""",
-            *[[d[i] for d in days] for i in range(4)])
+_CUSTOMER_UPSERT = """
+    INSERT INTO customer_offer_daily AS s (tenant_id, customer_id, day, offer_id, impression, click, dismiss, convert)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+    ON CONFLICT (tenant_id, customer_id, day, offer_id) DO UPDATE SET
+      impression = s.impression + EXCLUDED.impression, click = s.click + EXCLUDED.click,
+      dismiss = s.dismiss + EXCLUDED.dismiss, convert = s.convert + EXCLUDED.convert"""
+
+
+async def _add_customer_counts(conn: asyncpg.Connection, deltas: dict[interactions.CustomerKey, interactions.Counts]) -> None:
+    if deltas:
+        keys = sorted(deltas)
+        counts = [deltas[k] for k in keys]
+        await conn.execute(_CUSTOMER_UPSERT, *[[k[i] for k in keys] for i in range(4)],
+                           *[[c[i] for c in counts] for i in range(4)])
 
 
 _CATALOG_UPSERTS = {
@@ -182,14 +189,12 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         todo = [e for e in entries if e.offset >= stored.get((e.topic, e.partition), 0)]
         events = [e.event for e in todo if e.event is not None]
         fresh = await _insert_history(conn, interactions.dedupe(e for e in events if isinstance(e, Interaction)))
-        deltas = interactions.summary_deltas(fresh)
         # Customer rows belong to this batch's partitions alone (events are keyed by customer);
         # offer, creative and channel rows are shared by every writer: lock them last, so a
         # concurrent transaction waits for them only as long as this one takes to commit.
-        await _add_counts(conn, {k: c for k, c in deltas.items() if k[1] == "customer"})
-        await _add_action_days(conn, fresh)
+        await _add_customer_counts(conn, interactions.customer_deltas(fresh))
         await _upsert_catalog(conn, [e for e in events if not isinstance(e, Interaction)])
-        await _add_counts(conn, {k: c for k, c in deltas.items() if k[1] != "customer"})
+        await _add_counts(conn, interactions.summary_deltas(fresh))
         await _add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)
     return ApplyStats(len(entries), len(entries) - len(todo), len(fresh), positions)
