@@ -25,7 +25,7 @@ RECORDS_BY_FAMILY = {
 DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 #: the families the worker folds today
-PROJECTED_FAMILIES = ("interactions", "catalog")
+PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent")
 
 
 async def ensure_topics(settings: Settings) -> None:

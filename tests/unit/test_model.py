@@ -28,4 +28,4 @@ def test_invalid_fields_are_named(field, value):
 
 def test_records_no_projection_consumes_are_invalid():
     with pytest.raises(InvalidEvent, match="no projection"):
-        from_record("Identify", {})
+        from_record("ErasureRequested", {})

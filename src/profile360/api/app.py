@@ -5,7 +5,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from profile360.api import health, interactions
+from profile360.api import health, interactions, profiles, sections
 from profile360.api.errors import error_middleware
 from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
 from profile360.settings import Settings
@@ -22,6 +22,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
+    sections.discover()
     app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database)
@@ -29,4 +30,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/api/v1/interaction-history", interactions.interaction_history)
     app.router.add_get("/api/v1/interaction-summary", interactions.interaction_summary)
+    app.router.add_get("/api/v1/customers/{id}/unified-profile", profiles.unified_profile)
     return app

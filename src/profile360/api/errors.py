@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
 import orjson
@@ -26,8 +27,17 @@ def bad_param(field: str, message: str) -> ApiError:
     return ApiError(400, "invalid_parameter", f"{field}: {message}", field)
 
 
+def _default(value: object) -> object:
+    if isinstance(value, datetime):
+        utc = value.astimezone(timezone.utc)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def json_response(data: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+    """``data`` as JSON; ``datetime`` values as ISO 8601 UTC with milliseconds and ``Z``."""
+    body = orjson.dumps(data, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
 @web.middleware

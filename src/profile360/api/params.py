@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from profile360.api.errors import ApiError, bad_param
-from profile360.events.model import MAX_ID_LEN, MAX_TIME, MIN_TIME
+from profile360.events.rules import MAX_ID_LEN, MAX_TIME, MIN_TIME
 
 _TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
@@ -54,6 +54,20 @@ def choice(request: web.Request, name: str, options: tuple[str, ...], default: s
     if value not in options:
         raise bad_param(name, f"must be one of {', '.join(options)}, got {value[:40]!r}")
     return value
+
+
+def names(request: web.Request, name: str, options: tuple[str, ...]) -> list[str]:
+    """A comma-separated subset of ``options`` (all of them when absent), in the order given,
+    without repeats."""
+    raw = request.query.get(name)
+    if raw is None:
+        return list(options)
+    picked = list(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
+    unknown = [v for v in picked if v not in options]
+    if unknown or not picked:
+        what = f"unknown {', '.join(repr(u[:40]) for u in unknown[:5])}" if unknown else "is empty"
+        raise bad_param(name, f"{what}; valid: {', '.join(options)}")
+    return picked
 
 
 def _cursor_text(value: object) -> str:

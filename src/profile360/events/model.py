@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Mapping, Union
+
+from profile360.events import people
+from profile360.events.rules import MAX_ID_LEN, InvalidEvent, envelope, text
+
+__all__ = ["InvalidEvent", "MAX_ID_LEN", "from_record"]
 
 OFFER_TYPES = ("impression", "click", "dismiss", "convert")
 MEDIUMS = ("EMAIL", "SMS", "PUSH", "WEB")
-MIN_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
-MAX_TIME = datetime(2100, 1, 1, tzinfo=timezone.utc)
-MAX_ID_LEN = 256
 _TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-
-
-class InvalidEvent(ValueError):
-    """A record that decoded but breaks a rule; ``field`` names the offending field."""
-
-    def __init__(self, event_type: str, field_name: str, problem: str):
-        super().__init__(f"{event_type}.{field_name}: {problem}")
-        self.field = field_name
-        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,40 +74,16 @@ class Channel:
 
 
 CatalogEvent = Union[Offer, Creative, Channel]
-Event = Union[Interaction, Offer, Creative, Channel]
-
-
-def _text(name: str, rec: Mapping[str, Any], key: str, *, required: bool = True, limit: int = MAX_ID_LEN) -> Any:
-    value = rec.get(key)
-    if value is None or value == "":
-        if required:
-            raise InvalidEvent(name, key, "is required")
-        return None
-    if len(value) > limit:
-        raise InvalidEvent(name, key, f"longer than {limit} characters")
-    if "\x00" in value:
-        raise InvalidEvent(name, key, "contains a NUL character")
-    return value
-
-
-def _envelope(name: str, rec: Mapping[str, Any]) -> tuple[str, str, datetime]:
-    event_id = _text(name, rec, "eventId")
-    tenant_id = _text(name, rec, "tenantId")
-    if not _TENANT_RE.fullmatch(tenant_id):
-        raise InvalidEvent(name, "tenantId", "must match [A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-    occurred_at = rec.get("occurredAt")
-    if not isinstance(occurred_at, datetime) or not MIN_TIME <= occurred_at < MAX_TIME:
-        raise InvalidEvent(name, "occurredAt", f"must be between {MIN_TIME:%Y-%m-%d} and {MAX_TIME:%Y-%m-%d}, got {occurred_at!r}")
-    return event_id, tenant_id, occurred_at
+Event = Union[Interaction, Offer, Creative, Channel, people.PersonEvent]
 
 
 def _interaction(rec: Mapping[str, Any]) -> Interaction:
     n = "InteractionEvent"
-    event_id, tenant_id, occurred_at = _envelope(n, rec)
-    kind = _text(n, rec, "type", limit=64)
+    event_id, tenant_id, occurred_at = envelope(n, rec)
+    kind = text(n, rec, "type", limit=64)
     if not _TYPE_RE.fullmatch(kind):
         raise InvalidEvent(n, "type", "must be an interaction type such as impression, click or purchase ([a-z][a-z0-9_]*)")
-    channel = _text(n, rec, "channel", required=False)
+    channel = text(n, rec, "channel", required=False)
     if channel is not None and channel not in MEDIUMS:
         raise InvalidEvent(n, "channel", f"must be one of {', '.join(MEDIUMS)}")
     value = rec.get("value")
@@ -126,34 +94,34 @@ def _interaction(rec: Mapping[str, Any]) -> Interaction:
         if "\x00" in k or "\x00" in v:
             raise InvalidEvent(n, f"metadata.{k}", "contains a NUL character")
     return Interaction(
-        event_id, tenant_id, occurred_at, _text(n, rec, "customerId"), kind, channel,
-        _text(n, rec, "channelId", required=False), _text(n, rec, "offerId", required=False),
-        _text(n, rec, "creativeId", required=False), _text(n, rec, "campaignId", required=False),
-        _text(n, rec, "workflowId", required=False), value, metadata,
+        event_id, tenant_id, occurred_at, text(n, rec, "customerId"), kind, channel,
+        text(n, rec, "channelId", required=False), text(n, rec, "offerId", required=False),
+        text(n, rec, "creativeId", required=False), text(n, rec, "campaignId", required=False),
+        text(n, rec, "workflowId", required=False), value, metadata,
     )
 
 
 def _offer(rec: Mapping[str, Any]) -> Offer:
-    event_id, tenant_id, occurred_at = _envelope("Offer", rec)
-    return Offer(event_id, tenant_id, occurred_at, _text("Offer", rec, "offerId"), _text("Offer", rec, "name", limit=1000),
-                 _text("Offer", rec, "issue", required=False, limit=1000), _text("Offer", rec, "group", required=False, limit=1000),
-                 _text("Offer", rec, "status", limit=64), int(rec.get("priority") or 0))
+    event_id, tenant_id, occurred_at = envelope("Offer", rec)
+    return Offer(event_id, tenant_id, occurred_at, text("Offer", rec, "offerId"), text("Offer", rec, "name", limit=1000),
+                 text("Offer", rec, "issue", required=False, limit=1000), text("Offer", rec, "group", required=False, limit=1000),
+                 text("Offer", rec, "status", limit=64), int(rec.get("priority") or 0))
 
 
 def _creative(rec: Mapping[str, Any]) -> Creative:
-    event_id, tenant_id, occurred_at = _envelope("Creative", rec)
-    return Creative(event_id, tenant_id, occurred_at, _text("Creative", rec, "creativeId"),
-                    _text("Creative", rec, "name", limit=1000), _text("Creative", rec, "offerId", required=False),
-                    _text("Creative", rec, "channelId", required=False))
+    event_id, tenant_id, occurred_at = envelope("Creative", rec)
+    return Creative(event_id, tenant_id, occurred_at, text("Creative", rec, "creativeId"),
+                    text("Creative", rec, "name", limit=1000), text("Creative", rec, "offerId", required=False),
+                    text("Creative", rec, "channelId", required=False))
 
 
 def _channel(rec: Mapping[str, Any]) -> Channel:
-    event_id, tenant_id, occurred_at = _envelope("Channel", rec)
-    medium = _text("Channel", rec, "medium", required=False)
+    event_id, tenant_id, occurred_at = envelope("Channel", rec)
+    medium = text("Channel", rec, "medium", required=False)
     if medium is not None and medium not in MEDIUMS:
         raise InvalidEvent("Channel", "medium", f"must be one of {', '.join(MEDIUMS)}")
-    return Channel(event_id, tenant_id, occurred_at, _text("Channel", rec, "channelId"),
-                   _text("Channel", rec, "name", limit=1000), medium)
+    return Channel(event_id, tenant_id, occurred_at, text("Channel", rec, "channelId"),
+                   text("Channel", rec, "name", limit=1000), medium)
 
 
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
@@ -161,6 +129,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
     "Offer": _offer,
     "Creative": _creative,
     "Channel": _channel,
+    **people.BUILDERS,
 }
 
 

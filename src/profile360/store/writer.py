@@ -18,7 +18,9 @@ import asyncpg
 import orjson
 
 from profile360.events.model import Channel, Creative, Event, Interaction, Offer
+from profile360.events.people import ConsentChanged, Identify, Link, Unlink
 from profile360.projections import catalog, interactions
+from profile360.store.identity import apply_people
 
 TopicPartition = tuple[str, int]
 
@@ -193,7 +195,10 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         # offer, creative and channel rows are shared by every writer: lock them last, so a
         # concurrent transaction waits for them only as long as this one takes to commit.
         await _add_customer_counts(conn, interactions.customer_deltas(fresh))
-        await _upsert_catalog(conn, [e for e in events if not isinstance(e, Interaction)])
+        await _upsert_catalog(conn, [e for e in events if isinstance(e, (Offer, Creative, Channel))])
+        people = [e for e in events if isinstance(e, (Identify, Link, Unlink, ConsentChanged))]
+        if people:
+            await apply_people(conn, people)
         await _add_counts(conn, interactions.summary_deltas(fresh))
         await _add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)

@@ -1,0 +1,45 @@
+"""Handler of the unified profile (seed 002's sections shape; seed 001's keyed shape on request)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from profile360.api import params, sections
+from profile360.api.errors import ApiError, bad_param, json_response
+from profile360.api.keys import POOL
+from profile360.events.rules import MAX_ID_LEN
+from profile360.store import profiles
+
+SHAPES = ("sections", "keyed")
+
+
+def _keyed(ref: profiles.ProfileRef, data: dict[str, Any], total: int | None) -> dict[str, Any]:
+    """Seed 001: one key per section; interactions as ``totalCount`` + ``recentInteractions``."""
+    out: dict[str, Any] = {"customerId": ref.profile_id}
+    for name, value in data.items():
+        out[name] = {"totalCount": total, "recentInteractions": value} if name == "interactions" else value
+    return out
+
+
+async def unified_profile(request: web.Request) -> web.Response:
+    tenant = params.tenant(request)
+    ident = request.match_info["id"]
+    if not 0 < len(ident) <= MAX_ID_LEN + 64 or "\x00" in ident:
+        raise bad_param("id", f"must be 1 to {MAX_ID_LEN + 64} characters")
+    shape = params.choice(request, "shape", SHAPES, "sections")
+    available = sections.sections()
+    wanted = params.names(request, "sections", tuple(available))
+    async with request.app[POOL].acquire() as conn:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            ref = await profiles.resolve(conn, tenant, ident)
+            if ref is None:
+                raise ApiError(404, "not_found", f"no customer {ident!r} in tenant {tenant!r}", "id")
+            data = {name: await available[name](conn, ref) for name in wanted}
+            total = await profiles.interaction_total(conn, ref) if shape == "keyed" and "interactions" in data else None
+    if shape == "keyed":
+        return json_response(_keyed(ref, data, total))
+    return json_response({"customerId": ref.profile_id, "tenantId": tenant,
+                          "sections": [{"name": n, "data": d} for n, d in data.items()],
+                          "computedAt": datetime.now(timezone.utc)})

@@ -1,0 +1,159 @@
+"""Identity and consent events as frozen dataclasses, validated from decoded Avro records.
+
+Identifiers stay as given here; normalizing them (email case, E.164 phones) is a projection
+rule (``projections.identifiers``), so a changed rule is rolled out by a replay.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from profile360.events.rules import MAX_ID_LEN, InvalidEvent, envelope, text
+
+#: identifier types with a meaning; any other [a-z][a-z0-9_]* type is a tenant's custom one
+KNOWN_ID_TYPES = ("customer_id", "email", "phone", "device_id", "anonymous_id")
+MAX_IDENTIFIERS = 50
+MAX_TRAITS = 200
+MAX_TAGS = 100
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_TRAIT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+_REGION_RE = re.compile(r"[A-Z]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class RawIdentifier:
+    type: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identify:
+    """The identifiers belong to one person; optional traits and tag changes about them."""
+
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    identifiers: tuple[RawIdentifier, ...]
+    traits: Mapping[str, Any] = field(default_factory=dict)
+    tags_added: tuple[str, ...] = ()
+    tags_removed: tuple[str, ...] = ()
+    default_region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Two identifiers are linked with ``confidence`` (0..1); ``Unlink`` takes it back."""
+
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    identifier: RawIdentifier
+    linked_identifier: RawIdentifier
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Unlink:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    identifier: RawIdentifier
+    linked_identifier: RawIdentifier
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentChanged:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    identifier: RawIdentifier
+    channel: str
+    purpose: str
+    granted: bool
+    source: str | None = None
+
+
+IdentityEvent = Identify | Link | Unlink
+PersonEvent = Identify | Link | Unlink | ConsentChanged
+
+
+def _identifier(name: str, key: str, rec: Any) -> RawIdentifier:
+    if not isinstance(rec, Mapping):
+        raise InvalidEvent(name, key, "is required")
+    kind = text(name, rec, "type", limit=64)
+    if not _NAME_RE.fullmatch(kind):
+        raise InvalidEvent(name, f"{key}.type", "must match [a-z][a-z0-9_]* (customer_id, email, phone, ...)")
+    value = text(name, rec, "value", limit=MAX_ID_LEN)
+    if not value.strip():
+        raise InvalidEvent(name, f"{key}.value", "is blank")
+    return RawIdentifier(kind, value)
+
+
+def _names(name: str, key: str, values: Any, pattern: re.Pattern[str], limit: int) -> tuple[str, ...]:
+    values = list(values or ())
+    if len(values) > limit:
+        raise InvalidEvent(name, key, f"has more than {limit} entries")
+    for v in values:
+        if not pattern.fullmatch(v):
+            raise InvalidEvent(name, key, f"{v[:80]!r} must match {pattern.pattern}")
+    return tuple(values)
+
+
+def identify(rec: Mapping[str, Any]) -> Identify:
+    n = "Identify"
+    event_id, tenant_id, occurred_at = envelope(n, rec)
+    raw = rec.get("identifiers") or []
+    if not raw:
+        raise InvalidEvent(n, "identifiers", "needs at least one identifier")
+    if len(raw) > MAX_IDENTIFIERS:
+        raise InvalidEvent(n, "identifiers", f"has more than {MAX_IDENTIFIERS} entries")
+    identifiers = tuple(_identifier(n, f"identifiers[{i}]", r) for i, r in enumerate(raw))
+    traits = dict(rec.get("traits") or {})
+    _names(n, "traits", traits, _TRAIT_RE, MAX_TRAITS)
+    for k, v in traits.items():
+        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            raise InvalidEvent(n, f"traits.{k}", "must be a finite number")
+        if isinstance(v, str) and (len(v) > 4096 or "\x00" in v):
+            raise InvalidEvent(n, f"traits.{k}", "longer than 4096 characters or contains NUL")
+    tag_re = re.compile(r"[^\x00]{1,100}")
+    region = rec.get("defaultRegion")
+    if region is not None and not _REGION_RE.fullmatch(region):
+        raise InvalidEvent(n, "defaultRegion", "must be an ISO 3166-1 alpha-2 code such as AE or US")
+    return Identify(event_id, tenant_id, occurred_at, identifiers, traits,
+                    _names(n, "tagsAdded", rec.get("tagsAdded"), tag_re, MAX_TAGS),
+                    _names(n, "tagsRemoved", rec.get("tagsRemoved"), tag_re, MAX_TAGS), region)
+
+
+def link(rec: Mapping[str, Any]) -> Link:
+    event_id, tenant_id, occurred_at = envelope("Link", rec)
+    confidence = rec.get("confidence")
+    if not isinstance(confidence, (int, float)) or not 0.0 <= confidence <= 1.0:
+        raise InvalidEvent("Link", "confidence", "must be a number from 0 to 1")
+    return Link(event_id, tenant_id, occurred_at, _identifier("Link", "identifier", rec.get("identifier")),
+                _identifier("Link", "linkedIdentifier", rec.get("linkedIdentifier")), float(confidence))
+
+
+def unlink(rec: Mapping[str, Any]) -> Unlink:
+    event_id, tenant_id, occurred_at = envelope("Unlink", rec)
+    return Unlink(event_id, tenant_id, occurred_at, _identifier("Unlink", "identifier", rec.get("identifier")),
+                  _identifier("Unlink", "linkedIdentifier", rec.get("linkedIdentifier")))
+
+
+def consent_changed(rec: Mapping[str, Any]) -> ConsentChanged:
+    n = "ConsentChanged"
+    event_id, tenant_id, occurred_at = envelope(n, rec)
+    channel = text(n, rec, "channel", limit=64).lower()
+    purpose = text(n, rec, "purpose", limit=64).lower()
+    for key, value in (("channel", channel), ("purpose", purpose)):
+        if not _NAME_RE.fullmatch(value):
+            raise InvalidEvent(n, key, "must match [a-z][a-z0-9_]* (for example email, sms, push / marketing)")
+    granted = rec.get("granted")
+    if not isinstance(granted, bool):
+        raise InvalidEvent(n, "granted", "must be true or false")
+    return ConsentChanged(event_id, tenant_id, occurred_at, _identifier(n, "identifier", rec.get("identifier")),
+                          channel, purpose, granted, text(n, rec, "source", required=False, limit=256))
+
+
+BUILDERS = {"Identify": identify, "Link": link, "Unlink": unlink, "ConsentChanged": consent_changed}

@@ -1,0 +1,168 @@
+"""Identity resolution: a profile is a connected component of identifiers.
+
+Facts, all pure functions of the events:
+- every identifier an identity event names is a *node* (``type:value`` after normalization);
+  its earliest sighting (by ``(occurred_at, event_id)``) keeps its original spelling;
+- every pair an event connects is an *edge*, a last-writer-wins register per pair: an
+  ``Identify`` links its primary identifier to each of the others (confidence 1), a ``Link``
+  sets the pair's confidence, an ``Unlink`` clears it (a later link sets it again).
+
+An edge *merges* when it is linked, at or above the tenant's confidence threshold, and joins
+two valid identifiers. Profiles are the components of merging edges; the profile id is the
+smallest customer id in the component, else its smallest identifier key. Records are kept
+under the identifier they arrived with, so a merge or an unmerge moves no row: it only
+changes which identifiers a profile reads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Iterable, Iterator
+
+from profile360.events.people import Identify, Link, PersonEvent, RawIdentifier, Unlink
+from profile360.projections.identifiers import Identifier, normalize
+
+DEFAULT_THRESHOLD = 0.8
+CUSTOMER_PREFIX = "customer_id:"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    tenant_id: str
+    key: str
+    ident: Identifier
+    occurred_at: datetime
+    event_id: str
+
+    @property
+    def version(self) -> tuple[datetime, str]:
+        return self.occurred_at, self.event_id
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    tenant_id: str
+    a: str  # a < b
+    b: str
+    linked: bool
+    confidence: float
+    eligible: bool  # both ends valid: may merge
+    occurred_at: datetime
+    event_id: str
+
+    @property
+    def pair(self) -> tuple[str, str, str]:
+        return self.tenant_id, self.a, self.b
+
+    @property
+    def version(self) -> tuple[datetime, str]:
+        return self.occurred_at, self.event_id
+
+    def merges(self, threshold: float) -> bool:
+        return self.linked and self.eligible and self.confidence >= threshold
+
+
+def identifiers_of(event: Identify) -> list[Identifier]:
+    return [normalize(r, event.default_region) for r in event.identifiers]
+
+
+def primary(idents: list[Identifier]) -> Identifier:
+    """The identifier an Identify's traits are recorded under: its first valid customer id,
+    else its first valid identifier, else its first."""
+    valid = [i for i in idents if i.valid]
+    return next((i for i in valid if i.type == "customer_id"), valid[0] if valid else idents[0])
+
+
+def _edge(e: PersonEvent, x: Identifier, y: Identifier, linked: bool, confidence: float) -> Edge:
+    a, b = sorted((x.key, y.key))
+    return Edge(e.tenant_id, a, b, linked, confidence, x.valid and y.valid, e.occurred_at, e.event_id)
+
+
+def facts(event: Identify | Link | Unlink) -> tuple[list[Node], list[Edge]]:
+    """The nodes and edges one identity event states (self-pairs are dropped)."""
+    if isinstance(event, Identify):
+        idents = identifiers_of(event)
+        head = primary(idents)
+        pairs = [(head, i, True, 1.0) for i in idents if i.key != head.key]
+    else:
+        idents = [normalize(event.identifier), normalize(event.linked_identifier)]
+        linked = isinstance(event, Link)
+        pairs = [(idents[0], idents[1], linked, event.confidence if linked else 0.0)] if idents[0].key != idents[1].key else []
+    nodes = [Node(event.tenant_id, i.key, i, event.occurred_at, event.event_id) for i in idents]
+    return nodes, [_edge(event, x, y, linked, c) for x, y, linked, c in pairs]
+
+
+def node_key(tenant_id: str, raw: RawIdentifier, region: str | None = None) -> str:
+    return normalize(raw, region).key
+
+
+def canonical(members: Iterable[str]) -> str:
+    members = list(members)
+    customers = [m[len(CUSTOMER_PREFIX):] for m in members if m.startswith(CUSTOMER_PREFIX)]
+    return min(customers) if customers else min(members)
+
+
+def components(nodes: Iterable[str], edges: Iterable[Edge], threshold: float) -> dict[str, str]:
+    """Profile id of every node: the components of the merging edges among ``nodes``."""
+    parent = {n: n for n in nodes}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for e in edges:
+        if e.merges(threshold) and e.a in parent and e.b in parent:
+            parent[find(e.a)] = find(e.b)
+    groups: dict[str, list[str]] = {}
+    for n in parent:
+        groups.setdefault(find(n), []).append(n)
+    return {n: canonical(members) for members in groups.values() for n in members}
+
+
+def latest_edges(edges: Iterable[Edge]) -> dict[tuple[str, str, str], Edge]:
+    """The last writer of each pair."""
+    out: dict[tuple[str, str, str], Edge] = {}
+    for e in edges:
+        if e.pair not in out or out[e.pair].version < e.version:
+            out[e.pair] = e
+    return out
+
+
+def earliest_nodes(nodes: Iterable[Node]) -> dict[tuple[str, str], Node]:
+    out: dict[tuple[str, str], Node] = {}
+    for n in nodes:
+        k = (n.tenant_id, n.key)
+        if k not in out or n.version < out[k].version:
+            out[k] = n
+    return out
+
+
+@dataclass(frozen=True)
+class IdentityView:
+    """In-memory model of the identity tables (nodes, edges, membership per tenant)."""
+
+    nodes: dict[tuple[str, str], Node] = field(default_factory=dict)
+    edges: dict[tuple[str, str, str], Edge] = field(default_factory=dict)
+
+    def apply(self, batch: Iterable[Identify | Link | Unlink]) -> "IdentityView":
+        new_nodes, new_edges = [], []
+        for event in batch:
+            n, e = facts(event)
+            new_nodes += n
+            new_edges += e
+        return replace(self, nodes=earliest_nodes([*self.nodes.values(), *new_nodes]),
+                       edges=latest_edges([*self.edges.values(), *new_edges]))
+
+    def profiles(self, tenant_id: str, threshold: float = DEFAULT_THRESHOLD) -> dict[str, str]:
+        return components((k for t, k in self.nodes if t == tenant_id),
+                          (e for e in self.edges.values() if e.tenant_id == tenant_id), threshold)
+
+
+def affected(changed: Iterable[Edge], new_nodes: Iterable[str]) -> Iterator[str]:
+    """The nodes whose profile a batch may change: the ends of its edges and its new nodes."""
+    for e in changed:
+        yield e.a
+        yield e.b
+    yield from new_nodes

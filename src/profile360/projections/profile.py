@@ -1,0 +1,113 @@
+"""The unified profile, assembled from what a profile's identifiers hold. Pure.
+
+Inputs are plain rows (mappings) and facts; outputs are the seeds' JSON-ready dicts (times
+stay ``datetime``: the API renders them).
+
+Rules, documented in docs/profiles.md:
+- standard traits (``STANDARD_TRAITS``) and custom attributes: the latest fact per name;
+- ``email`` / ``phone``: the trait, else the profile's valid identifier of that type seen
+  first (phones E.164);
+- ``tags``: the tags whose latest fact is an add; subscription flags: the latest consent of
+  (email|sms|push, marketing), false when none;
+- ``lifetimeValue``: the sum of purchase and convert values (null when there are none);
+  ``lastActiveAt``: the latest interaction; ``createdAt``: the earliest event of the profile.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from profile360.projections.traits import STANDARD_TRAITS, SUBSCRIPTION_FLAGS, Fact, latest
+
+VALUE_TYPES = ("purchase", "convert")
+#: interaction weights of the engagement score (last 30 days)
+ENGAGEMENT_WEIGHTS = {"impression": 0.0, "dismiss": 0.0, "email_opened": 1.0, "click": 2.0, "link_clicked": 2.0,
+                      "convert": 5.0, "purchase": 5.0}
+ENGAGEMENT_SCALE = 20.0
+
+
+def _identifier_value(nodes: Iterable[Mapping[str, Any]], kind: str) -> str | None:
+    valid = sorted((n for n in nodes if n["id_type"] == kind and n["valid"]), key=lambda n: (n["occurred_at"], n["key"]))
+    return valid[0]["id_value"] if valid else None
+
+
+def consent_view(consent: Iterable[Fact]) -> list[dict[str, Any]]:
+    """Latest consent per (channel, purpose), in name order."""
+    out = []
+    for name, f in sorted(latest(consent, by_name=True).items()):
+        channel, _, purpose = name.partition("/")
+        out.append({"channel": channel, "purpose": purpose, "granted": bool(f.value), "source": f.source,
+                    "updatedAt": f.occurred_at})
+    return out
+
+
+def subscription_flags(consent: Iterable[Fact]) -> dict[str, bool]:
+    last = latest(consent, by_name=True)
+    return {flag: bool(last[f"{ch}/{purpose}"].value) if f"{ch}/{purpose}" in last else False
+            for flag, (ch, purpose) in SUBSCRIPTION_FLAGS.items()}
+
+
+def lifetime_value(stats: Mapping[str, Mapping[str, Any]]) -> float | None:
+    values = [stats[t]["value"] for t in VALUE_TYPES if t in stats and stats[t]["value"] is not None]
+    return round(sum(values), 2) if values else None
+
+
+def profile_object(profile_id: str, nodes: list[Mapping[str, Any]], trait_facts: Iterable[Fact],
+                   tag_facts: Iterable[Fact], consent: list[Fact], stats: Mapping[str, Mapping[str, Any]],
+                   first_seen: datetime | None) -> dict[str, Any]:
+    """Seed 000's customer profile object."""
+    t = {name: f.value for name, f in latest(trait_facts, by_name=True).items()}
+    tags = sorted(name for name, f in latest(tag_facts, by_name=True).items() if f.value)
+    times = [s["first_at"] for s in stats.values()] + ([first_seen] if first_seen else [])
+    last = [s["last_at"] for s in stats.values()]
+    return {
+        "id": profile_id,
+        "email": t.get("email") or _identifier_value(nodes, "email"),
+        "phone": t.get("phone") or _identifier_value(nodes, "phone"),
+        **{name: t.get(name) for name in STANDARD_TRAITS if name not in ("email", "phone")},
+        "tags": tags,
+        "attributes": {k: v for k, v in sorted(t.items()) if k not in STANDARD_TRAITS},
+        **subscription_flags(consent),
+        "lifetimeValue": lifetime_value(stats),
+        "lastActiveAt": max(last) if last else None,
+        "createdAt": min(times) if times else None,
+    }
+
+
+def engagement_score(stats: Mapping[str, Mapping[str, Any]]) -> float:
+    """0–100: ``100 × (1 − e^(−w / 20))``, w the weighted interactions of the last 30 days."""
+    w = sum(ENGAGEMENT_WEIGHTS.get(kind, 1.0) * s["n30"] for kind, s in stats.items())
+    return round(100.0 * (1.0 - math.exp(-w / ENGAGEMENT_SCALE)), 1)
+
+
+def metrics(stats: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Built-in metrics: counts per interaction type, 30-day purchases, engagement, value."""
+    return {
+        "interaction_counts": {kind: s["n"] for kind, s in sorted(stats.items())},
+        "interaction_total": sum(s["n"] for s in stats.values()),
+        "purchase_frequency_30d": stats["purchase"]["n30"] if "purchase" in stats else 0,
+        "engagement_score": engagement_score(stats),
+        "lifetime_value": lifetime_value(stats),
+    }
+
+
+def identities(nodes: list[Mapping[str, Any]], edges: list[Mapping[str, Any]], threshold: float) -> list[dict[str, Any]]:
+    """Seed 002's identities: every identifier of the profile with the strongest merging link
+    it has (1.0 alone), then identifiers only weakly linked to it (``merged: false``)."""
+    members = {n["key"] for n in nodes}
+    best: dict[str, float] = {}
+    weak: dict[str, float] = {}
+    for e in edges:
+        merging = e["linked"] and e["eligible"] and e["confidence"] >= threshold
+        for here, there in ((e["a"], e["b"]), (e["b"], e["a"])):
+            if here in members and merging:
+                best[here] = max(best.get(here, 0.0), e["confidence"])
+            elif here in members and there not in members and e["linked"]:
+                weak[there] = max(weak.get(there, 0.0), e["confidence"])
+    out = [{"type": n["id_type"], "value": n["id_value"], "original": n["original"], "valid": n["valid"],
+            "confidence": best.get(n["key"], 1.0), "merged": True, "firstSeenAt": n["occurred_at"]} for n in nodes]
+    for key, confidence in sorted(weak.items()):
+        kind, _, value = key.partition(":")
+        out.append({"type": kind, "value": value, "confidence": confidence, "merged": False})
+    return out

@@ -1,0 +1,123 @@
+"""Writes identity and consent events: nodes, edges, profile membership, and facts.
+
+Runs inside the worker's batch transaction (``writer.apply_batch``). Contract:
+- Nodes keep their earliest sighting, edges and facts their last writer (by
+  ``(occurred_at, event_id)``), so any order, duplicate or replay leaves the same rows.
+- Membership is recomputed for the profiles the batch may change: the batch's nodes plus every
+  member of the profiles they belonged to, grouped by the merging edges among them (see
+  ``projections.identity``). A transaction-scoped advisory lock per tenant, taken in tenant
+  order, serialises these steps between workers, so two batches never regroup from stale edges.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import asyncpg
+import orjson
+
+from profile360.events.people import ConsentChanged, Identify, PersonEvent
+from profile360.projections import identity, traits
+from profile360.projections.identifiers import normalize
+
+_NODE_UPSERT = """
+    INSERT INTO identity_nodes AS n (tenant_id, key, id_type, id_value, original, valid, problem, region,
+                                     occurred_at, event_id, profile_id)
+    SELECT u.*, u.key FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[],
+                                  $8::text[], $9::timestamptz[], $10::text[])
+           AS u(tenant_id, key, id_type, id_value, original, valid, problem, region, occurred_at, event_id)
+    ON CONFLICT (tenant_id, key) DO UPDATE SET original = EXCLUDED.original, occurred_at = EXCLUDED.occurred_at,
+        event_id = EXCLUDED.event_id
+    WHERE (n.occurred_at, n.event_id) > (EXCLUDED.occurred_at, EXCLUDED.event_id)"""
+
+_EDGE_UPSERT = """
+    INSERT INTO identity_edges AS e (tenant_id, a, b, linked, confidence, eligible, occurred_at, event_id)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::float8[], $6::bool[], $7::timestamptz[], $8::text[])
+    ON CONFLICT (tenant_id, a, b) DO UPDATE SET linked = EXCLUDED.linked, confidence = EXCLUDED.confidence,
+        eligible = EXCLUDED.eligible, occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id
+    WHERE (e.occurred_at, e.event_id) < (EXCLUDED.occurred_at, EXCLUDED.event_id)"""
+
+_FACT_UPSERT = """
+    INSERT INTO profile_facts AS f (tenant_id, key, kind, name, value, source, occurred_at, event_id)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::timestamptz[], $8::text[])
+    ON CONFLICT (tenant_id, key, kind, name) DO UPDATE SET value = EXCLUDED.value, source = EXCLUDED.source,
+        occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id
+    WHERE (f.occurred_at, f.event_id) < (EXCLUDED.occurred_at, EXCLUDED.event_id)"""
+
+
+def _columns(rows: list[tuple]) -> list[list]:
+    return [list(c) for c in zip(*rows)] if rows else []
+
+
+def _node_row(n: identity.Node) -> tuple:
+    i = n.ident
+    return n.tenant_id, n.key, i.type, i.value, i.original, i.valid, i.problem, i.region, n.occurred_at, n.event_id
+
+
+def _consent_node(e: ConsentChanged) -> identity.Node:
+    ident = normalize(e.identifier)
+    return identity.Node(e.tenant_id, ident.key, ident, e.occurred_at, e.event_id)
+
+
+def _facts(events: Sequence[PersonEvent]) -> list[tuple[str, traits.Fact]]:
+    out: list[tuple[str, traits.Fact]] = []
+    for e in events:
+        if isinstance(e, Identify):
+            out += [("trait", f) for f in traits.trait_facts(e)] + [("tag", f) for f in traits.tag_facts(e)]
+        elif isinstance(e, ConsentChanged):
+            out.append(("consent", traits.consent_fact(e)))
+    return out
+
+
+async def _upsert_facts(conn: asyncpg.Connection, facts: list[tuple[str, traits.Fact]]) -> None:
+    winners: dict[tuple, tuple[str, traits.Fact]] = {}
+    for kind, f in facts:
+        k = (f.tenant_id, f.key, kind, f.name)
+        if k not in winners or winners[k][1].version < f.version:
+            winners[k] = (kind, f)
+    rows = [(k[0], k[1], k[2], k[3], orjson.dumps(f.value).decode(), f.source, f.occurred_at, f.event_id)
+            for k, (_, f) in sorted(winners.items())]
+    if rows:
+        await conn.execute(_FACT_UPSERT, *_columns(rows))
+
+
+async def _regroup(conn: asyncpg.Connection, tenant_id: str, seeds: set[str], threshold: float) -> None:
+    old = await conn.fetch("SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
+                           tenant_id, sorted(seeds))
+    members = await conn.fetch("SELECT key FROM identity_nodes WHERE tenant_id = $1 AND profile_id = ANY($2::text[])",
+                               tenant_id, [r["profile_id"] for r in old])
+    scope = sorted(seeds | {r["key"] for r in members})
+    rows = await conn.fetch("""SELECT * FROM identity_edges WHERE tenant_id = $1 AND a = ANY($2::text[])
+                               AND b = ANY($2::text[]) AND linked AND eligible AND confidence >= $3""",
+                            tenant_id, scope, threshold)
+    edges = [identity.Edge(r["tenant_id"], r["a"], r["b"], r["linked"], r["confidence"], r["eligible"],
+                           r["occurred_at"], r["event_id"]) for r in rows]
+    profiles = identity.components(scope, edges, threshold)
+    await conn.execute("""UPDATE identity_nodes n SET profile_id = u.p FROM unnest($2::text[], $3::text[]) AS u(k, p)
+                          WHERE n.tenant_id = $1 AND n.key = u.k AND n.profile_id <> u.p""",
+                       tenant_id, list(profiles), list(profiles.values()))
+
+
+async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
+                       threshold: float = identity.DEFAULT_THRESHOLD) -> None:
+    """Apply identity and consent events (already deduplicated or not: the upserts are idempotent)."""
+    nodes: list[identity.Node] = []
+    edges: list[identity.Edge] = []
+    for e in events:
+        if isinstance(e, ConsentChanged):
+            nodes.append(_consent_node(e))
+        else:
+            n, g = identity.facts(e)
+            nodes += n
+            edges += g
+    for tenant_id in sorted({e.tenant_id for e in events}):
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('profile360.identity'), hashtext($1))", tenant_id)
+    first = identity.earliest_nodes(nodes)
+    await conn.execute(_NODE_UPSERT, *_columns([_node_row(first[k]) for k in sorted(first)]))
+    last = identity.latest_edges(edges)
+    edge_rows = [(e.tenant_id, e.a, e.b, e.linked, e.confidence, e.eligible, e.occurred_at, e.event_id)
+                 for _, e in sorted(last.items())]
+    if edge_rows:
+        await conn.execute(_EDGE_UPSERT, *_columns(edge_rows))
+    for tenant_id in sorted({t for t, _ in first}):
+        await _regroup(conn, tenant_id, {k for t, k in first if t == tenant_id}, threshold)
+    await _upsert_facts(conn, _facts(events))

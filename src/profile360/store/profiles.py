@@ -1,0 +1,100 @@
+"""Read queries behind the unified profile: resolve a profile, then read what its identifiers hold.
+
+A profile is read, never stored whole: its identifiers come from ``identity_nodes``, and each
+section reads the rows kept under those identifiers (history under its customer ids, facts
+under every identifier). A customer id seen only in interactions is a profile of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+from profile360.events.people import RawIdentifier
+from profile360.projections import traits
+from profile360.projections.identifiers import normalize, parse_key
+from profile360.projections.identity import CUSTOMER_PREFIX
+
+
+@dataclass(frozen=True)
+class ProfileRef:
+    """A resolved profile: its id and the identifier keys (``type:value``) it is made of."""
+
+    tenant_id: str
+    profile_id: str
+    keys: tuple[str, ...]
+
+    @property
+    def customer_ids(self) -> list[str]:
+        return sorted(k[len(CUSTOMER_PREFIX):] for k in self.keys if k.startswith(CUSTOMER_PREFIX))
+
+
+def candidate_keys(ident: str) -> list[str]:
+    """Keys ``ident`` may name: a customer id first, then ``type:value`` normalized."""
+    keys = [CUSTOMER_PREFIX + ident]
+    parsed = parse_key(ident)
+    if parsed:
+        keys.append(normalize(RawIdentifier(*parsed)).key)
+    return keys
+
+
+async def resolve(conn: asyncpg.Connection, tenant_id: str, ident: str) -> ProfileRef | None:
+    """The profile ``ident`` (profile id, customer id or ``type:value``) belongs to, or None."""
+    for key in candidate_keys(ident):
+        profile_id = await conn.fetchval("SELECT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = $2",
+                                         tenant_id, key)
+        if profile_id is not None:
+            keys = await conn.fetch("SELECT key FROM identity_nodes WHERE tenant_id = $1 AND profile_id = $2 ORDER BY key",
+                                    tenant_id, profile_id)
+            return ProfileRef(tenant_id, profile_id, tuple(r["key"] for r in keys))
+    seen = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM interaction_history WHERE tenant_id = $1 AND customer_id = $2)",
+                               tenant_id, ident)
+    return ProfileRef(tenant_id, ident, (CUSTOMER_PREFIX + ident,)) if seen else None
+
+
+async def identity_rows(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    """The profile's nodes, and every edge with an end among them (merging or not)."""
+    nodes = await conn.fetch("SELECT * FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key",
+                             ref.tenant_id, list(ref.keys))
+    edges = await conn.fetch("""SELECT * FROM identity_edges WHERE tenant_id = $1
+                                AND (a = ANY($2::text[]) OR b = ANY($2::text[])) ORDER BY a, b""",
+                             ref.tenant_id, list(ref.keys))
+    return nodes, edges
+
+
+async def facts(conn: asyncpg.Connection, ref: ProfileRef, kind: str) -> list[traits.Fact]:
+    rows = await conn.fetch("""SELECT key, name, value::text AS value, source, occurred_at, event_id FROM profile_facts
+                               WHERE tenant_id = $1 AND key = ANY($2::text[]) AND kind = $3""",
+                            ref.tenant_id, list(ref.keys), kind)
+    return [traits.Fact(ref.tenant_id, r["key"], r["name"], orjson.loads(r["value"]), r["occurred_at"], r["event_id"],
+                        r["source"]) for r in rows]
+
+
+async def recent_interactions(conn: asyncpg.Connection, ref: ProfileRef, limit: int = 20) -> list[asyncpg.Record]:
+    return await conn.fetch("""SELECT event_id, customer_id, interaction_type, occurred_at, channel, channel_id, offer_id,
+                                      creative_id, campaign_id, workflow_id, value, metadata::text AS metadata
+                               FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[])
+                               ORDER BY occurred_at DESC, event_id DESC LIMIT $3""",
+                            ref.tenant_id, ref.customer_ids, limit)
+
+
+async def interaction_stats(conn: asyncpg.Connection, ref: ProfileRef, since_30d: Any) -> dict[str, Any]:
+    """Per type: all-time count, count since ``since_30d``, value sum; and first/last event time."""
+    rows = await conn.fetch("""SELECT interaction_type, count(*) AS n, count(*) FILTER (WHERE occurred_at >= $3) AS n30,
+                                      sum(value) AS value, min(occurred_at) AS first_at, max(occurred_at) AS last_at
+                               FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[])
+                               GROUP BY interaction_type ORDER BY interaction_type""",
+                            ref.tenant_id, ref.customer_ids, since_30d)
+    return {r["interaction_type"]: dict(r) for r in rows}
+
+
+async def first_seen(conn: asyncpg.Connection, ref: ProfileRef) -> Any:
+    return await conn.fetchval("SELECT min(occurred_at) FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
+                               ref.tenant_id, list(ref.keys))
+
+
+async def interaction_total(conn: asyncpg.Connection, ref: ProfileRef) -> int:
+    return await conn.fetchval("SELECT count(*) FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
+                               ref.tenant_id, ref.customer_ids)

@@ -1,0 +1,167 @@
+"""Identity, consent and interaction events through the real broker and worker; the unified
+profile API answers what an independent fold of the same events says, across a merge and an
+unmerge."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import pytest
+
+from profile360.cli.produce import send_records
+from profile360.topics import ensure_topics
+
+from . import oracle, oracle_people, workload
+from .harness import InProcessWorker, wait_caught_up
+from .test_pipeline import CODEC, api_client
+
+pytestmark = pytest.mark.integration
+T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
+TENANT = "acme"
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def ident(kind: str, value: str) -> dict:
+    return {"type": kind, "value": value}
+
+
+def identify(eid: str, minutes: int, *ids: tuple[str, str], **traits) -> tuple[str, dict]:
+    return "Identify", {"eventId": eid, "tenantId": TENANT, "occurredAt": at(minutes),
+                        "identifiers": [ident(*i) for i in ids], "traits": traits, "tagsAdded": [], "tagsRemoved": [],
+                        "defaultRegion": None}
+
+
+def link(name: str, eid: str, minutes: int, a: tuple[str, str], b: tuple[str, str], confidence: float = 1.0):
+    rec = {"eventId": eid, "tenantId": TENANT, "occurredAt": at(minutes), "identifier": ident(*a),
+           "linkedIdentifier": ident(*b)}
+    return name, {**rec, "confidence": confidence} if name == "Link" else rec
+
+
+def consent(eid: str, minutes: int, who: tuple[str, str], channel: str, granted: bool):
+    return "ConsentChanged", {"eventId": eid, "tenantId": TENANT, "occurredAt": at(minutes), "identifier": ident(*who),
+                              "channel": channel, "purpose": "marketing", "granted": granted, "source": "test"}
+
+
+PEOPLE = [
+    identify("i1", 1, ("customer_id", "C1"), ("email", "Ann@X.com"), firstName="Ann", tier="gold"),
+    identify("i2", 2, ("customer_id", "C2"), ("email", " ann@x.com "), firstName="Annie"),
+    identify("i3", 3, ("customer_id", "C3"), ("phone", "+971501234567"), city="Dubai"),
+    link("Link", "l1", 4, ("customer_id", "C3"), ("email", "ann@x.com"), 0.5),
+    identify("i4", 5, ("customer_id", "C4"), ("email", "broken@nowhere")),
+    identify("i5", 6, ("customer_id", "C5"), ("email", "broken@nowhere")),
+    consent("k1", 7, ("email", "ANN@x.com"), "EMAIL", True),
+    consent("k2", 8, ("customer_id", "C2"), "sms", True),
+    consent("k3", 9, ("customer_id", "C2"), "sms", False),
+]
+UNLINK = link("Unlink", "u1", 20, ("customer_id", "C2"), ("email", "ann@x.com"))
+
+
+async def publish_people(settings, records):
+    await send_records(settings, CODEC, settings.topic("identity"), [r for r in records if r[0] != "ConsentChanged"])
+    await send_records(settings, CODEC, settings.topic("consent"), [r for r in records if r[0] == "ConsentChanged"])
+
+
+async def profile(client, ident, **query):
+    resp = await client.get(f"/api/v1/customers/{ident}/unified-profile", params=query, headers={"X-Tenant-Id": TENANT})
+    return resp.status, await resp.json()
+
+
+def section(body, name):
+    return next(s["data"] for s in body["sections"] if s["name"] == name)
+
+
+async def check_membership(settings, records):
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        rows = await conn.fetch("SELECT key, profile_id FROM identity_nodes WHERE tenant_id = $1", TENANT)
+    finally:
+        await conn.close()
+    assert {r["key"]: r["profile_id"] for r in rows} == oracle_people.profiles(records)
+
+
+async def test_profiles_merge_and_unmerge_end_to_end(settings):
+    history = [{**e, "tenantId": TENANT, "customerId": f"C{1 + i % 3}"} for i, e in
+               enumerate(workload.interactions(TENANT, 60))]
+    shuffled = PEOPLE[:]
+    random.Random(3).shuffle(shuffled)  # merges arrive before and after what they join
+    await ensure_topics(settings)
+    await publish_people(settings, shuffled[:4])
+    await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in history])
+    await publish_people(settings, shuffled[4:] + shuffled[:2])  # and some twice
+    client = await api_client(settings)
+    try:
+        async with InProcessWorker(settings):
+            await wait_caught_up(settings, timeout=60)
+            await check_membership(settings, PEOPLE)
+            await check_merged(client, history)
+            await publish_people(settings, [UNLINK])
+            await wait_caught_up(settings, timeout=60)
+            await check_membership(settings, PEOPLE + [UNLINK])
+            await check_split(client, history)
+    finally:
+        await client.close()
+
+
+async def check_merged(client, history):
+    status, body = await profile(client, "C2")
+    assert status == 200 and body["customerId"] == "C1" and body["tenantId"] == TENANT
+    ids = {(i["type"], i["value"]): i for i in section(body, "identities")}
+    assert {k for k, i in ids.items() if i["merged"]} == {("customer_id", "C1"), ("customer_id", "C2"),
+                                                         ("email", "ann@x.com")}
+    assert ids[("customer_id", "C3")] == {"type": "customer_id", "value": "C3", "confidence": 0.5, "merged": False}
+    attrs = section(body, "attributes")
+    members = {"customer_id:C1", "customer_id:C2", "email:ann@x.com"}
+    assert attrs["firstName"] == oracle_people.latest_trait(PEOPLE, members, "firstName") == "Annie"
+    assert attrs["attributes"] == {"tier": "gold"} and attrs["email"] == "ann@x.com"
+    assert (attrs["isSubscribed"], attrs["isSmsSubscribed"]) == (
+        oracle_people.latest_consent(PEOPLE, members, "email", "marketing"),
+        oracle_people.latest_consent(PEOPLE, members, "sms", "marketing")) == (True, False)
+    mine = [e for e in oracle.expected_history(history).values() if e["customerId"] in ("C1", "C2")]
+    newest = sorted(mine, key=lambda e: (e["occurredAt"], e["eventId"]), reverse=True)[:20]
+    assert [i["id"] for i in section(body, "interactions")] == [e["eventId"] for e in newest]
+    values = [e["value"] for e in mine if e["type"] in ("purchase", "convert") and e["value"] is not None]
+    assert attrs["lifetimeValue"] == (round(sum(values), 2) if values else None)
+    assert section(body, "metrics")["interaction_total"] == len(mine)
+    for alias in ("C1", "email:ANN@x.com", "email:ann@x.com"):
+        assert (await profile(client, alias, sections="identities"))[1]["customerId"] == "C1"
+
+
+async def check_split(client, history):
+    status, body = await profile(client, "C2", sections="attributes,interactions")
+    assert status == 200 and body["customerId"] == "C2"
+    assert [s["name"] for s in body["sections"]] == ["attributes", "interactions"]
+    attrs = section(body, "attributes")
+    assert attrs["firstName"] == "Annie" and attrs["attributes"] == {} and attrs["isSubscribed"] is False
+    assert {i["customerId"] for i in section(body, "interactions")} == {"C2"}
+    status, c1 = await profile(client, "C1", sections="attributes")
+    assert section(c1, "attributes")["firstName"] == "Ann" and section(c1, "attributes")["isSubscribed"] is True
+
+
+async def test_profile_lookup_errors_and_the_keyed_shape(settings):
+    await ensure_topics(settings)
+    await publish_people(settings, PEOPLE)
+    client = await api_client(settings)
+    try:
+        async with InProcessWorker(settings):
+            await wait_caught_up(settings, timeout=60)
+        status, body = await profile(client, "nobody")
+        assert status == 404 and body["error"]["field"] == "id"
+        status, body = await profile(client, "C1", sections="identities,bogus")
+        assert status == 400 and body["error"]["field"] == "sections"
+        assert "bogus" in body["error"]["message"] and "identities" in body["error"]["message"]
+        status, body = await profile(client, "C1", shape="keyed", sections="attributes,interactions")
+        assert status == 200 and set(body) == {"customerId", "attributes", "interactions"}
+        assert body["interactions"] == {"totalCount": 0, "recentInteractions": []}
+        # an invalid email is kept, flagged, and never joins C4 and C5
+        status, c4 = await profile(client, "C4", sections="identities")
+        assert c4["customerId"] == "C4"
+        assert {(i["type"], i["value"], i["merged"]) for i in section(c4, "identities")} == {
+            ("customer_id", "C4", True), ("email", "broken@nowhere", False)}
+        other = await client.get("/api/v1/customers/C1/unified-profile", headers={"X-Tenant-Id": "someone-else"})
+        assert other.status == 404
+    finally:
+        await client.close()
