@@ -26,7 +26,7 @@ CREATE TABLE identity_edges (
     linked      boolean NOT NULL,
     confidence  double precision NOT NULL,
     eligible    boolean NOT NULL,            -- both ends valid
-    occurred_at timestamptz NOT NULL,        -- last writer
+    occurred_at timestamptz NOT NULL,        -- last writer (journey_enrolled: first writer)
     event_id    text COLLATE "C" NOT NULL,
     PRIMARY KEY (tenant_id, a, b)
 );
@@ -35,11 +35,11 @@ CREATE INDEX identity_edges_b ON identity_edges (tenant_id, b);
 CREATE TABLE profile_facts (
     tenant_id   text COLLATE "C" NOT NULL,
     key         text COLLATE "C" NOT NULL,   -- the identifier the fact arrived with
-    kind        text NOT NULL CHECK (kind IN ('trait', 'tag', 'consent')),
-    name        text COLLATE "C" NOT NULL,   -- trait name, tag, or channel/purpose
-    value       jsonb NOT NULL,              -- trait value; tag present / consent granted (boolean)
+    kind        text NOT NULL CHECK (kind IN ('trait', 'tag', 'consent', 'experiment', 'journey', 'journey_enrolled')),
+    name        text COLLATE "C" NOT NULL,   -- trait name, tag, channel/purpose, experiment or journey id
+    value       jsonb NOT NULL,              -- trait value; tag present, consent granted; {variant}; {status, step}
     source      text,
-    occurred_at timestamptz NOT NULL,        -- last writer
+    occurred_at timestamptz NOT NULL,        -- last writer (journey_enrolled: first writer)
     event_id    text COLLATE "C" NOT NULL,
     PRIMARY KEY (tenant_id, key, kind, name)
 );

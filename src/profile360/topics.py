@@ -17,6 +17,8 @@ RECORDS_BY_FAMILY = {
     "catalog": ("Offer", "Creative", "Channel"),
     "identity": ("Identify", "Link", "Unlink"),
     "consent": ("ConsentChanged",),
+    "experiments": ("ExperimentAssigned",),
+    "journeys": ("JourneyUpdated",),
     "erasure": ("ErasureRequested",),
 }
 
@@ -25,7 +27,7 @@ RECORDS_BY_FAMILY = {
 DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 #: the families the worker folds today
-PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent")
+PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys")
 
 
 async def ensure_topics(settings: Settings) -> None:

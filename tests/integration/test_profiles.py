@@ -57,12 +57,34 @@ PEOPLE = [
     consent("k2", 8, ("customer_id", "C2"), "sms", True),
     consent("k3", 9, ("customer_id", "C2"), "sms", False),
 ]
+def experiment(eid: str, minutes: int, who: tuple[str, str], exp: str, variant: str):
+    return "ExperimentAssigned", {"eventId": eid, "tenantId": TENANT, "occurredAt": at(minutes), "identifier": ident(*who),
+                                  "experimentId": exp, "experimentName": None, "variant": variant}
+
+
+def journey(eid: str, minutes: int, who: tuple[str, str], jid: str, status: str, step: str | None = None):
+    return "JourneyUpdated", {"eventId": eid, "tenantId": TENANT, "occurredAt": at(minutes), "identifier": ident(*who),
+                              "journeyId": jid, "journeyName": "Onboarding", "status": status, "step": step}
+
+
+PROGRAMS = [
+    experiment("x1", 10, ("customer_id", "C1"), "exp_hero", "A"),
+    experiment("x2", 11, ("email", "ann@x.com"), "exp_hero", "B"),
+    experiment("x3", 12, ("customer_id", "C2"), "exp_price", "control"),
+    journey("j1", 10, ("customer_id", "C2"), "onb", "enrolled"),
+    journey("j2", 11, ("customer_id", "C2"), "onb", "active", "welcome-email"),
+    journey("j3", 13, ("customer_id", "C1"), "onb", "completed", "done"),
+]
 UNLINK = link("Unlink", "u1", 20, ("customer_id", "C2"), ("email", "ann@x.com"))
 
 
+TOPIC_OF = {"Identify": "identity", "Link": "identity", "Unlink": "identity", "ConsentChanged": "consent",
+            "ExperimentAssigned": "experiments", "JourneyUpdated": "journeys"}
+
+
 async def publish_people(settings, records):
-    await send_records(settings, CODEC, settings.topic("identity"), [r for r in records if r[0] != "ConsentChanged"])
-    await send_records(settings, CODEC, settings.topic("consent"), [r for r in records if r[0] == "ConsentChanged"])
+    for family in sorted(set(TOPIC_OF.values())):
+        await send_records(settings, CODEC, settings.topic(family), [r for r in records if TOPIC_OF[r[0]] == family])
 
 
 async def profile(client, ident, **query):
@@ -86,7 +108,7 @@ async def check_membership(settings, records):
 async def test_profiles_merge_and_unmerge_end_to_end(settings):
     history = [{**e, "tenantId": TENANT, "customerId": f"C{1 + i % 3}"} for i, e in
                enumerate(workload.interactions(TENANT, 60))]
-    shuffled = PEOPLE[:]
+    shuffled = PEOPLE + PROGRAMS
     random.Random(3).shuffle(shuffled)  # merges arrive before and after what they join
     await ensure_topics(settings)
     await publish_people(settings, shuffled[:4])
@@ -126,14 +148,21 @@ async def check_merged(client, history):
     values = [e["value"] for e in mine if e["type"] in ("purchase", "convert") and e["value"] is not None]
     assert attrs["lifetimeValue"] == (round(sum(values), 2) if values else None)
     assert section(body, "metrics")["interaction_total"] == len(mine)
+    assert [(x["experimentId"], x["variant"]) for x in section(body, "experiments")] == [
+        ("exp_hero", "B"), ("exp_price", "control")]
+    (onb,) = section(body, "journeys")
+    assert (onb["status"], onb["step"], onb["enrolledAt"], onb["completedAt"]) == (
+        "completed", "done", at(10).strftime("%Y-%m-%dT%H:%M:%S.000Z"), at(13).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
     for alias in ("C1", "email:ANN@x.com", "email:ann@x.com"):
         assert (await profile(client, alias, sections="identities"))[1]["customerId"] == "C1"
 
 
 async def check_split(client, history):
-    status, body = await profile(client, "C2", sections="attributes,interactions")
+    status, body = await profile(client, "C2", sections="attributes,interactions,experiments,journeys")
     assert status == 200 and body["customerId"] == "C2"
-    assert [s["name"] for s in body["sections"]] == ["attributes", "interactions"]
+    assert [s["name"] for s in body["sections"]] == ["attributes", "interactions", "experiments", "journeys"]
+    assert [(x["experimentId"], x["variant"]) for x in section(body, "experiments")] == [("exp_price", "control")]
+    assert [(j["status"], j["step"], j["exitedAt"]) for j in section(body, "journeys")] == [("active", "welcome-email", None)]
     attrs = section(body, "attributes")
     assert attrs["firstName"] == "Annie" and attrs["attributes"] == {} and attrs["isSubscribed"] is False
     assert {i["customerId"] for i in section(body, "interactions")} == {"C2"}

@@ -74,8 +74,7 @@ def _since_30d() -> datetime:
 
 async def _attributes(conn: asyncpg.Connection, ref: ProfileRef) -> dict[str, Any]:
     nodes, _ = await profiles.identity_rows(conn, ref)
-    return profile.profile_object(ref.profile_id, nodes, await profiles.facts(conn, ref, "trait"),
-                                  await profiles.facts(conn, ref, "tag"), await profiles.facts(conn, ref, "consent"),
+    return profile.profile_object(ref.profile_id, nodes, await profiles.facts(conn, ref, "trait", "tag", "consent"),
                                   await profiles.interaction_stats(conn, ref, _since_30d()),
                                   await profiles.first_seen(conn, ref))
 
@@ -96,7 +95,16 @@ async def _consent(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[str, 
     return profile.consent_view(await profiles.facts(conn, ref, "consent"))
 
 
+async def _journeys(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[str, Any]]:
+    return profile.journeys(await profiles.facts(conn, ref, "journey", "journey_enrolled"))
+
+
+async def _experiments(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[str, Any]]:
+    return profile.experiments(await profiles.facts(conn, ref, "experiment"))
+
+
 BUILT_IN: dict[str, SectionLoader] = {"identities": _identities, "attributes": _attributes,
-                                      "interactions": _interactions, "metrics": _metrics, "consent": _consent}
+                                      "interactions": _interactions, "metrics": _metrics, "journeys": _journeys,
+                                      "experiments": _experiments, "consent": _consent}
 for _name, _loader in BUILT_IN.items():
     register_profile_section(_name, _loader)

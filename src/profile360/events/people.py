@@ -75,8 +75,56 @@ class ConsentChanged:
     source: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ExperimentAssigned:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    identifier: RawIdentifier
+    experiment_id: str
+    variant: str
+    experiment_name: str | None = None
+
+
+JOURNEY_STATUSES = ("enrolled", "active", "completed", "exited")
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyUpdated:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    identifier: RawIdentifier
+    journey_id: str
+    status: str
+    step: str | None = None
+    journey_name: str | None = None
+
+
+def experiment_assigned(rec: Mapping[str, Any]) -> ExperimentAssigned:
+    n = "ExperimentAssigned"
+    event_id, tenant_id, occurred_at = envelope(n, rec)
+    return ExperimentAssigned(event_id, tenant_id, occurred_at, _identifier(n, "identifier", rec.get("identifier")),
+                              text(n, rec, "experimentId"), text(n, rec, "variant"),
+                              text(n, rec, "experimentName", required=False, limit=1000))
+
+
+def journey_updated(rec: Mapping[str, Any]) -> JourneyUpdated:
+    n = "JourneyUpdated"
+    event_id, tenant_id, occurred_at = envelope(n, rec)
+    status = text(n, rec, "status", limit=64)
+    if status not in JOURNEY_STATUSES:
+        raise InvalidEvent(n, "status", f"must be one of {', '.join(JOURNEY_STATUSES)}")
+    return JourneyUpdated(event_id, tenant_id, occurred_at, _identifier(n, "identifier", rec.get("identifier")),
+                          text(n, rec, "journeyId"), status, text(n, rec, "step", required=False),
+                          text(n, rec, "journeyName", required=False, limit=1000))
+
+
 IdentityEvent = Identify | Link | Unlink
-PersonEvent = Identify | Link | Unlink | ConsentChanged
+PersonEvent = Identify | Link | Unlink | ConsentChanged | ExperimentAssigned | JourneyUpdated
+#: events about one identifier (not linking two), and all of them as isinstance tuples
+AboutOne = (ConsentChanged, ExperimentAssigned, JourneyUpdated)
+PERSON_EVENTS = (Identify, Link, Unlink, *AboutOne)
 
 
 def _identifier(name: str, key: str, rec: Any) -> RawIdentifier:
@@ -156,4 +204,5 @@ def consent_changed(rec: Mapping[str, Any]) -> ConsentChanged:
                           channel, purpose, granted, text(n, rec, "source", required=False, limit=256))
 
 
-BUILDERS = {"Identify": identify, "Link": link, "Unlink": unlink, "ConsentChanged": consent_changed}
+BUILDERS = {"Identify": identify, "Link": link, "Unlink": unlink, "ConsentChanged": consent_changed,
+            "ExperimentAssigned": experiment_assigned, "JourneyUpdated": journey_updated}

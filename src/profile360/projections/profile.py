@@ -18,7 +18,7 @@ import math
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from profile360.projections.traits import STANDARD_TRAITS, SUBSCRIPTION_FLAGS, Fact, latest
+from profile360.projections.traits import STANDARD_TRAITS, SUBSCRIPTION_FLAGS, Fact, latest, winners
 
 VALUE_TYPES = ("purchase", "convert")
 #: interaction weights of the engagement score (last 30 days)
@@ -35,7 +35,7 @@ def _identifier_value(nodes: Iterable[Mapping[str, Any]], kind: str) -> str | No
 def consent_view(consent: Iterable[Fact]) -> list[dict[str, Any]]:
     """Latest consent per (channel, purpose), in name order."""
     out = []
-    for name, f in sorted(latest(consent, by_name=True).items()):
+    for name, f in sorted(latest(consent).items()):
         channel, _, purpose = name.partition("/")
         out.append({"channel": channel, "purpose": purpose, "granted": bool(f.value), "source": f.source,
                     "updatedAt": f.occurred_at})
@@ -43,7 +43,7 @@ def consent_view(consent: Iterable[Fact]) -> list[dict[str, Any]]:
 
 
 def subscription_flags(consent: Iterable[Fact]) -> dict[str, bool]:
-    last = latest(consent, by_name=True)
+    last = latest(consent)
     return {flag: bool(last[f"{ch}/{purpose}"].value) if f"{ch}/{purpose}" in last else False
             for flag, (ch, purpose) in SUBSCRIPTION_FLAGS.items()}
 
@@ -53,12 +53,16 @@ def lifetime_value(stats: Mapping[str, Mapping[str, Any]]) -> float | None:
     return round(sum(values), 2) if values else None
 
 
-def profile_object(profile_id: str, nodes: list[Mapping[str, Any]], trait_facts: Iterable[Fact],
-                   tag_facts: Iterable[Fact], consent: list[Fact], stats: Mapping[str, Mapping[str, Any]],
-                   first_seen: datetime | None) -> dict[str, Any]:
-    """Seed 000's customer profile object."""
-    t = {name: f.value for name, f in latest(trait_facts, by_name=True).items()}
-    tags = sorted(name for name, f in latest(tag_facts, by_name=True).items() if f.value)
+def _of_kind(facts: list[Fact], kind: str) -> list[Fact]:
+    return [f for f in facts if f.kind == kind]
+
+
+def profile_object(profile_id: str, nodes: list[Mapping[str, Any]], facts: list[Fact],
+                   stats: Mapping[str, Mapping[str, Any]], first_seen: datetime | None) -> dict[str, Any]:
+    """Seed 000's customer profile object, from the profile's trait, tag and consent facts."""
+    t = {name: f.value for name, f in latest(_of_kind(facts, "trait")).items()}
+    tags = sorted(name for name, f in latest(_of_kind(facts, "tag")).items() if f.value)
+    consent = _of_kind(facts, "consent")
     times = [s["first_at"] for s in stats.values()] + ([first_seen] if first_seen else [])
     last = [s["last_at"] for s in stats.values()]
     return {
@@ -73,6 +77,29 @@ def profile_object(profile_id: str, nodes: list[Mapping[str, Any]], trait_facts:
         "lastActiveAt": max(last) if last else None,
         "createdAt": min(times) if times else None,
     }
+
+
+def experiments(facts: Iterable[Fact]) -> list[dict[str, Any]]:
+    """Seed 002's experiments: the latest assignment per experiment."""
+    return [{"experimentId": name, "experimentName": f.value.get("name"), "variant": f.value["variant"],
+             "assignedAt": f.occurred_at} for name, f in sorted(latest(facts).items())]
+
+
+def journeys(facts: Iterable[Fact]) -> list[dict[str, Any]]:
+    """Seed 002's journeys: per journey the latest status and step, the first event's time as
+    ``enrolledAt``, and ``completedAt`` / ``exitedAt`` when the latest status says so."""
+    won = winners(facts, by_name=True)
+    out = []
+    for (kind, journey_id), f in sorted(won.items()):
+        if kind != "journey":
+            continue
+        enrolled = won.get(("journey_enrolled", journey_id))
+        out.append({"journeyId": journey_id, "journeyName": f.value.get("name"), "status": f.value["status"],
+                    "step": f.value.get("step"), "enrolledAt": enrolled.occurred_at if enrolled else f.occurred_at,
+                    "updatedAt": f.occurred_at,
+                    "completedAt": f.occurred_at if f.value["status"] == "completed" else None,
+                    "exitedAt": f.occurred_at if f.value["status"] == "exited" else None})
+    return out
 
 
 def engagement_score(stats: Mapping[str, Mapping[str, Any]]) -> float:

@@ -1,4 +1,5 @@
-"""Writes identity and consent events: nodes, edges, profile membership, and facts.
+"""Writes identity, consent, experiment and journey events: nodes, edges, profile membership,
+and facts.
 
 Runs inside the worker's batch transaction (``writer.apply_batch``). Contract:
 - Nodes keep their earliest sighting, edges and facts their last writer (by
@@ -15,7 +16,7 @@ from typing import Sequence
 import asyncpg
 import orjson
 
-from profile360.events.people import ConsentChanged, Identify, PersonEvent
+from profile360.events.people import AboutOne, ConsentChanged, ExperimentAssigned, JourneyUpdated, PersonEvent
 from profile360.projections import identity, traits
 from profile360.projections.identifiers import normalize
 
@@ -53,31 +54,19 @@ def _node_row(n: identity.Node) -> tuple:
     return n.tenant_id, n.key, i.type, i.value, i.original, i.valid, i.problem, i.region, n.occurred_at, n.event_id
 
 
-def _consent_node(e: ConsentChanged) -> identity.Node:
+def _node_about(e: ConsentChanged | ExperimentAssigned | JourneyUpdated) -> identity.Node:
     ident = normalize(e.identifier)
     return identity.Node(e.tenant_id, ident.key, ident, e.occurred_at, e.event_id)
 
 
-def _facts(events: Sequence[PersonEvent]) -> list[tuple[str, traits.Fact]]:
-    out: list[tuple[str, traits.Fact]] = []
-    for e in events:
-        if isinstance(e, Identify):
-            out += [("trait", f) for f in traits.trait_facts(e)] + [("tag", f) for f in traits.tag_facts(e)]
-        elif isinstance(e, ConsentChanged):
-            out.append(("consent", traits.consent_fact(e)))
-    return out
-
-
-async def _upsert_facts(conn: asyncpg.Connection, facts: list[tuple[str, traits.Fact]]) -> None:
-    winners: dict[tuple, tuple[str, traits.Fact]] = {}
-    for kind, f in facts:
-        k = (f.tenant_id, f.key, kind, f.name)
-        if k not in winners or winners[k][1].version < f.version:
-            winners[k] = (kind, f)
-    rows = [(k[0], k[1], k[2], k[3], orjson.dumps(f.value).decode(), f.source, f.occurred_at, f.event_id)
-            for k, (_, f) in sorted(winners.items())]
-    if rows:
-        await conn.execute(_FACT_UPSERT, *_columns(rows))
+async def _upsert_facts(conn: asyncpg.Connection, facts: list[traits.Fact]) -> None:
+    won = traits.winners(facts)
+    for first in (False, True):
+        rows = [(f.tenant_id, f.key, f.kind, f.name, orjson.dumps(f.value).decode(), f.source, f.occurred_at, f.event_id)
+                for k, f in sorted(won.items()) if (f.kind in traits.FIRST_WINS) == first]
+        if rows:
+            await conn.execute(_FACT_UPSERT.replace(" < (EXCLUDED", " > (EXCLUDED") if first else _FACT_UPSERT,
+                               *_columns(rows))
 
 
 async def _regroup(conn: asyncpg.Connection, tenant_id: str, seeds: set[str], threshold: float) -> None:
@@ -103,8 +92,8 @@ async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
     nodes: list[identity.Node] = []
     edges: list[identity.Edge] = []
     for e in events:
-        if isinstance(e, ConsentChanged):
-            nodes.append(_consent_node(e))
+        if isinstance(e, AboutOne):
+            nodes.append(_node_about(e))
         else:
             n, g = identity.facts(e)
             nodes += n
@@ -120,4 +109,4 @@ async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
         await conn.execute(_EDGE_UPSERT, *_columns(edge_rows))
     for tenant_id in sorted({t for t, _ in first}):
         await _regroup(conn, tenant_id, {k for t, k in first if t == tenant_id}, threshold)
-    await _upsert_facts(conn, _facts(events))
+    await _upsert_facts(conn, [f for e in events for f in traits.facts_of(e)])

@@ -64,12 +64,13 @@ async def identity_rows(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[list
     return nodes, edges
 
 
-async def facts(conn: asyncpg.Connection, ref: ProfileRef, kind: str) -> list[traits.Fact]:
-    rows = await conn.fetch("""SELECT key, name, value::text AS value, source, occurred_at, event_id FROM profile_facts
-                               WHERE tenant_id = $1 AND key = ANY($2::text[]) AND kind = $3""",
-                            ref.tenant_id, list(ref.keys), kind)
-    return [traits.Fact(ref.tenant_id, r["key"], r["name"], orjson.loads(r["value"]), r["occurred_at"], r["event_id"],
-                        r["source"]) for r in rows]
+async def facts(conn: asyncpg.Connection, ref: ProfileRef, *kinds: str) -> list[traits.Fact]:
+    """Every fact of the given kinds kept under the profile's identifiers."""
+    rows = await conn.fetch("""SELECT key, kind, name, value::text AS value, source, occurred_at, event_id
+                               FROM profile_facts WHERE tenant_id = $1 AND key = ANY($2::text[]) AND kind = ANY($3::text[])""",
+                            ref.tenant_id, list(ref.keys), list(kinds))
+    return [traits.Fact(ref.tenant_id, r["key"], r["kind"], r["name"], orjson.loads(r["value"]), r["occurred_at"],
+                        r["event_id"], r["source"]) for r in rows]
 
 
 async def recent_interactions(conn: asyncpg.Connection, ref: ProfileRef, limit: int = 20) -> list[asyncpg.Record]:

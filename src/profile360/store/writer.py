@@ -18,7 +18,7 @@ import asyncpg
 import orjson
 
 from profile360.events.model import Channel, Creative, Event, Interaction, Offer
-from profile360.events.people import ConsentChanged, Identify, Link, Unlink
+from profile360.events.people import PERSON_EVENTS
 from profile360.projections import catalog, interactions
 from profile360.store.identity import apply_people
 
@@ -196,7 +196,7 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         # concurrent transaction waits for them only as long as this one takes to commit.
         await _add_customer_counts(conn, interactions.customer_deltas(fresh))
         await _upsert_catalog(conn, [e for e in events if isinstance(e, (Offer, Creative, Channel))])
-        people = [e for e in events if isinstance(e, (Identify, Link, Unlink, ConsentChanged))]
+        people = [e for e in events if isinstance(e, PERSON_EVENTS)]
         if people:
             await apply_people(conn, people)
         await _add_counts(conn, interactions.summary_deltas(fresh))
