@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-TOPIC_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "erasure", "dlq")
+TOPIC_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "definitions", "erasure", "dlq")
 
 
 def _project_root() -> Path:

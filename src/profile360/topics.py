@@ -19,6 +19,7 @@ RECORDS_BY_FAMILY = {
     "consent": ("ConsentChanged",),
     "experiments": ("ExperimentAssigned",),
     "journeys": ("JourneyUpdated",),
+    "definitions": ("MetricDefined",),
     "erasure": ("ErasureRequested",),
 }
 
@@ -27,7 +28,7 @@ RECORDS_BY_FAMILY = {
 DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 #: the families the worker folds today
-PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys")
+PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "definitions")
 
 
 async def ensure_topics(settings: Settings) -> None:
@@ -53,7 +54,7 @@ def partition_key(name: str, record: dict) -> bytes:
     """Kafka key of a record: its tenant and the entity it is about, so that one entity's
     events share a partition (ordering is a courtesy: the folds do not depend on it)."""
     entity = (record.get("customerId") or record.get("offerId") or record.get("creativeId")
-              or record.get("channelId") or _first_identifier(record) or record.get("eventId"))
+              or record.get("channelId") or record.get("metricId") or _first_identifier(record) or record.get("eventId"))
     return f"{record.get('tenantId')}:{entity}".encode()
 
 

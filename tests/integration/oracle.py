@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 OFFER_TYPES = ["impression", "click", "dismiss", "convert"]
 
@@ -17,7 +18,7 @@ def expected_history(records: list[dict]) -> dict[tuple[str, str], dict]:
 
 def expected_daily(records: list[dict]) -> dict[tuple, list[int]]:
     """(tenant, dimension, key, day) -> [impression, click, dismiss, convert]; dimension
-    customer is the sum of the customer's rows in ``expected_customer_offer_daily``."""
+    customer is the sum of the customer's offer-interaction buckets (``expected_customer_daily``)."""
     daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r in expected_history(records).values():
         if r["type"] not in OFFER_TYPES:
@@ -61,14 +62,30 @@ def expected_totals(records: list[dict]) -> dict[tuple, int]:
     return dict(totals)
 
 
-def expected_customer_offer_daily(records: list[dict]) -> dict[tuple, list[int]]:
-    """(tenant, customer, UTC day, offer or "") -> [impression, click, dismiss, convert]."""
-    rows: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+def expected_customer_daily(records: list[dict]) -> dict[tuple, tuple]:
+    """(tenant, customer, UTC day, type) -> (n, valued n, exact value sum, min, max,
+    (time, event id, value) of the latest valued event, sorted offers)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in expected_history(records).values():
-        if r["type"] in OFFER_TYPES:
-            day = r["occurredAt"].astimezone(timezone.utc).date()
-            rows[(r["tenantId"], r["customerId"], day, r.get("offerId") or "")][OFFER_TYPES.index(r["type"])] += 1
-    return dict(rows)
+        groups[(r["tenantId"], r["customerId"], r["occurredAt"].astimezone(timezone.utc).date(), r["type"])].append(r)
+    out = {}
+    for k, rs in groups.items():
+        valued = [r for r in rs if r.get("value") is not None]
+        values = [r["value"] for r in valued]
+        latest = max(valued, key=lambda r: (r["occurredAt"], r["eventId"])) if valued else None
+        out[k] = (len(rs), len(valued), sum((Decimal(repr(v)) for v in values), Decimal(0)),
+                  min(values) if values else None, max(values) if values else None,
+                  (latest["occurredAt"], latest["eventId"], latest["value"]) if latest else None,
+                  sorted({r["offerId"] for r in rs if r.get("offerId")}))
+    return out
+
+
+def bucket_rows(rows) -> dict[tuple, tuple]:
+    """``customer_daily`` rows in ``expected_customer_daily``'s form."""
+    return {(r["tenant_id"], r["customer_id"], r["day"], r["type"]):
+            (r["n"], r["value_n"], r["value_sum"], r["value_min"], r["value_max"],
+             (r["latest_at"], r["latest_event_id"], r["latest_value"]) if r["latest_at"] else None, list(r["offers"]))
+            for r in rows}
 
 
 def expected_catalog(records: list[tuple[str, dict]]) -> dict[tuple, dict]:

@@ -75,11 +75,14 @@ PROGRAMS = [
     journey("j2", 11, ("customer_id", "C2"), "onb", "active", "welcome-email"),
     journey("j3", 13, ("customer_id", "C1"), "onb", "completed", "done"),
 ]
+SPEND = ("MetricDefined", {"eventId": "m1", "tenantId": TENANT, "occurredAt": at(0), "metricId": "spend_7d",
+                           "aggregation": "sum", "eventType": "purchase", "windowDays": 7, "description": None,
+                           "deleted": False})
 UNLINK = link("Unlink", "u1", 20, ("customer_id", "C2"), ("email", "ann@x.com"))
 
 
 TOPIC_OF = {"Identify": "identity", "Link": "identity", "Unlink": "identity", "ConsentChanged": "consent",
-            "ExperimentAssigned": "experiments", "JourneyUpdated": "journeys"}
+            "ExperimentAssigned": "experiments", "JourneyUpdated": "journeys", "MetricDefined": "definitions"}
 
 
 async def publish_people(settings, records):
@@ -106,9 +109,9 @@ async def check_membership(settings, records):
 
 
 async def test_profiles_merge_and_unmerge_end_to_end(settings):
-    history = [{**e, "tenantId": TENANT, "customerId": f"C{1 + i % 3}"} for i, e in
-               enumerate(workload.interactions(TENANT, 60))]
-    shuffled = PEOPLE + PROGRAMS
+    history = [{**e, "tenantId": TENANT, "customerId": f"C{1 + i % 3}", "type": "purchase" if i % 4 == 0 else e["type"],
+                "value": 1.25 * i if i % 4 == 0 else e["value"]} for i, e in enumerate(workload.interactions(TENANT, 60))]
+    shuffled = PEOPLE + PROGRAMS + [SPEND]
     random.Random(3).shuffle(shuffled)  # merges arrive before and after what they join
     await ensure_topics(settings)
     await publish_people(settings, shuffled[:4])
@@ -147,7 +150,12 @@ async def check_merged(client, history):
     assert [i["id"] for i in section(body, "interactions")] == [e["eventId"] for e in newest]
     values = [e["value"] for e in mine if e["type"] in ("purchase", "convert") and e["value"] is not None]
     assert attrs["lifetimeValue"] == (round(sum(values), 2) if values else None)
-    assert section(body, "metrics")["interaction_total"] == len(mine)
+    m = section(body, "metrics")
+    assert m["interaction_total"] == len(mine) and m["lifetime_value"] == attrs["lifetimeValue"]
+    week = datetime.now(timezone.utc).date() - timedelta(days=6)
+    spend = [e["value"] for e in mine if e["type"] == "purchase" and e["value"] is not None and e["occurredAt"].date() >= week]
+    assert spend and m["spend_7d"] == sum(spend)
+    assert attrs["lastActiveAt"] == max(e["occurredAt"] for e in mine).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert [(x["experimentId"], x["variant"]) for x in section(body, "experiments")] == [
         ("exp_hero", "B"), ("exp_price", "control")]
     (onb,) = section(body, "journeys")

@@ -12,7 +12,7 @@ from profile360.store.migrations import load_migrations, migrate
 from . import oracle, workload
 
 pytestmark = pytest.mark.integration
-_COLUMNS = ("tenant_id", "event_id", "customer_id", "interaction_type", "occurred_at", "offer_id")
+_COLUMNS = ("tenant_id", "event_id", "customer_id", "interaction_type", "occurred_at", "offer_id", "value")
 
 
 async def test_every_id_column_uses_the_c_collation(settings):
@@ -44,13 +44,13 @@ async def test_migration_2_carries_customer_counts_over_from_history(stack):
         await migrate(conn, [first])
         events = workload.interactions("acme", 300) + [{**workload.interactions("acme", 1)[0], "eventId": "no-offer",
                                                          "type": "click", "offerId": None}]
+        events[1]["value"], events[2]["value"] = 0.30000000000000004, 1e-300  # shortest forms need 17 digits
         await conn.copy_records_to_table("interaction_history", columns=_COLUMNS, records=[
-            (e["tenantId"], e["eventId"], e["customerId"], e["type"], e["occurredAt"], e["offerId"]) for e in events])
+            (e["tenantId"], e["eventId"], e["customerId"], e["type"], e["occurredAt"], e["offerId"], e["value"])
+            for e in events])
         await migrate(conn, rest)
-        rows = await conn.fetch("SELECT * FROM customer_offer_daily")
-        got = {(r["tenant_id"], r["customer_id"], r["day"], r["offer_id"]):
-               [r["impression"], r["click"], r["dismiss"], r["convert"]] for r in rows}
-        assert got == oracle.expected_customer_offer_daily(events)
+        rows = await conn.fetch("SELECT * FROM customer_daily")
+        assert oracle.bucket_rows(rows) == oracle.expected_customer_daily(events)
         assert await conn.fetchval("SELECT to_regclass('customer_action_days')") is None
     finally:
         await conn.close()

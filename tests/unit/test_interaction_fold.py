@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings, strategies as st
 
 from profile360.events.model import Interaction
-from profile360.projections.interactions import InteractionView, customer_deltas, summary_deltas
+from profile360.projections.buckets import Bucket, customer_buckets
+from profile360.projections.interactions import InteractionView, summary_deltas
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -19,6 +20,7 @@ events = st.builds(
     channel_id=st.sampled_from([None, "ch1"]),
     offer_id=st.sampled_from([None, "o1", "o2"]),
     creative_id=st.sampled_from([None, "cr1"]),
+    value=st.sampled_from([None, 0.1, 0.2, 2.5, 1e16, -7.0]),
 )
 
 
@@ -60,7 +62,7 @@ def test_replaying_everything_changes_nothing(evs):
 def test_summary_counts_each_offer_interaction_once_per_dimension(evs):
     view = fold([evs])
     offer_events = [e for e in evs if e.type in ("impression", "click", "dismiss", "convert")]
-    by_customer = sum(sum(c) for c in view.customers.values())
+    by_customer = sum(b.n for k, b in view.customers.items() if k[3] in ("impression", "click", "dismiss", "convert"))
     assert by_customer == len(offer_events)
     by_action = sum(sum(c) for (t, dim, k, d), c in view.summary.items() if dim == "action")
     assert by_action == sum(1 for e in offer_events if e.offer_id)
@@ -77,13 +79,20 @@ def test_deltas_are_per_utc_day_and_type():
     assert deltas[("t", "channel", "EMAIL", day)] == (1, 0, 0, 0)
     assert deltas[("t", "channel", "ch9", day)] == (0, 1, 0, 0)
     assert not any(k[3] != day for k in deltas), "purchase is not an offer interaction"
-    per_customer = customer_deltas([e1, e2, e3])
-    assert per_customer == {("t", "c1", day, "o1"): (1, 1, 0, 0)}
+    o1 = frozenset({"o1"})
+    assert customer_buckets([e1, e2, e3]) == {("t", "c1", day, "impression"): Bucket(1, offers=o1),
+                                              ("t", "c1", day, "click"): Bucket(1, offers=o1),
+                                              ("t", "c2", day + timedelta(days=1), "purchase"): Bucket(1, offers=o1)}
 
 
-def test_an_offer_interaction_without_an_offer_counts_for_its_customer_under_no_offer():
-    e = Interaction("a", "t", T0, "c1", "dismiss")
-    assert customer_deltas([e]) == {("t", "c1", T0.date(), ""): (0, 0, 1, 0)}
+def test_value_sums_are_exact_in_any_order_and_the_latest_value_is_by_time_then_id():
+    evs = [Interaction(f"e{i}", "t", T0 + timedelta(minutes=m), "c1", "purchase", value=v)
+           for i, (m, v) in enumerate([(1, 0.1), (2, 0.2), (3, 0.3), (3, 1e16), (0, -1e16)])]
+    forward = customer_buckets(evs)[("t", "c1", T0.date(), "purchase")]
+    backward = customer_buckets(evs[::-1])[("t", "c1", T0.date(), "purchase")]
+    assert forward == backward
+    assert (forward.n, forward.value_n, str(forward.value_sum)) == (5, 5, "0.6")
+    assert (forward.value_min, forward.value_max, forward.latest) == (-1e16, 1e16, (T0 + timedelta(minutes=3), "e3", 1e16))
 
 
 @settings(max_examples=150, deadline=None)
@@ -99,9 +108,8 @@ def test_every_summary_row_and_total_equals_a_naive_count(evs):
     for (tenant, scope, key), n in view.totals.items():
         field = {"all": None, "offer": "offer_id", "creative": "creative_id", "type": "type"}[scope]
         assert n == sum(1 for e in evs if e.tenant_id == tenant and (field is None or getattr(e, field) == key))
-    for (tenant, customer, day, offer), counts in view.customers.items():
-        matching = [e for e in evs if (e.tenant_id, e.customer_id, e.occurred_at.date(), e.offer_id or "")
-                    == (tenant, customer, day, offer)]
-        assert counts == tuple(sum(1 for e in matching if e.type == t) for t in offer_types)
-    # and nothing is missing: every offer interaction is in its customer row
-    assert sum(sum(c) for c in view.customers.values()) == sum(1 for e in evs if e.type in offer_types)
+    for (tenant, customer, day, kind), b in view.customers.items():
+        matching = [e for e in evs if (e.tenant_id, e.customer_id, e.occurred_at.date(), e.type) == (tenant, customer, day, kind)]
+        assert b.n == len(matching) and b.offers == {e.offer_id for e in matching if e.offer_id}
+    # and nothing is missing: every event is in its customer's bucket
+    assert sum(b.n for b in view.customers.values()) == len(evs)

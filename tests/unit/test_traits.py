@@ -55,11 +55,11 @@ def test_the_latest_fact_wins_across_identifiers_and_enrolment_keeps_the_first()
            JourneyUpdated("j1", "t", at(1), WHO[0], "onb", "enrolled"),
            JourneyUpdated("j2", "t", at(9), WHO[1], "onb", "exited", "step-2")]
     facts = [f for e in evs for f in traits.facts_of(e)]
-    assert profile.profile_object("C1", [], facts, {}, None)["city"] == "Rome"
+    assert profile.profile_object("C1", [], facts, [], (None, None))["city"] == "Rome"
     (j,) = profile.journeys(facts)
     assert (j["status"], j["enrolledAt"], j["exitedAt"], j["completedAt"]) == ("exited", at(1), at(9), None)
 
 
 def test_an_identify_that_adds_and_removes_a_tag_removes_it():
     e = Identify("i1", "t", at(0), (WHO[0],), {}, ("vip", "new"), ("vip",))
-    assert profile.profile_object("C1", [], traits.facts_of(e), {}, None)["tags"] == ["new"]
+    assert profile.profile_object("C1", [], traits.facts_of(e), [], (None, None))["tags"] == ["new"]

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from importlib.metadata import entry_points
 from typing import Any, Awaitable, Callable
 
 import asyncpg
 
-from profile360.projections import profile
+from profile360.projections import metrics, profile
 from profile360.projections.identity import DEFAULT_THRESHOLD
-from profile360.store import profiles
+from profile360.store import definitions, profiles
 from profile360.store.profiles import ProfileRef
 
 log = logging.getLogger(__name__)
@@ -68,15 +68,14 @@ async def _identities(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[st
     return profile.identities(nodes, edges, DEFAULT_THRESHOLD)
 
 
-def _since_30d() -> datetime:
-    return datetime.now(timezone.utc) - timedelta(days=30)
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
 
 
 async def _attributes(conn: asyncpg.Connection, ref: ProfileRef) -> dict[str, Any]:
     nodes, _ = await profiles.identity_rows(conn, ref)
     return profile.profile_object(ref.profile_id, nodes, await profiles.facts(conn, ref, "trait", "tag", "consent"),
-                                  await profiles.interaction_stats(conn, ref, _since_30d()),
-                                  await profiles.first_seen(conn, ref))
+                                  await profiles.buckets(conn, ref), await profiles.activity(conn, ref))
 
 
 async def _interactions(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[str, Any]]:
@@ -88,7 +87,8 @@ async def _interactions(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[
 
 
 async def _metrics(conn: asyncpg.Connection, ref: ProfileRef) -> dict[str, Any]:
-    return profile.metrics(await profiles.interaction_stats(conn, ref, _since_30d()))
+    return metrics.all_metrics(await profiles.buckets(conn, ref), await definitions.metrics_of(conn, ref.tenant_id),
+                               _today())
 
 
 async def _consent(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Union
 
-from profile360.events import people
+from profile360.events import definitions, people
 from profile360.events.rules import MAX_ID_LEN, InvalidEvent, envelope, text
 
 __all__ = ["InvalidEvent", "MAX_ID_LEN", "from_record"]
@@ -74,7 +74,7 @@ class Channel:
 
 
 CatalogEvent = Union[Offer, Creative, Channel]
-Event = Union[Interaction, Offer, Creative, Channel, people.PersonEvent]
+Event = Union[Interaction, Offer, Creative, Channel, people.PersonEvent, definitions.MetricDefined]
 
 
 def _interaction(rec: Mapping[str, Any]) -> Interaction:
@@ -130,6 +130,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
     "Creative": _creative,
     "Channel": _channel,
     **people.BUILDERS,
+    **definitions.BUILDERS,
 }
 
 

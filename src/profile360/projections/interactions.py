@@ -2,7 +2,8 @@
 
 The tables are a function of the *set* of events: every (tenant, event id) is counted once, in
 its UTC day, whatever the order, duplication or batching in which events arrive. The worker
-uses ``dedupe``, ``summary_deltas``, ``customer_deltas`` and ``total_deltas`` on each batch; ``InteractionView.apply`` is the same
+uses ``dedupe``, ``summary_deltas``, ``buckets.customer_buckets`` and ``total_deltas`` on each
+batch; ``InteractionView.apply`` is the same
 fold over an in-memory state, the model the property tests check.
 """
 from __future__ import annotations
@@ -12,8 +13,9 @@ from datetime import date
 from typing import Iterable, Iterator
 
 from profile360.events.model import OFFER_TYPES, Interaction
+from profile360.projections import buckets
 
-#: the shared summary's groups; customers have a table of their own (see ``customer_deltas``)
+#: the shared summary's groups; customers have a table of their own (see ``buckets.customer_buckets``)
 DIMENSIONS = ("action", "treatment", "channel")
 _SLOT = {kind: i for i, kind in enumerate(OFFER_TYPES)}
 
@@ -21,8 +23,6 @@ _SLOT = {kind: i for i, kind in enumerate(OFFER_TYPES)}
 SummaryKey = tuple[str, str, str, date]
 #: counts in OFFER_TYPES order
 Counts = tuple[int, int, int, int]
-#: (tenant_id, customer_id, day, offer_id or ""): one customer's counts for one offer and day
-CustomerKey = tuple[str, str, date, str]
 #: (tenant_id, scope, key): history rows of the tenant ("all", ""), of an offer, creative or type
 TotalKey = tuple[str, str, str]
 
@@ -70,26 +70,6 @@ def summary_deltas(events: Iterable[Interaction]) -> dict[SummaryKey, Counts]:
     return {key: (c[0], c[1], c[2], c[3]) for key, c in acc.items()}
 
 
-def customer_deltas(events: Iterable[Interaction]) -> dict[CustomerKey, Counts]:
-    """Counts per (tenant, customer, day, offer) of the offer interactions among ``events``;
-    an interaction naming no offer counts under offer ``""``.
-
-    One table serves both a customer's totals (summed over offers) and ``uniqueActions`` (the
-    distinct non-empty offers), so each event touches one per-customer row, not two.
-    """
-    acc: dict[CustomerKey, list[int]] = {}
-    for event in events:
-        slot = _SLOT.get(event.type)
-        if slot is None:
-            continue
-        key = (event.tenant_id, event.customer_id, event.occurred_at.date(), event.offer_id or "")
-        counts = acc.get(key)
-        if counts is None:
-            counts = acc[key] = [0, 0, 0, 0]
-        counts[slot] += 1
-    return {key: (c[0], c[1], c[2], c[3]) for key, c in acc.items()}
-
-
 def total_deltas(events: Iterable[Interaction]) -> dict[TotalKey, int]:
     """History rows added per tenant, and per offer, creative and type (every event type)."""
     acc: dict[TotalKey, int] = {}
@@ -110,7 +90,7 @@ class InteractionView:
 
     history: dict[tuple[str, str], Interaction] = field(default_factory=dict)
     summary: dict[SummaryKey, Counts] = field(default_factory=dict)
-    customers: dict[CustomerKey, Counts] = field(default_factory=dict)
+    customers: dict[buckets.BucketKey, buckets.Bucket] = field(default_factory=dict)
     totals: dict[TotalKey, int] = field(default_factory=dict)
 
     def apply(self, batch: Iterable[Interaction]) -> "InteractionView":
@@ -121,7 +101,7 @@ class InteractionView:
         for total_key, n in total_deltas(fresh).items():
             totals[total_key] = totals.get(total_key, 0) + n
         return replace(self, history=history, summary=_added(self.summary, summary_deltas(fresh)),
-                       customers=_added(self.customers, customer_deltas(fresh)), totals=totals)
+                       customers=buckets.merged(self.customers, buckets.customer_buckets(fresh)), totals=totals)
 
 
 def _added(table: dict, deltas: dict) -> dict:

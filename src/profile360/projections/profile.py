@@ -14,17 +14,11 @@ Rules, documented in docs/profiles.md:
 """
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+from profile360.projections.metrics import Row, lifetime_value
 from profile360.projections.traits import STANDARD_TRAITS, SUBSCRIPTION_FLAGS, Fact, latest, winners
-
-VALUE_TYPES = ("purchase", "convert")
-#: interaction weights of the engagement score (last 30 days)
-ENGAGEMENT_WEIGHTS = {"impression": 0.0, "dismiss": 0.0, "email_opened": 1.0, "click": 2.0, "link_clicked": 2.0,
-                      "convert": 5.0, "purchase": 5.0}
-ENGAGEMENT_SCALE = 20.0
 
 
 def _identifier_value(nodes: Iterable[Mapping[str, Any]], kind: str) -> str | None:
@@ -48,23 +42,19 @@ def subscription_flags(consent: Iterable[Fact]) -> dict[str, bool]:
             for flag, (ch, purpose) in SUBSCRIPTION_FLAGS.items()}
 
 
-def lifetime_value(stats: Mapping[str, Mapping[str, Any]]) -> float | None:
-    values = [stats[t]["value"] for t in VALUE_TYPES if t in stats and stats[t]["value"] is not None]
-    return round(sum(values), 2) if values else None
-
-
 def _of_kind(facts: list[Fact], kind: str) -> list[Fact]:
     return [f for f in facts if f.kind == kind]
 
 
-def profile_object(profile_id: str, nodes: list[Mapping[str, Any]], facts: list[Fact],
-                   stats: Mapping[str, Mapping[str, Any]], first_seen: datetime | None) -> dict[str, Any]:
-    """Seed 000's customer profile object, from the profile's trait, tag and consent facts."""
+def profile_object(profile_id: str, nodes: list[Mapping[str, Any]], facts: list[Fact], rows: list[Row],
+                   activity: tuple[datetime | None, datetime | None]) -> dict[str, Any]:
+    """Seed 000's customer profile object, from the profile's identifiers, trait, tag and
+    consent facts, daily buckets and (first, last) interaction times."""
     t = {name: f.value for name, f in latest(_of_kind(facts, "trait")).items()}
     tags = sorted(name for name, f in latest(_of_kind(facts, "tag")).items() if f.value)
     consent = _of_kind(facts, "consent")
-    times = [s["first_at"] for s in stats.values()] + ([first_seen] if first_seen else [])
-    last = [s["last_at"] for s in stats.values()]
+    first_interaction, last_interaction = activity
+    times = [t for t in [first_interaction, *(n["occurred_at"] for n in nodes), *(f.occurred_at for f in facts)] if t]
     return {
         "id": profile_id,
         "email": t.get("email") or _identifier_value(nodes, "email"),
@@ -73,8 +63,8 @@ def profile_object(profile_id: str, nodes: list[Mapping[str, Any]], facts: list[
         "tags": tags,
         "attributes": {k: v for k, v in sorted(t.items()) if k not in STANDARD_TRAITS},
         **subscription_flags(consent),
-        "lifetimeValue": lifetime_value(stats),
-        "lastActiveAt": max(last) if last else None,
+        "lifetimeValue": lifetime_value(rows),
+        "lastActiveAt": last_interaction,
         "createdAt": min(times) if times else None,
     }
 
@@ -100,23 +90,6 @@ def journeys(facts: Iterable[Fact]) -> list[dict[str, Any]]:
                     "completedAt": f.occurred_at if f.value["status"] == "completed" else None,
                     "exitedAt": f.occurred_at if f.value["status"] == "exited" else None})
     return out
-
-
-def engagement_score(stats: Mapping[str, Mapping[str, Any]]) -> float:
-    """0–100: ``100 × (1 − e^(−w / 20))``, w the weighted interactions of the last 30 days."""
-    w = sum(ENGAGEMENT_WEIGHTS.get(kind, 1.0) * s["n30"] for kind, s in stats.items())
-    return round(100.0 * (1.0 - math.exp(-w / ENGAGEMENT_SCALE)), 1)
-
-
-def metrics(stats: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Built-in metrics: counts per interaction type, 30-day purchases, engagement, value."""
-    return {
-        "interaction_counts": {kind: s["n"] for kind, s in sorted(stats.items())},
-        "interaction_total": sum(s["n"] for s in stats.values()),
-        "purchase_frequency_30d": stats["purchase"]["n30"] if "purchase" in stats else 0,
-        "engagement_score": engagement_score(stats),
-        "lifetime_value": lifetime_value(stats),
-    }
 
 
 def identities(nodes: list[Mapping[str, Any]], edges: list[Mapping[str, Any]], threshold: float) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ under every identifier). A customer id seen only in interactions is a profile of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -14,8 +15,10 @@ import orjson
 
 from profile360.events.people import RawIdentifier
 from profile360.projections import traits
+from profile360.projections.buckets import Bucket
 from profile360.projections.identifiers import normalize, parse_key
 from profile360.projections.identity import CUSTOMER_PREFIX
+from profile360.projections.metrics import Row
 
 
 @dataclass(frozen=True)
@@ -81,19 +84,30 @@ async def recent_interactions(conn: asyncpg.Connection, ref: ProfileRef, limit: 
                             ref.tenant_id, ref.customer_ids, limit)
 
 
-async def interaction_stats(conn: asyncpg.Connection, ref: ProfileRef, since_30d: Any) -> dict[str, Any]:
-    """Per type: all-time count, count since ``since_30d``, value sum; and first/last event time."""
-    rows = await conn.fetch("""SELECT interaction_type, count(*) AS n, count(*) FILTER (WHERE occurred_at >= $3) AS n30,
-                                      sum(value) AS value, min(occurred_at) AS first_at, max(occurred_at) AS last_at
-                               FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[])
-                               GROUP BY interaction_type ORDER BY interaction_type""",
-                            ref.tenant_id, ref.customer_ids, since_30d)
-    return {r["interaction_type"]: dict(r) for r in rows}
+async def buckets(conn: asyncpg.Connection, ref: ProfileRef) -> list[Row]:
+    """The profile's daily buckets per (day, type), merged across its customer ids."""
+    rows = await conn.fetch("""SELECT day, type, n, value_n, value_sum, value_min, value_max, latest_at, latest_event_id,
+                                      latest_value, offers FROM customer_daily
+                               WHERE tenant_id = $1 AND customer_id = ANY($2::text[])""",
+                            ref.tenant_id, ref.customer_ids)
+    merged: dict[tuple, Bucket] = {}
+    for r in rows:
+        latest = (r["latest_at"], r["latest_event_id"], r["latest_value"]) if r["latest_at"] else None
+        b = Bucket(r["n"], r["value_n"], r["value_sum"], r["value_min"], r["value_max"], latest, frozenset(r["offers"]))
+        k = (r["day"], r["type"])
+        merged[k] = merged[k].merge(b) if k in merged else b
+    return [(d, t, b) for (d, t), b in sorted(merged.items())]
 
 
-async def first_seen(conn: asyncpg.Connection, ref: ProfileRef) -> Any:
-    return await conn.fetchval("SELECT min(occurred_at) FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
-                               ref.tenant_id, list(ref.keys))
+async def activity(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[datetime | None, datetime | None]:
+    """(first, last) interaction time of the profile: two index probes per customer id."""
+    row = await conn.fetchrow(
+        """SELECT min(f.t) AS first, max(l.t) AS last FROM unnest($2::text[]) AS c(id)
+           CROSS JOIN LATERAL (SELECT occurred_at AS t FROM interaction_history WHERE tenant_id = $1 AND customer_id = c.id
+                               ORDER BY occurred_at LIMIT 1) f
+           CROSS JOIN LATERAL (SELECT occurred_at AS t FROM interaction_history WHERE tenant_id = $1 AND customer_id = c.id
+                               ORDER BY occurred_at DESC LIMIT 1) l""", ref.tenant_id, ref.customer_ids)
+    return row["first"], row["last"]
 
 
 async def interaction_total(conn: asyncpg.Connection, ref: ProfileRef) -> int:

@@ -93,17 +93,28 @@ _SUMMARY_SQL = {
         ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
 }
 
-_CUSTOMER_COUNTS = f"""{_COUNTS}, count(DISTINCT nullif(s.offer_id, '')) AS unique_actions"""
+_OFFER_TYPES = "('impression', 'click', 'dismiss', 'convert')"
+_BUCKET_COUNTS = ", ".join(f"coalesce(sum(s.n) FILTER (WHERE s.type = '{t}'), 0)::bigint AS {t}"
+                           for t in ("impression", "click", "dismiss", "convert"))
+_WINDOW = f"s.tenant_id = $1 AND s.customer_id > $4 AND s.day BETWEEN $2 AND $5 AND s.type IN {_OFFER_TYPES}"
 
-_CUSTOMERS_BY_ID = f"""
-    SELECT s.customer_id AS key, {_CUSTOMER_COUNTS} FROM customer_offer_daily s
-    WHERE s.tenant_id = $1 AND s.customer_id > $4 AND s.day BETWEEN $2 AND $5
-    GROUP BY s.customer_id ORDER BY s.customer_id LIMIT $3"""
 
-_CUSTOMERS_BY_TOTAL = f"""
-    SELECT s.customer_id AS key, {_CUSTOMER_COUNTS} FROM customer_offer_daily s
-    WHERE s.tenant_id = $1 AND s.customer_id > $4 AND s.day BETWEEN $2 AND $5 GROUP BY s.customer_id
-    ORDER BY sum(s.impression + s.click + s.dismiss + s.convert) DESC, s.customer_id LIMIT $3"""
+def _customers_sql(order: str, final_order: str) -> str:
+    """A page of customers with their offer-interaction counts, then the distinct offers of
+    just that page (kept apart: unnesting offers beside the sums would multiply them)."""
+    return f"""
+    WITH page AS (SELECT s.customer_id AS key, {_BUCKET_COUNTS} FROM customer_daily s WHERE {_WINDOW}
+                  GROUP BY s.customer_id ORDER BY {order} LIMIT $3),
+         u AS (SELECT s.customer_id AS key, count(DISTINCT o.offer) AS unique_actions
+               FROM customer_daily s CROSS JOIN LATERAL unnest(s.offers) AS o(offer)
+               WHERE {_WINDOW} AND s.customer_id = ANY(ARRAY(SELECT key FROM page)) GROUP BY s.customer_id)
+    SELECT page.*, coalesce(u.unique_actions, 0) AS unique_actions FROM page LEFT JOIN u USING (key)
+    ORDER BY {final_order}"""
+
+
+_CUSTOMERS_BY_ID = _customers_sql("s.customer_id", "page.key")
+_CUSTOMERS_BY_TOTAL = _customers_sql("sum(s.n) DESC, s.customer_id",
+                                     "page.impression + page.click + page.dismiss + page.convert DESC, page.key")
 
 
 async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since: date, until: date,

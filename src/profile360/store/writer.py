@@ -18,8 +18,10 @@ import asyncpg
 import orjson
 
 from profile360.events.model import Channel, Creative, Event, Interaction, Offer
+from profile360.events.definitions import MetricDefined
 from profile360.events.people import PERSON_EVENTS
-from profile360.projections import catalog, interactions
+from profile360.projections import buckets, catalog, interactions
+from profile360.store.definitions import apply_definitions
 from profile360.store.identity import apply_people
 
 TopicPartition = tuple[str, int]
@@ -128,20 +130,34 @@ async def _add_totals(conn: asyncpg.Connection, deltas: dict[interactions.TotalK
             [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [deltas[k] for k in keys])
 
 
-_CUSTOMER_UPSERT = """
-    INSERT INTO customer_offer_daily AS s (tenant_id, customer_id, day, offer_id, impression, click, dismiss, convert)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-    ON CONFLICT (tenant_id, customer_id, day, offer_id) DO UPDATE SET
-      impression = s.impression + EXCLUDED.impression, click = s.click + EXCLUDED.click,
-      dismiss = s.dismiss + EXCLUDED.dismiss, convert = s.convert + EXCLUDED.convert"""
+_LATEST_WINS = "EXCLUDED.latest_at IS NOT NULL AND (s.latest_at IS NULL OR " \
+               "(EXCLUDED.latest_at, EXCLUDED.latest_event_id) > (s.latest_at, s.latest_event_id))"
+_BUCKET_UPSERT = f"""
+    INSERT INTO customer_daily AS s (tenant_id, customer_id, day, type, n, value_n, value_sum, value_min, value_max,
+                                     latest_at, latest_event_id, latest_value, offers)
+    SELECT t, c, d, k, n, vn, vs, vmin, vmax, la, le, lv, ARRAY(SELECT jsonb_array_elements_text(o))
+    FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[], $6::bigint[], $7::numeric[],
+                $8::float8[], $9::float8[], $10::timestamptz[], $11::text[], $12::float8[], $13::jsonb[])
+         AS u(t, c, d, k, n, vn, vs, vmin, vmax, la, le, lv, o)
+    ON CONFLICT (tenant_id, customer_id, day, type) DO UPDATE SET
+      n = s.n + EXCLUDED.n, value_n = s.value_n + EXCLUDED.value_n, value_sum = s.value_sum + EXCLUDED.value_sum,
+      value_min = LEAST(s.value_min, EXCLUDED.value_min), value_max = GREATEST(s.value_max, EXCLUDED.value_max),
+      latest_at = CASE WHEN {_LATEST_WINS} THEN EXCLUDED.latest_at ELSE s.latest_at END,
+      latest_event_id = CASE WHEN {_LATEST_WINS} THEN EXCLUDED.latest_event_id ELSE s.latest_event_id END,
+      latest_value = CASE WHEN {_LATEST_WINS} THEN EXCLUDED.latest_value ELSE s.latest_value END,
+      offers = CASE WHEN EXCLUDED.offers <@ s.offers THEN s.offers
+                    ELSE ARRAY(SELECT DISTINCT o FROM unnest(s.offers || EXCLUDED.offers) AS x(o) ORDER BY o) END"""
 
 
-async def _add_customer_counts(conn: asyncpg.Connection, deltas: dict[interactions.CustomerKey, interactions.Counts]) -> None:
+def _bucket_row(k: buckets.BucketKey, b: buckets.Bucket) -> tuple:
+    latest = b.latest or (None, None, None)
+    return (*k, b.n, b.value_n, b.value_sum, b.value_min, b.value_max, *latest, orjson.dumps(sorted(b.offers)).decode())
+
+
+async def _add_buckets(conn: asyncpg.Connection, deltas: dict[buckets.BucketKey, buckets.Bucket]) -> None:
     if deltas:
-        keys = sorted(deltas)
-        counts = [deltas[k] for k in keys]
-        await conn.execute(_CUSTOMER_UPSERT, *[[k[i] for k in keys] for i in range(4)],
-                           *[[c[i] for c in counts] for i in range(4)])
+        rows = [_bucket_row(k, deltas[k]) for k in sorted(deltas)]  # one lock order for every writer
+        await conn.execute(_BUCKET_UPSERT, *[list(c) for c in zip(*rows)])
 
 
 _CATALOG_UPSERTS = {
@@ -194,11 +210,12 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         # Customer rows belong to this batch's partitions alone (events are keyed by customer);
         # offer, creative and channel rows are shared by every writer: lock them last, so a
         # concurrent transaction waits for them only as long as this one takes to commit.
-        await _add_customer_counts(conn, interactions.customer_deltas(fresh))
+        await _add_buckets(conn, buckets.customer_buckets(fresh))
         await _upsert_catalog(conn, [e for e in events if isinstance(e, (Offer, Creative, Channel))])
         people = [e for e in events if isinstance(e, PERSON_EVENTS)]
         if people:
             await apply_people(conn, people)
+        await apply_definitions(conn, [e for e in events if isinstance(e, MetricDefined)])
         await _add_counts(conn, interactions.summary_deltas(fresh))
         await _add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)

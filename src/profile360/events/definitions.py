@@ -1,0 +1,52 @@
+"""Definition events: tenant-defined metrics (segments will follow). Definitions are events, so
+a replay or a rebuild reproduces them with everything computed from them."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from profile360.events.rules import InvalidEvent, envelope, text
+
+AGGREGATIONS = ("count", "sum", "min", "max", "latest")
+#: metric ids the built-in metrics use; a tenant metric cannot take them
+RESERVED_METRICS = ("interaction_counts", "interaction_total", "purchase_frequency_30d", "engagement_score",
+                    "lifetime_value")
+MAX_WINDOW_DAYS = 3650
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDefined:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    metric_id: str
+    aggregation: str
+    event_type: str
+    window_days: int | None = None
+    description: str | None = None
+    deleted: bool = False
+
+
+def metric_defined(rec: Mapping[str, Any]) -> MetricDefined:
+    n = "MetricDefined"
+    event_id, tenant_id, occurred_at = envelope(n, rec)
+    metric_id, event_type = text(n, rec, "metricId", limit=64), text(n, rec, "eventType", limit=64)
+    for key, value in (("metricId", metric_id), ("eventType", event_type)):
+        if not _NAME_RE.fullmatch(value):
+            raise InvalidEvent(n, key, "must match [a-z][a-z0-9_]*")
+    if metric_id in RESERVED_METRICS:
+        raise InvalidEvent(n, "metricId", f"{metric_id} is a built-in metric")
+    aggregation = text(n, rec, "aggregation", limit=16)
+    if aggregation not in AGGREGATIONS:
+        raise InvalidEvent(n, "aggregation", f"must be one of {', '.join(AGGREGATIONS)}")
+    window = rec.get("windowDays")
+    if window is not None and not 1 <= window <= MAX_WINDOW_DAYS:
+        raise InvalidEvent(n, "windowDays", f"must be 1 to {MAX_WINDOW_DAYS} (or null: all time)")
+    return MetricDefined(event_id, tenant_id, occurred_at, metric_id, aggregation, event_type, window,
+                         text(n, rec, "description", required=False, limit=1000), bool(rec.get("deleted")))
+
+
+BUILDERS = {"MetricDefined": metric_defined}
