@@ -19,7 +19,7 @@ RECORDS_BY_FAMILY = {
     "consent": ("ConsentChanged",),
     "experiments": ("ExperimentAssigned",),
     "journeys": ("JourneyUpdated",),
-    "definitions": ("MetricDefined",),
+    "definitions": ("MetricDefined", "SegmentDefined"),
     "erasure": ("ErasureRequested",),
 }
 
@@ -54,7 +54,7 @@ def partition_key(name: str, record: dict) -> bytes:
     """Kafka key of a record: its tenant and the entity it is about, so that one entity's
     events share a partition (ordering is a courtesy: the folds do not depend on it)."""
     entity = (record.get("customerId") or record.get("offerId") or record.get("creativeId")
-              or record.get("channelId") or record.get("metricId") or _first_identifier(record) or record.get("eventId"))
+              or record.get("channelId") or record.get("metricId") or record.get("segmentId") or _first_identifier(record) or record.get("eventId"))
     return f"{record.get('tenantId')}:{entity}".encode()
 
 

@@ -82,7 +82,8 @@ UNLINK = link("Unlink", "u1", 20, ("customer_id", "C2"), ("email", "ann@x.com"))
 
 
 TOPIC_OF = {"Identify": "identity", "Link": "identity", "Unlink": "identity", "ConsentChanged": "consent",
-            "ExperimentAssigned": "experiments", "JourneyUpdated": "journeys", "MetricDefined": "definitions"}
+            "ExperimentAssigned": "experiments", "JourneyUpdated": "journeys", "MetricDefined": "definitions",
+            "SegmentDefined": "definitions"}
 
 
 async def publish_people(settings, records):

@@ -1,5 +1,5 @@
-"""Definition events: tenant-defined metrics (segments will follow). Definitions are events, so
-a replay or a rebuild reproduces them with everything computed from them."""
+"""Definition events: tenant-defined metrics and segments. Definitions are events, so a replay
+or a rebuild reproduces them with everything computed from them."""
 from __future__ import annotations
 
 import re
@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from profile360.events.rules import InvalidEvent, envelope, text
+from profile360.projections import rule_syntax as segment_rules
 
 AGGREGATIONS = ("count", "sum", "min", "max", "latest")
 #: metric ids the built-in metrics use; a tenant metric cannot take them
@@ -49,4 +50,39 @@ def metric_defined(rec: Mapping[str, Any]) -> MetricDefined:
                          text(n, rec, "description", required=False, limit=1000), bool(rec.get("deleted")))
 
 
-BUILDERS = {"MetricDefined": metric_defined}
+@dataclass(frozen=True, slots=True)
+class SegmentDefined:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    segment_id: str
+    name: str
+    rule: str
+    description: str | None = None
+    version: int = 1
+    deleted: bool = False
+
+
+_SEGMENT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def segment_defined(rec: Mapping[str, Any]) -> SegmentDefined:
+    """Validated, rule included: a rule that does not parse is refused here with its column."""
+    n = "SegmentDefined"
+    event_id, tenant_id, occurred_at = envelope(n, rec)
+    segment_id = text(n, rec, "segmentId", limit=100)
+    if not _SEGMENT_ID_RE.fullmatch(segment_id):
+        raise InvalidEvent(n, "segmentId", "must match [A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+    rule = text(n, rec, "rule", limit=segment_rules.MAX_RULE_CHARS)
+    try:
+        segment_rules.parse(rule)
+    except segment_rules.RuleError as exc:
+        raise InvalidEvent(n, "rule", str(exc)) from None
+    version = rec.get("version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise InvalidEvent(n, "version", "must be a positive integer")
+    return SegmentDefined(event_id, tenant_id, occurred_at, segment_id, text(n, rec, "name", limit=200), rule,
+                          text(n, rec, "description", required=False, limit=1000), version, bool(rec.get("deleted")))
+
+
+BUILDERS = {"MetricDefined": metric_defined, "SegmentDefined": segment_defined}

@@ -74,7 +74,8 @@ class Channel:
 
 
 CatalogEvent = Union[Offer, Creative, Channel]
-Event = Union[Interaction, Offer, Creative, Channel, people.PersonEvent, definitions.MetricDefined]
+Event = Union[Interaction, Offer, Creative, Channel, people.PersonEvent, definitions.MetricDefined,
+              definitions.SegmentDefined]
 
 
 def _interaction(rec: Mapping[str, Any]) -> Interaction:

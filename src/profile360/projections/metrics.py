@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from profile360.events.definitions import MetricDefined
 from profile360.projections.buckets import Bucket
+
+if TYPE_CHECKING:
+    from profile360.events.definitions import MetricDefined
 
 Row = tuple[date, str, Bucket]
 VALUE_TYPES = ("purchase", "convert")
@@ -34,7 +36,7 @@ def total(buckets: Iterable[Bucket]) -> Bucket:
     return out
 
 
-def evaluate(definition: MetricDefined, rows: Iterable[Row], today: date) -> float | int | None:
+def evaluate(definition: "MetricDefined", rows: Iterable[Row], today: date) -> float | int | None:
     """A tenant metric: count, sum, min, max or latest ``value`` of one type over its window
     (None when no event has a value)."""
     b = total(in_window(rows, definition.window_days, today, (definition.event_type,)))
@@ -70,6 +72,6 @@ def built_in(rows: list[Row], today: date) -> dict[str, Any]:
     }
 
 
-def all_metrics(rows: list[Row], definitions: Iterable[MetricDefined], today: date) -> dict[str, Any]:
+def all_metrics(rows: list[Row], definitions: Iterable["MetricDefined"], today: date) -> dict[str, Any]:
     """Built-in metrics, then the tenant's, by id."""
     return {**built_in(rows, today), **{d.metric_id: evaluate(d, rows, today) for d in definitions}}

@@ -69,7 +69,13 @@ async def _upsert_facts(conn: asyncpg.Connection, facts: list[traits.Fact]) -> N
                                *_columns(rows))
 
 
-async def _regroup(conn: asyncpg.Connection, tenant_id: str, seeds: set[str], threshold: float) -> None:
+async def lock_tenant(conn: asyncpg.Connection, tenant_id: str) -> None:
+    """The tenant's identity-and-segments lock, held until the transaction ends (re-entrant)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('profile360.identity'), hashtext($1))", tenant_id)
+
+
+async def _regroup(conn: asyncpg.Connection, tenant_id: str, seeds: set[str], threshold: float) -> set[str]:
+    """Regroup and return every profile id involved, before and after."""
     old = await conn.fetch("SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
                            tenant_id, sorted(seeds))
     members = await conn.fetch("SELECT key FROM identity_nodes WHERE tenant_id = $1 AND profile_id = ANY($2::text[])",
@@ -81,14 +87,18 @@ async def _regroup(conn: asyncpg.Connection, tenant_id: str, seeds: set[str], th
     edges = [identity.Edge(r["tenant_id"], r["a"], r["b"], r["linked"], r["confidence"], r["eligible"],
                            r["occurred_at"], r["event_id"]) for r in rows]
     profiles = identity.components(scope, edges, threshold)
+    involved = {r["profile_id"] for r in old} | set(profiles.values())
     await conn.execute("""UPDATE identity_nodes n SET profile_id = u.p FROM unnest($2::text[], $3::text[]) AS u(k, p)
                           WHERE n.tenant_id = $1 AND n.key = u.k AND n.profile_id <> u.p""",
                        tenant_id, list(profiles), list(profiles.values()))
+    return involved
 
 
 async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
-                       threshold: float = identity.DEFAULT_THRESHOLD) -> None:
-    """Apply identity and consent events (already deduplicated or not: the upserts are idempotent)."""
+                       threshold: float = identity.DEFAULT_THRESHOLD) -> dict[str, set[str]]:
+    """Apply person events (duplicates are harmless: the upserts are idempotent); returns, per
+    tenant, the profile ids whose identifiers or facts changed, old ids of regrouped profiles
+    included."""
     nodes: list[identity.Node] = []
     edges: list[identity.Edge] = []
     for e in events:
@@ -99,7 +109,7 @@ async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
             nodes += n
             edges += g
     for tenant_id in sorted({e.tenant_id for e in events}):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('profile360.identity'), hashtext($1))", tenant_id)
+        await lock_tenant(conn, tenant_id)
     first = identity.earliest_nodes(nodes)
     await conn.execute(_NODE_UPSERT, *_columns([_node_row(first[k]) for k in sorted(first)]))
     last = identity.latest_edges(edges)
@@ -107,6 +117,8 @@ async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
                  for _, e in sorted(last.items())]
     if edge_rows:
         await conn.execute(_EDGE_UPSERT, *_columns(edge_rows))
+    involved = {}
     for tenant_id in sorted({t for t, _ in first}):
-        await _regroup(conn, tenant_id, {k for t, k in first if t == tenant_id}, threshold)
+        involved[tenant_id] = await _regroup(conn, tenant_id, {k for t, k in first if t == tenant_id}, threshold)
     await _upsert_facts(conn, [f for e in events for f in traits.facts_of(e)])
+    return involved

@@ -1,0 +1,120 @@
+"""Loads what segment rules read of many profiles at once: a few queries per chunk, not per profile."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from typing import Any, Callable, Sequence
+
+import asyncpg
+import orjson
+
+from profile360.events.definitions import MetricDefined
+from profile360.projections import metrics, rule_syntax, traits
+from profile360.projections.buckets import Bucket
+from profile360.projections.segment_rules import Subject
+
+CUSTOMER = "customer_id:"
+Since = Callable[[rule_syntax.Rule], datetime]
+
+
+async def _members(conn: asyncpg.Connection, tenant_id: str, pids: Sequence[str]) -> dict[str, list[tuple[str, datetime]]]:
+    """Identifier keys (and first sightings) of each live profile; a pid no node belongs to is a
+    profile of one customer id unless that id has been merged into another profile."""
+    rows = await conn.fetch("SELECT key, profile_id, occurred_at FROM identity_nodes WHERE tenant_id = $1 "
+                            "AND profile_id = ANY($2::text[])", tenant_id, list(pids))
+    out: dict[str, list[tuple[str, datetime]]] = {}
+    for r in rows:
+        out.setdefault(r["profile_id"], []).append((r["key"], r["occurred_at"]))
+    lone = [p for p in pids if p not in out]
+    merged = {r["key"] for r in await conn.fetch("SELECT key FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
+                                                 tenant_id, [CUSTOMER + p for p in lone])}
+    for p in lone:
+        if CUSTOMER + p not in merged:
+            out[p] = [(CUSTOMER + p, datetime.max.replace(tzinfo=timezone.utc))]
+    return out
+
+
+async def _facts(conn: asyncpg.Connection, tenant_id: str, keys: list[str]) -> dict[str, list[traits.Fact]]:
+    rows = await conn.fetch("""SELECT key, kind, name, value::text AS value, occurred_at, event_id FROM profile_facts
+                               WHERE tenant_id = $1 AND key = ANY($2::text[]) AND kind IN ('trait', 'tag', 'consent')""",
+                            tenant_id, keys)
+    out: dict[str, list[traits.Fact]] = {}
+    for r in rows:
+        out.setdefault(r["key"], []).append(traits.Fact(tenant_id, r["key"], r["kind"], r["name"], orjson.loads(r["value"]),
+                                                        r["occurred_at"], r["event_id"]))
+    return out
+
+
+async def _buckets(conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str]) -> dict[str, list[tuple]]:
+    rows = await conn.fetch("""SELECT customer_id, day, type, n, value_n, value_sum, value_min, value_max, latest_at,
+                                      latest_event_id, latest_value FROM customer_daily
+                               WHERE tenant_id = $1 AND customer_id = ANY($2::text[])""", tenant_id, customer_ids)
+    out: dict[str, list[tuple]] = {}
+    for r in rows:
+        latest = (r["latest_at"], r["latest_event_id"], r["latest_value"]) if r["latest_at"] else None
+        b = Bucket(r["n"], r["value_n"], r["value_sum"], r["value_min"], r["value_max"], latest)
+        out.setdefault(r["customer_id"], []).append((r["day"], r["type"], b))
+    return out
+
+
+def _rows(per_customer: list[list[tuple]]) -> list[metrics.Row]:
+    merged: dict[tuple, Bucket] = {}
+    for rows in per_customer:
+        for d, t, b in rows:
+            merged[(d, t)] = merged[(d, t)].merge(b) if (d, t) in merged else b
+    return [(d, t, b) for (d, t), b in sorted(merged.items())]
+
+
+def _since(facts: list[traits.Fact], first_seen: datetime) -> Since:
+    """The time a rule's inputs last changed: its referenced facts' winners, or the profile's start."""
+    won = traits.winners(facts, by_name=True)
+
+    def read(f: rule_syntax.Field) -> list[datetime]:
+        if f.kind == "trait":
+            return [won[("trait", f.args[0])].occurred_at] if ("trait", f.args[0]) in won else []
+        if f.kind == "consent":
+            key = ("consent", "/".join(f.args))
+            return [won[key].occurred_at] if key in won else []
+        if f.kind == "tags":
+            return [x.occurred_at for (kind, _), x in won.items() if kind == "tag"]
+        return []
+
+    def since(rule: rule_syntax.Rule) -> datetime:
+        return max([first_seen, *(t for f in rule_syntax.fields(rule) for t in read(f))])
+    return since
+
+
+def _subject(facts: list[traits.Fact], rows: list[metrics.Row], defs: list[MetricDefined], today: date) -> Subject:
+    won = traits.winners(facts, by_name=True)
+    cache: dict[str, Any] = {}
+
+    def metric(name: str) -> Any:
+        if not cache:
+            cache.update(metrics.all_metrics(rows, defs, today))
+        return cache.get(name)
+
+    return Subject({n: f.value for (k, n), f in won.items() if k == "trait"},
+                   frozenset(n for (k, n), f in won.items() if k == "tag" and f.value),
+                   {tuple(n.split("/", 1)): bool(f.value) for (k, n), f in won.items() if k == "consent"},
+                   rows, metric, today)
+
+
+async def load_subjects(conn: asyncpg.Connection, tenant_id: str, pids: Sequence[str], rules: list[rule_syntax.Rule],
+                        defs: list[MetricDefined], today: date) -> dict[str, tuple[Subject, Since]]:
+    """Each live profile among ``pids`` as a rule subject, with its ``member_since`` function."""
+    members = await _members(conn, tenant_id, pids)
+    keys = sorted({k for ks in members.values() for k, _ in ks})
+    facts = await _facts(conn, tenant_id, keys)
+    customers = sorted(k[len(CUSTOMER):] for k in keys if k.startswith(CUSTOMER))
+    buckets = await _buckets(conn, tenant_id, customers)
+    out = {}
+    for pid, ks in members.items():
+        cids = [k[len(CUSTOMER):] for k, _ in ks if k.startswith(CUSTOMER)]
+        if not any(k in facts for k, _ in ks) and not any(c in buckets for c in cids) and len(ks) == 1 \
+                and ks[0][1] == datetime.max.replace(tzinfo=timezone.utc):
+            continue  # neither a node nor a customer with interactions: no such profile
+        rows = _rows([buckets.get(c, []) for c in cids])
+        pf = [f for k, _ in ks for f in facts.get(k, [])]
+        first_day = [datetime.combine(rows[0][0], time(), timezone.utc)] if rows else []
+        first_seen = min([t for _, t in ks] + first_day)
+        out[pid] = (_subject(pf, rows, defs, today), _since(pf, first_seen))
+    return out
