@@ -36,13 +36,17 @@ class Settings:
     apply_concurrency: int = 2
     max_event_bytes: int = 256 * 1024
     topic_partitions: int = 4
+    segment_refresh_seconds: float = 3600.0  # windowed segments re-evaluated this often (0: never)
+    command_wait_ms: int = 5000  # how long an API command waits for its event to be applied
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
     def __post_init__(self) -> None:
         for name in ("api_port", "batch_max_records", "batch_timeout_ms", "apply_concurrency", "max_event_bytes",
-                     "topic_partitions"):
+                     "topic_partitions", "command_wait_ms"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.segment_refresh_seconds < 0:
+            raise ValueError(f"segment_refresh_seconds must be 0 (never) or more, got {self.segment_refresh_seconds}")
 
     def topic(self, family: str) -> str:
         """Kafka topic name of an event family (see ``TOPIC_FAMILIES``)."""
@@ -78,6 +82,8 @@ class Settings:
             apply_concurrency=int(env.get("P360_APPLY_CONCURRENCY", base.apply_concurrency)),
             max_event_bytes=int(env.get("P360_MAX_EVENT_BYTES", base.max_event_bytes)),
             topic_partitions=int(env.get("P360_TOPIC_PARTITIONS", base.topic_partitions)),
+            segment_refresh_seconds=float(env.get("P360_SEGMENT_REFRESH_SECONDS", base.segment_refresh_seconds)),
+            command_wait_ms=int(env.get("P360_COMMAND_WAIT_MS", base.command_wait_ms)),
             devstack_dir=Path(env.get("P360_DEVSTACK_DIR", str(base.devstack_dir))),
         )
 

@@ -3,13 +3,18 @@ identity merges and unmerges, and definition changes; checked against plain pred
 the same events (an independent reading, not the rule engine)."""
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timezone
+
 import asyncpg
 import pytest
 
+from profile360.cli.produce import send_records
 from profile360.topics import ensure_topics
 
 from . import oracle_people, workload
-from .harness import InProcessWorker, wait_caught_up
+from .harness import InProcessWorker, wait_caught_up, wait_until
+from .test_pipeline import CODEC
 from .test_profiles import PEOPLE, TENANT, UNLINK, at, publish_people
 
 pytestmark = pytest.mark.integration
@@ -72,8 +77,6 @@ async def test_membership_follows_rules_merges_and_definitions(settings):
     history = interactions()
     await ensure_topics(settings)
     await publish_people(settings, SEGMENTS + PEOPLE[:3])
-    from profile360.cli.produce import send_records
-    from .test_pipeline import CODEC
     await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in history])
     await publish_people(settings, PEOPLE[3:] + [segment("doomed", 5, "count(purchase) >= 0", deleted=True)])
     async with InProcessWorker(settings):
@@ -92,3 +95,27 @@ async def test_membership_follows_rules_merges_and_definitions(settings):
         assert members == {k: v for k, v in want.items() if v}
         assert counts == {k: len(v) for k, v in want.items() if v}
         assert members["annies"] == {"C2"}, "the unmerged C2 keeps its own trait"
+
+
+async def test_windowed_segments_are_re_evaluated_as_days_pass(settings):
+    settings = replace(settings, segment_refresh_seconds=0.3)
+    buys = [{**e, "customerId": "C7", "type": "purchase", "occurredAt": datetime.now(timezone.utc)}
+            for e in workload.interactions(TENANT, 2)]
+    await ensure_topics(settings)
+    await publish_people(settings, [segment("recent", 0, "count(purchase, 3) >= 1"),
+                                    segment("ever", 0, "count(purchase) >= 1")])
+    await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in buys])
+    async with InProcessWorker(settings):
+        await wait_caught_up(settings, timeout=60)
+        assert (await stored(settings))[0] == {"recent": {"C7"}, "ever": {"C7"}}
+        conn = await asyncpg.connect(settings.database_url)
+        try:  # ten days pass for C7's buckets, with no new event
+            await conn.execute("UPDATE customer_daily SET day = day - 10 WHERE tenant_id = $1", TENANT)
+        finally:
+            await conn.close()
+
+        async def left():
+            members, counts = await stored(settings)
+            return members if "recent" not in members and "recent" not in counts else None
+
+        assert await wait_until(left, timeout=30, what="the scheduled refresh") == {"ever": {"C7"}}

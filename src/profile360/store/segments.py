@@ -136,8 +136,15 @@ async def _write(conn: asyncpg.Connection, tenant_id: str, pids: list[str], segm
         if (s, p) not in existing:
             delta[s] = delta.get(s, 0) + 1
     if delta:
-        keys = sorted(delta)
-        await conn.execute("""INSERT INTO segment_counts AS c (tenant_id, segment_id, members)
-                              SELECT $1, * FROM unnest($2::text[], $3::bigint[])
-                              ON CONFLICT (tenant_id, segment_id) DO UPDATE SET members = c.members + EXCLUDED.members""",
-                           tenant_id, keys, [delta[k] for k in keys])
+        await _add_counts(conn, tenant_id, delta)
+
+
+async def _add_counts(conn: asyncpg.Connection, tenant_id: str, delta: dict[str, int]) -> None:
+    """Add to the counts (the caller holds the tenant lock: no one else inserts count rows)."""
+    keys, values = sorted(delta), [delta[k] for k in sorted(delta)]
+    await conn.execute("""UPDATE segment_counts c SET members = c.members + u.d FROM unnest($2::text[], $3::bigint[]) AS u(s, d)
+                          WHERE c.tenant_id = $1 AND c.segment_id = u.s""", tenant_id, keys, values)
+    await conn.execute("""INSERT INTO segment_counts (tenant_id, segment_id, members)
+                          SELECT $1, u.s, u.d FROM unnest($2::text[], $3::bigint[]) AS u(s, d)
+                          WHERE NOT EXISTS (SELECT 1 FROM segment_counts c WHERE c.tenant_id = $1 AND c.segment_id = u.s)""",
+                       tenant_id, keys, values)

@@ -26,6 +26,7 @@ from profile360.events.codec import Codec
 from profile360.settings import Settings
 from profile360.store.writer import ApplyStats, Entry, apply_batch, load_positions
 from profile360.topics import DLQ_MAX_MESSAGE_BYTES, PROJECTED_FAMILIES
+from profile360.worker import schedule
 from profile360.worker.dead_letters import DeadLetter, send_dead_letters
 from profile360.worker.decode import dead_letter, decode_records
 
@@ -147,6 +148,8 @@ class Worker:
         self.consumer.subscribe(self.topics, listener=_SeekToStored(self))
         queues: list[asyncio.Queue] = [asyncio.Queue(maxsize=2) for _ in range(self.settings.apply_concurrency)]
         lanes = [asyncio.create_task(self._lane(q)) for q in queues]
+        timer = asyncio.create_task(schedule.every(self.settings.segment_refresh_seconds, self.stopping, self.pool)) \
+            if self.settings.segment_refresh_seconds > 0 else None
         try:
             while not self.stopping.is_set():
                 batch = await self.consumer.getmany(timeout_ms=self.settings.batch_timeout_ms,
@@ -159,7 +162,7 @@ class Worker:
             if self.fatal is not None:
                 raise self.fatal
         finally:
-            for task in lanes:
+            for task in [*lanes, *([timer] if timer else [])]:
                 task.cancel()
             await self.consumer.stop()
             await self.producer.stop()

@@ -1,0 +1,49 @@
+"""Time-driven work of the worker: re-evaluating segments whose rules read sliding windows.
+
+A rule such as ``count(purchase, 30) >= 3`` can stop holding with no new event, only because
+days pass. Every ``segment_refresh_seconds`` the worker re-evaluates such segments for every
+profile of their tenant, a chunk of profiles per transaction (each under the tenant lock, so
+batches of that tenant wait at most one chunk).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+
+from profile360.store import segments
+
+log = logging.getLogger(__name__)
+
+
+async def refresh_windowed_segments(pool: asyncpg.Pool) -> int:
+    """One pass over every tenant with windowed segments; returns the profiles evaluated."""
+    async with pool.acquire() as conn:
+        tenants = [r["tenant_id"] for r in await conn.fetch(
+            "SELECT DISTINCT tenant_id FROM segment_definitions WHERE windowed AND NOT deleted ORDER BY tenant_id")]
+    done = 0
+    for tenant_id in tenants:
+        async with pool.acquire() as conn:
+            pids = await segments.all_profiles(conn, tenant_id)
+        for i in range(0, len(pids), segments.CHUNK):
+            async with pool.acquire() as conn, conn.transaction():
+                await segments.refresh(conn, tenant_id, pids[i:i + segments.CHUNK], windowed_only=True)
+        done += len(pids)
+    return done
+
+
+async def every(seconds: float, stopping: asyncio.Event, pool: asyncpg.Pool) -> None:
+    """Run ``refresh_windowed_segments`` every ``seconds`` until ``stopping``; a failed pass is
+    logged and retried at the next tick (the next batch or pass repairs what it missed)."""
+    while not stopping.is_set():
+        try:
+            await asyncio.wait_for(stopping.wait(), seconds)
+            return
+        except asyncio.TimeoutError:
+            pass
+        try:
+            n = await refresh_windowed_segments(pool)
+            log.info("windowed segments re-evaluated for %d profiles", n)
+        except Exception:
+            log.exception("windowed segment refresh failed; retrying in %.1fs", seconds)
