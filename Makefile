@@ -43,6 +43,9 @@ run: system-deps install  ## local stack + migrate + worker + API + demo data, t
 	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-history?customerId=CUST007&type=click'"
 	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-summary?groupBy=action&days=30'"
 	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-summary?groupBy=customer&days=7'"
+	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/customers/CUST012/unified-profile'"
+	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/customers/email:jane.doe@example.com/unified-profile?sections=identities,attributes,segments'"
+	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/segments'"
 	@echo "  curl -s 'http://$(API)/readyz'"
 
 down:  ## stop API, worker and the local stack (data is kept in .devstack/)

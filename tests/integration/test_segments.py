@@ -14,8 +14,8 @@ from profile360.topics import ensure_topics
 
 from . import oracle_people, workload
 from .harness import InProcessWorker, wait_caught_up, wait_until
-from .test_pipeline import CODEC
-from .test_profiles import PEOPLE, TENANT, UNLINK, at, publish_people
+from .test_pipeline import CODEC, api_client
+from .test_profiles import PEOPLE, TENANT, UNLINK, at, profile, publish_people
 
 pytestmark = pytest.mark.integration
 
@@ -119,3 +119,52 @@ async def test_windowed_segments_are_re_evaluated_as_days_pass(settings):
             return members if "recent" not in members and "recent" not in counts else None
 
         assert await wait_until(left, timeout=30, what="the scheduled refresh") == {"ever": {"C7"}}
+
+
+async def test_segments_api_defines_lists_pages_and_deletes(settings):
+    history = interactions()
+    await ensure_topics(settings)
+    await publish_people(settings, PEOPLE)
+    await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in history])
+    headers = {"X-Tenant-Id": TENANT}
+    client = await api_client(settings)
+    try:
+        async with InProcessWorker(settings):
+            await wait_caught_up(settings, timeout=60)
+            buyers = expected(PEOPLE, history)["buyers"]
+            resp = await client.put("/api/v1/segments/buyers", json={"name": "Buyers", "rule": "count(purchase) >= 3"},
+                                    headers=headers)
+            body = await resp.json()
+            assert resp.status == 201, body
+            assert (body["version"], body["memberCount"], body["windowed"]) == (1, len(buyers), False)
+            for bad, field, words in (({"name": "x", "rule": "count(purchase) >= "}, "body.rule", "column 20"),
+                                      ({"name": "x", "rule": "metric.nope > 1"}, "body.rule", "unknown metric nope"),
+                                      ({"rule": "tags contains \"a\""}, "body.name", "non-empty string")):
+                resp = await client.put("/api/v1/segments/x", json=bad, headers=headers)
+                err = (await resp.json())["error"]
+                assert resp.status == 400 and err["field"] == field and words in err["message"], err
+            listed = await (await client.get("/api/v1/segments", headers=headers)).json()
+            assert [(s["id"], s["memberCount"]) for s in listed["data"]] == [("buyers", len(buyers))]
+            seen, cursor = [], None
+            while True:
+                page = await (await client.get("/api/v1/segments/buyers/members", headers=headers,
+                                               params={"limit": "1", **({"cursor": cursor} if cursor else {})})).json()
+                seen += [m["customerId"] for m in page["data"]]
+                if not page["hasMore"]:
+                    break
+                cursor = page["nextCursor"]
+            assert seen == sorted(buyers) and page["total"] == len(buyers)
+            status, prof = await profile(client, "C2", sections="segments")
+            assert [s["segmentId"] for s in prof["sections"][0]["data"]] == ["buyers"]
+            resp = await client.put("/api/v1/segments/buyers", json={"name": "Big buyers", "rule": "count(purchase) >= 100"},
+                                    headers=headers)
+            body = await resp.json()
+            assert resp.status == 200 and (body["version"], body["memberCount"], body["name"]) == (2, 0, "Big buyers")
+            assert (await client.get("/api/v1/segments", headers={"X-Tenant-Id": "other"})).status == 200
+            assert (await (await client.get("/api/v1/segments", headers={"X-Tenant-Id": "other"})).json())["data"] == []
+            resp = await client.delete("/api/v1/segments/buyers", headers=headers)
+            assert resp.status == 200 and (await resp.json())["deleted"] is True
+            assert (await client.get("/api/v1/segments/buyers", headers=headers)).status == 404
+            assert (await client.get("/api/v1/segments/buyers/members", headers=headers)).status == 404
+    finally:
+        await client.close()

@@ -5,7 +5,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from profile360.api import health, interactions, profiles, sections
+from profile360.api import commands, health, interactions, profiles, sections, segments
 from profile360.api.errors import error_middleware
 from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
 from profile360.settings import Settings
@@ -26,9 +26,15 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(commands.publisher)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/api/v1/interaction-history", interactions.interaction_history)
     app.router.add_get("/api/v1/interaction-summary", interactions.interaction_summary)
     app.router.add_get("/api/v1/customers/{id}/unified-profile", profiles.unified_profile)
+    app.router.add_get("/api/v1/segments", segments.list_segments)
+    app.router.add_get("/api/v1/segments/{id}", segments.get_segment)
+    app.router.add_put("/api/v1/segments/{id}", segments.put_segment)
+    app.router.add_delete("/api/v1/segments/{id}", segments.delete_segment)
+    app.router.add_get("/api/v1/segments/{id}/members", segments.segment_members)
     return app

@@ -21,7 +21,7 @@ import asyncpg
 
 from profile360.projections import metrics, profile
 from profile360.projections.identity import DEFAULT_THRESHOLD
-from profile360.store import definitions, profiles
+from profile360.store import definitions, profiles, segment_reads
 from profile360.store.profiles import ProfileRef
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,14 @@ async def _experiments(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[s
     return profile.experiments(await profiles.facts(conn, ref, "experiment"))
 
 
+async def _segments(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[str, Any]]:
+    rows = await segment_reads.of_profile(conn, ref.tenant_id, ref.profile_id)
+    return [{"segmentId": r["segment_id"], "segmentName": r["name"], "memberSince": r["member_since"]} for r in rows]
+
+
 BUILT_IN: dict[str, SectionLoader] = {"identities": _identities, "attributes": _attributes,
-                                      "interactions": _interactions, "metrics": _metrics, "journeys": _journeys,
+                                      "interactions": _interactions, "metrics": _metrics, "segments": _segments,
+                                      "journeys": _journeys,
                                       "experiments": _experiments, "consent": _consent}
 for _name, _loader in BUILT_IN.items():
     register_profile_section(_name, _loader)

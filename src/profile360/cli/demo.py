@@ -1,4 +1,6 @@
-"""``profile360 demo``: a small, fixed data set (catalog + interactions) for trying the API.
+"""``profile360 demo``: a small, fixed data set for trying the API: catalog, interactions, two
+identities of Jane Doe (CUST007 and CUST012, one email), her consent, an experiment, a journey,
+a tenant metric and a segment.
 
 Event ids are fixed, so publishing it twice changes nothing in the projections.
 """
@@ -50,12 +52,51 @@ def interactions(tenant: str, now: datetime, count: int = 400) -> list[tuple[str
     return out
 
 
+def _who(kind: str, value: str) -> dict:
+    return {"type": kind, "value": value}
+
+
+def people(tenant: str, now: datetime) -> dict[str, list[tuple[str, dict]]]:
+    """Records per topic family."""
+    def base(n: int, days_ago: int) -> dict:
+        return {"eventId": f"demo-p{n}", "tenantId": tenant, "occurredAt": now - timedelta(days=days_ago)}
+
+    jane = _who("customer_id", "CUST007")
+    return {
+        "identity": [
+            ("Identify", {**base(1, 400), "identifiers": [jane, _who("email", "Jane.Doe@Example.com"),
+                                                          _who("phone", "050 123 4567")],
+                          "traits": {"firstName": "Jane", "lastName": "Doe", "country": "AE", "city": "Dubai",
+                                     "language": "en", "timezone": "Asia/Dubai", "loyalty_tier": "gold"},
+                          "tagsAdded": ["vip"], "tagsRemoved": [], "defaultRegion": "AE"}),
+            ("Identify", {**base(2, 20), "identifiers": [_who("customer_id", "CUST012"), _who("email", "jane.doe@example.com")],
+                          "traits": {"city": "Abu Dhabi"}, "tagsAdded": ["high-ltv"], "tagsRemoved": [],
+                          "defaultRegion": None}),
+        ],
+        "consent": [("ConsentChanged", {**base(3, 300), "identifier": jane, "channel": "email", "purpose": "marketing",
+                                        "granted": True, "source": "signup-form"})],
+        "experiments": [("ExperimentAssigned", {**base(4, 10), "identifier": jane, "experimentId": "exp_hero_banner",
+                                                "experimentName": "Hero banner", "variant": "B"})],
+        "journeys": [("JourneyUpdated", {**base(5, 15), "identifier": jane, "journeyId": "onboarding",
+                                         "journeyName": "Onboarding", "status": "active", "step": "welcome-email"})],
+        "definitions": [
+            ("MetricDefined", {**base(6, 60), "metricId": "spend_90d", "aggregation": "sum", "eventType": "purchase",
+                               "windowDays": 90, "description": "purchase value, last 90 days", "deleted": False}),
+            ("SegmentDefined", {**base(7, 60), "segmentId": "high_value", "name": "High Value Customers",
+                                "rule": 'trait.loyalty_tier = "gold" or sum(purchase, 90) >= 300', "description": None,
+                                "version": 1, "deleted": False}),
+        ],
+    }
+
+
 async def publish_demo(settings: Settings, tenant: str, wait: float = 60) -> int:
     """Publish the demo set for ``tenant`` and wait (bounded) until the worker applied it."""
     codec, now = load_codec(), datetime.now(timezone.utc).replace(microsecond=0)
     await ensure_topics(settings)
     sent = await send_records(settings, codec, settings.topic("catalog"), catalog(tenant, now - timedelta(days=30)))
     sent += await send_records(settings, codec, settings.topic("interactions"), interactions(tenant, now))
+    for family, records in people(tenant, now).items():
+        sent += await send_records(settings, codec, settings.topic(family), records)
     print(f"published {sent} demo events for tenant {tenant!r}; waiting for the worker ...", file=sys.stderr)
     try:
         await wait_caught_up(settings, timeout=wait)

@@ -1,0 +1,78 @@
+"""Writes over HTTP are commands: validate, publish the event, wait (bounded) until the worker
+has applied it, so the caller reads its own write or learns where to look.
+
+The publisher is one aiokafka producer per app, started at the first command (reads never need
+Kafka) and stopped with the app.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import asyncpg
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+from profile360.api.errors import ApiError
+from profile360.api.keys import SETTINGS
+from profile360.events.codec import Codec
+from profile360.resources import schemas_dir
+from profile360.topics import partition_key
+
+_PRODUCER = web.AppKey("command_producer", dict)
+
+
+async def publisher(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: holds the lazily started producer and stops it with the app."""
+    app[_PRODUCER] = {"lock": asyncio.Lock(), "producer": None, "codec": Codec.from_dir(schemas_dir())}
+    yield
+    if app[_PRODUCER]["producer"] is not None:
+        await app[_PRODUCER]["producer"].stop()
+
+
+async def _producer(app: web.Application) -> AIOKafkaProducer:
+    state = app[_PRODUCER]
+    async with state["lock"]:
+        if state["producer"] is None:
+            producer = AIOKafkaProducer(bootstrap_servers=app[SETTINGS].kafka_bootstrap, acks="all")
+            try:
+                await asyncio.wait_for(producer.start(), 10)
+            except Exception as exc:
+                await producer.stop()
+                raise ApiError(503, "kafka_unavailable", f"cannot publish the command: {exc}") from None
+            state["producer"] = producer
+    return state["producer"]
+
+
+def new_event(tenant_id: str) -> dict[str, Any]:
+    """The envelope of a command's event: a fresh id, the tenant, now (in milliseconds, the
+    contracts' precision, so the stored time compares equal)."""
+    now = datetime.now(timezone.utc)
+    return {"eventId": f"cmd-{uuid.uuid4()}", "tenantId": tenant_id,
+            "occurredAt": now.replace(microsecond=now.microsecond // 1000 * 1000)}
+
+
+async def publish(app: web.Application, family: str, name: str, record: dict[str, Any]) -> None:
+    producer = await _producer(app)
+    value = app[_PRODUCER]["codec"].encode(name, record)
+    try:
+        await asyncio.wait_for(producer.send_and_wait(app[SETTINGS].topic(family), value,
+                                                      key=partition_key(name, record)), 10)
+    except Exception as exc:
+        raise ApiError(503, "kafka_unavailable", f"the command was not published: {exc}") from None
+
+
+async def wait_applied(app: web.Application, pool: asyncpg.Pool,
+                       check: Callable[[asyncpg.Connection], Awaitable[bool]]) -> bool:
+    """Poll ``check`` until it holds or ``command_wait_ms`` has passed."""
+    deadline = time.monotonic() + app[SETTINGS].command_wait_ms / 1000
+    while True:
+        async with pool.acquire() as conn:
+            if await check(conn):
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
