@@ -46,6 +46,7 @@ run: system-deps install  ## local stack + migrate + worker + API + demo data, t
 	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/customers/CUST012/unified-profile'"
 	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/customers/email:jane.doe@example.com/unified-profile?sections=identities,attributes,segments'"
 	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/segments'"
+	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/en/api/customer360'"
 	@echo "  curl -s 'http://$(API)/readyz'"
 
 down:  ## stop API, worker and the local stack (data is kept in .devstack/)

@@ -19,7 +19,7 @@ RECORDS_BY_FAMILY = {
     "consent": ("ConsentChanged",),
     "experiments": ("ExperimentAssigned",),
     "journeys": ("JourneyUpdated",),
-    "definitions": ("MetricDefined", "SegmentDefined"),
+    "definitions": ("TenantConfigured", "MetricDefined", "SegmentDefined"),
     "erasure": ("ErasureRequested",),
 }
 

@@ -51,12 +51,12 @@ def graph(records: list[tuple[str, dict]]) -> tuple[set[str], dict[tuple, tuple]
     return nodes, pairs
 
 
-def profiles(records: list[tuple[str, dict]]) -> dict[str, str]:
+def profiles(records: list[tuple[str, dict]], threshold: float = THRESHOLD) -> dict[str, str]:
     """identifier key -> profile id (smallest customer id of the component, else smallest key)."""
     nodes, pairs = graph(records)
     neighbours: dict[str, set[str]] = {n: set() for n in nodes}
     for (a, b), (_, strength) in pairs.items():
-        if strength >= THRESHOLD:
+        if strength >= threshold and strength > 0:
             neighbours[a].add(b)
             neighbours[b].add(a)
     out: dict[str, str] = {}

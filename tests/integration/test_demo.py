@@ -34,6 +34,9 @@ async def test_the_printed_example_calls_answer_on_the_demo_data(settings):
         by_email = await client.get("/api/v1/customers/email:jane.doe@example.com/unified-profile",
                                     params={"sections": "identities"}, headers=headers)
         assert (await by_email.json())["customerId"] == "CUST007"
+        overview = await (await client.get("/en/api/customer360", headers=headers)).json()
+        assert overview["result"]["data"]["channelReach"]["email"] == 1
+        assert overview["result"]["data"]["topSegments"][0]["id"] == "high_value"
         segments = await (await client.get("/api/v1/segments", headers=headers)).json()
         assert segments["data"][0]["id"] == "high_value" and segments["data"][0]["memberCount"] >= 1
     finally:

@@ -83,7 +83,7 @@ UNLINK = link("Unlink", "u1", 20, ("customer_id", "C2"), ("email", "ann@x.com"))
 
 TOPIC_OF = {"Identify": "identity", "Link": "identity", "Unlink": "identity", "ConsentChanged": "consent",
             "ExperimentAssigned": "experiments", "JourneyUpdated": "journeys", "MetricDefined": "definitions",
-            "SegmentDefined": "definitions"}
+            "SegmentDefined": "definitions", "TenantConfigured": "definitions"}
 
 
 async def publish_people(settings, records):
@@ -100,13 +100,18 @@ def section(body, name):
     return next(s["data"] for s in body["sections"] if s["name"] == name)
 
 
-async def check_membership(settings, records):
+async def check_membership(settings, records, threshold=oracle_people.THRESHOLD):
     conn = await asyncpg.connect(settings.database_url)
     try:
         rows = await conn.fetch("SELECT key, profile_id FROM identity_nodes WHERE tenant_id = $1", TENANT)
     finally:
         await conn.close()
-    assert {r["key"]: r["profile_id"] for r in rows} == oracle_people.profiles(records)
+    assert {r["key"]: r["profile_id"] for r in rows} == oracle_people.profiles(records, threshold)
+
+
+def configured(eid: str, minutes: int, threshold: float, customer360: bool = False, region: str | None = None):
+    return "TenantConfigured", {"eventId": eid, "tenantId": TENANT, "occurredAt": at(minutes),
+                                "isCustomer360": customer360, "linkThreshold": threshold, "defaultRegion": region}
 
 
 async def test_profiles_merge_and_unmerge_end_to_end(settings):
@@ -203,3 +208,21 @@ async def test_profile_lookup_errors_and_the_keyed_shape(settings):
         assert other.status == 404
     finally:
         await client.close()
+
+
+async def test_the_tenant_link_threshold_regroups_its_profiles(settings):
+    await ensure_topics(settings)
+    await publish_people(settings, PEOPLE)
+    async with InProcessWorker(settings):
+        await wait_caught_up(settings, timeout=60)
+        await check_membership(settings, PEOPLE)
+        await publish_people(settings, [configured("t1", 30, 0.5)])  # C3's 0.5 link to the email now merges
+        await wait_caught_up(settings, timeout=60)
+        await check_membership(settings, PEOPLE, threshold=0.5)
+        await publish_people(settings, [configured("t0", 29, 0.9)])  # older: loses to t1
+        await publish_people(settings, [UNLINK])  # applied with the stored threshold
+        await wait_caught_up(settings, timeout=60)
+        await check_membership(settings, PEOPLE + [UNLINK], threshold=0.5)
+        await publish_people(settings, [configured("t2", 40, 0.8)])
+        await wait_caught_up(settings, timeout=60)
+        await check_membership(settings, PEOPLE + [UNLINK])

@@ -5,7 +5,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from profile360.api import commands, health, interactions, profiles, sections, segments
+from profile360.api import commands, customer360, health, interactions, profiles, sections, segments
 from profile360.api.errors import error_middleware
 from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
 from profile360.settings import Settings
@@ -37,4 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_put("/api/v1/segments/{id}", segments.put_segment)
     app.router.add_delete("/api/v1/segments/{id}", segments.delete_segment)
     app.router.add_get("/api/v1/segments/{id}/members", segments.segment_members)
+    app.router.add_get("/{locale}/api/customer360", customer360.overview_handler)
+    app.router.add_get("/{locale}/api/customer360/customers/{id}", customer360.profile_handler)
+    app.router.add_get("/{locale}/api/customer360/customers/{id}/events", customer360.events_handler)
     return app

@@ -1,6 +1,6 @@
 """``profile360 demo``: a small, fixed data set for trying the API: catalog, interactions, two
 identities of Jane Doe (CUST007 and CUST012, one email), her consent, an experiment, a journey,
-a tenant metric and a segment.
+a tenant metric, a segment, and the tenant's settings (Customer 360 module on).
 
 Event ids are fixed, so publishing it twice changes nothing in the projections.
 """
@@ -80,6 +80,7 @@ def people(tenant: str, now: datetime) -> dict[str, list[tuple[str, dict]]]:
         "journeys": [("JourneyUpdated", {**base(5, 15), "identifier": jane, "journeyId": "onboarding",
                                          "journeyName": "Onboarding", "status": "active", "step": "welcome-email"})],
         "definitions": [
+            ("TenantConfigured", {**base(8, 400), "isCustomer360": True, "linkThreshold": 0.8, "defaultRegion": "AE"}),
             ("MetricDefined", {**base(6, 60), "metricId": "spend_90d", "aggregation": "sum", "eventType": "purchase",
                                "windowDays": 90, "description": "purchase value, last 90 days", "deleted": False}),
             ("SegmentDefined", {**base(7, 60), "segmentId": "high_value", "name": "High Value Customers",

@@ -19,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the projection worker")
     sub.add_parser("api", help="serve the HTTP API")
     prod = sub.add_parser("produce", help="publish JSON lines as Avro events")
-    prod.add_argument("--topic", required=True, help="interactions, catalog, identity, consent or erasure")
+    prod.add_argument("--topic", required=True, help="a topic family: interactions, catalog, identity, consent, experiments, journeys, definitions or erasure")
     prod.add_argument("file", help="JSON lines file, or - for standard input")
     dead = sub.add_parser("dlq", help="list dead letters, or replay them to their origin topics after a fix")
     dead.add_argument("action", choices=("list", "replay"))
@@ -28,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--dry-run", action="store_true", help="replay: only count what would be sent")
     demo = sub.add_parser("demo", help="publish the demo data set")
     demo.add_argument("--tenant", default="demo")
+    ten = sub.add_parser("tenants", help="show or change a tenant's settings")
+    ten.add_argument("action", choices=("show", "set"))
+    ten.add_argument("tenant")
+    ten.add_argument("--customer360", choices=("on", "off"), help="the Customer 360 module (seed 000 routes)")
+    ten.add_argument("--link-threshold", type=float, help="confidence at or above which a link merges profiles (0-1]")
+    ten.add_argument("--default-region", help="ISO country code for phones without one, or none")
     return p
 
 
@@ -73,6 +79,12 @@ def run(argv: list[str], settings: Settings) -> int:
     if args.command == "dlq":
         from profile360.cli.dlq import dlq
         return asyncio.run(dlq(settings, args.action, args.reason, args.origin_topic, args.dry_run))
+    if args.command == "tenants":
+        from profile360.cli import tenants
+        if args.action == "show":
+            return asyncio.run(tenants.show(settings, args.tenant))
+        return asyncio.run(tenants.set_(settings, args.tenant, args.customer360, args.link_threshold,
+                                        args.default_region))
     if args.command == "demo":
         from profile360.cli.demo import publish_demo
         return asyncio.run(publish_demo(settings, args.tenant))
@@ -86,7 +98,7 @@ def main() -> None:
 
     try:
         sys.exit(run(sys.argv[1:], Settings.from_env()))
-    except ValueError as exc:
+    except ValueError as exc:  # bad settings or arguments, and InvalidEvent
         print(f"profile360: {exc}", file=sys.stderr)
         sys.exit(2)
     except (SchemaMismatch, PositionBeyondLog) as exc:

@@ -1,4 +1,4 @@
-"""Definition events: tenant-defined metrics and segments. Definitions are events, so a replay
+"""Definition events: tenant settings, tenant-defined metrics and segments. Definitions are events, so a replay
 or a rebuild reproduces them with everything computed from them."""
 from __future__ import annotations
 
@@ -85,4 +85,26 @@ def segment_defined(rec: Mapping[str, Any]) -> SegmentDefined:
                           text(n, rec, "description", required=False, limit=1000), version, bool(rec.get("deleted")))
 
 
-BUILDERS = {"MetricDefined": metric_defined, "SegmentDefined": segment_defined}
+@dataclass(frozen=True, slots=True)
+class TenantConfigured:
+    event_id: str
+    tenant_id: str
+    occurred_at: datetime
+    is_customer360: bool = False
+    link_threshold: float = 0.8
+    default_region: str | None = None
+
+
+def tenant_configured(rec: Mapping[str, Any]) -> TenantConfigured:
+    n = "TenantConfigured"
+    event_id, tenant_id, occurred_at = envelope(n, rec)
+    threshold = rec.get("linkThreshold", 0.8)
+    if not isinstance(threshold, (int, float)) or not 0.0 < threshold <= 1.0:
+        raise InvalidEvent(n, "linkThreshold", "must be a number above 0 and at most 1")
+    region = rec.get("defaultRegion")
+    if region is not None and not re.fullmatch(r"[A-Z]{2}", region):
+        raise InvalidEvent(n, "defaultRegion", "must be an ISO 3166-1 alpha-2 code such as AE or US")
+    return TenantConfigured(event_id, tenant_id, occurred_at, bool(rec.get("isCustomer360")), float(threshold), region)
+
+
+BUILDERS = {"MetricDefined": metric_defined, "SegmentDefined": segment_defined, "TenantConfigured": tenant_configured}

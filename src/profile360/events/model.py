@@ -75,7 +75,7 @@ class Channel:
 
 CatalogEvent = Union[Offer, Creative, Channel]
 Event = Union[Interaction, Offer, Creative, Channel, people.PersonEvent, definitions.MetricDefined,
-              definitions.SegmentDefined]
+              definitions.SegmentDefined, definitions.TenantConfigured]
 
 
 def _interaction(rec: Mapping[str, Any]) -> Interaction:

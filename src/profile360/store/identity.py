@@ -11,7 +11,7 @@ Runs inside the worker's batch transaction (``writer.apply_batch``). Contract:
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import asyncpg
 import orjson
@@ -94,8 +94,14 @@ async def _regroup(conn: asyncpg.Connection, tenant_id: str, seeds: set[str], th
     return involved
 
 
+async def regroup_tenant(conn: asyncpg.Connection, tenant_id: str, threshold: float) -> set[str]:
+    """Regroup every identifier of the tenant (its link threshold changed)."""
+    keys = {r["key"] for r in await conn.fetch("SELECT key FROM identity_nodes WHERE tenant_id = $1", tenant_id)}
+    return await _regroup(conn, tenant_id, keys, threshold) if keys else set()
+
+
 async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
-                       threshold: float = identity.DEFAULT_THRESHOLD) -> dict[str, set[str]]:
+                       thresholds: Mapping[str, float]) -> dict[str, set[str]]:
     """Apply person events (duplicates are harmless: the upserts are idempotent); returns, per
     tenant, the profile ids whose identifiers or facts changed, old ids of regrouped profiles
     included."""
@@ -119,6 +125,7 @@ async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
         await conn.execute(_EDGE_UPSERT, *_columns(edge_rows))
     involved = {}
     for tenant_id in sorted({t for t, _ in first}):
-        involved[tenant_id] = await _regroup(conn, tenant_id, {k for t, k in first if t == tenant_id}, threshold)
+        involved[tenant_id] = await _regroup(conn, tenant_id, {k for t, k in first if t == tenant_id},
+                                             thresholds.get(tenant_id, identity.DEFAULT_THRESHOLD))
     await _upsert_facts(conn, [f for e in events for f in traits.facts_of(e)])
     return involved

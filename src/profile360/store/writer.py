@@ -23,12 +23,8 @@ import asyncpg
 import orjson
 
 from profile360.events.model import Channel, Creative, Event, Interaction, Offer
-from profile360.events.definitions import MetricDefined, SegmentDefined
-from profile360.events.people import PERSON_EVENTS
 from profile360.projections import buckets, catalog, interactions
-from profile360.store.definitions import apply_definitions
-from profile360.store import segments
-from profile360.store.identity import apply_people, lock_tenant
+from profile360.store.profile_writer import apply_profile_side
 
 TopicPartition = tuple[str, int]
 
@@ -197,29 +193,6 @@ async def _upsert_catalog(conn: asyncpg.Connection, events: list) -> None:
             await conn.execute(sql, *map(list, zip(*rows, strict=True)))
 
 
-async def _people_and_segments(conn: asyncpg.Connection, events: list[Event], fresh: list[Interaction]) -> None:
-    """Identity, facts and definitions, then segment membership of every profile they or the
-    batch's new interactions touched (a changed definition: every profile of its tenant)."""
-    people = [e for e in events if isinstance(e, PERSON_EVENTS)]
-    defined = {e.tenant_id for e in events if isinstance(e, (MetricDefined, SegmentDefined))}
-    # every tenant lock this transaction may take, taken first and in order (no lock cycles)
-    for tenant_id in sorted({e.tenant_id for e in people} | defined
-                            | set(await segments.tenants_with_segments(conn, {e.tenant_id for e in fresh}))):
-        await lock_tenant(conn, tenant_id)
-    touched = await apply_people(conn, people) if people else {}
-    redefined = {e.tenant_id for e in events if isinstance(e, MetricDefined)}
-    await apply_definitions(conn, [e for e in events if isinstance(e, MetricDefined)])
-    redefined |= await segments.apply_segment_definitions(conn, [e for e in events if isinstance(e, SegmentDefined)])
-    tenants = set(touched) | redefined | {e.tenant_id for e in fresh}
-    for tenant_id in await segments.tenants_with_segments(conn, tenants):
-        if tenant_id in redefined:
-            await segments.refresh(conn, tenant_id, None)
-            continue
-        pids = touched.get(tenant_id, set()) | await segments.profiles_of_customers(
-            conn, tenant_id, (e.customer_id for e in fresh if e.tenant_id == tenant_id))
-        await segments.refresh(conn, tenant_id, pids)
-
-
 def _positions_after(entries: Sequence[Entry]) -> dict[TopicPartition, int]:
     positions: dict[TopicPartition, int] = {}
     for e in entries:
@@ -241,7 +214,7 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         # concurrent transaction waits for them only as long as this one takes to commit.
         await _add_buckets(conn, buckets.customer_buckets(fresh))
         await _upsert_catalog(conn, [e for e in events if isinstance(e, (Offer, Creative, Channel))])
-        await _people_and_segments(conn, events, fresh)
+        await apply_profile_side(conn, events, fresh)
         await _add_counts(conn, interactions.summary_deltas(fresh))
         await _add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)

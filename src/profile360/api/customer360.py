@@ -1,0 +1,88 @@
+"""Seed 000's Customer 360 module under ``/{locale}/api/customer360``: the overview, the
+profile object and a profile's events, in the seed's ``result`` envelope, for tenants whose
+``isCustomer360`` setting is on (``profile360 tenants set T --customer360 on``).
+
+``locale`` is checked (``en``, ``ar``, ``en-US``, ...) and echoed; messages are English.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from profile360.api import params, sections
+from profile360.api.errors import ApiError, bad_param, json_response
+from profile360.api.keys import POOL
+from profile360.store import overview, profiles, segment_reads, tenants
+
+_LOCALE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
+ACTIVE_DAYS = 30
+REACH_CHANNELS = ("email", "sms", "push")
+
+
+def _result(data: Any, message: str, locale: str) -> web.Response:
+    return json_response({"result": {"data": data, "message": message, "status": 200, "locale": locale}})
+
+
+async def _gate(request: web.Request) -> tuple[str, str]:
+    """(tenant, locale) when the tenant has the module; a 403 naming the setting otherwise."""
+    tenant, locale = params.tenant(request), request.match_info["locale"]
+    if not _LOCALE_RE.fullmatch(locale):
+        raise bad_param("locale", "must be a language code such as en, ar or en-US")
+    async with request.app[POOL].acquire() as conn:
+        setting = (await tenants.settings_of(conn, [tenant]))[tenant]
+    if not setting.is_customer360:
+        raise ApiError(403, "module_disabled", f"Customer 360 is not enabled for tenant {tenant!r} "
+                       "(isCustomer360; see `profile360 tenants set`)")
+    return tenant, locale
+
+
+async def overview_handler(request: web.Request) -> web.Response:
+    tenant, locale = await _gate(request)
+    now = datetime.now(timezone.utc)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    async with request.app[POOL].acquire() as conn:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            total, new = await overview.contacts(conn, tenant, month_start)
+            active = await overview.active(conn, tenant, now.date() - timedelta(days=ACTIVE_DAYS - 1))
+            top = await segment_reads.top_segments(conn, tenant, 5)
+            reach = await overview.channel_reach(conn, tenant)
+    data = {"totalContacts": total, "activeContacts": active, "newContactsThisMonth": new,
+            "topSegments": [{"id": r["segment_id"], "name": r["name"], "contactCount": r["members"]} for r in top],
+            "channelReach": {**dict.fromkeys(REACH_CHANNELS, 0), **reach}}
+    return _result(data, "Customer 360 overview fetched", locale)
+
+
+async def _profile(request: web.Request, conn: Any, tenant: str) -> profiles.ProfileRef:
+    ref = await profiles.resolve(conn, tenant, request.match_info["id"])
+    if ref is None:
+        raise ApiError(404, "not_found", f"no customer {request.match_info['id']!r} in tenant {tenant!r}", "id")
+    return ref
+
+
+async def profile_handler(request: web.Request) -> web.Response:
+    tenant, locale = await _gate(request)
+    async with request.app[POOL].acquire() as conn:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            data = await sections.BUILT_IN["attributes"](conn, await _profile(request, conn, tenant))
+    return _result(data, "Customer profile fetched", locale)
+
+
+async def events_handler(request: web.Request) -> web.Response:
+    tenant, locale = await _gate(request)
+    limit = params.integer(request, "limit", 20, 1, 100)
+    after = params.cursor(request)
+    async with request.app[POOL].acquire() as conn:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            ref = await _profile(request, conn, tenant)
+            rows = await overview.events_page(conn, tenant, ref.customer_ids, after, limit)
+    page, more = rows[:limit], len(rows) > limit
+    events = [{"id": r["event_id"], "customerId": r["customer_id"], "type": r["interaction_type"], "channel": r["channel"],
+               "campaignId": r["campaign_id"], "workflowId": r["workflow_id"], "metadata": orjson.loads(r["metadata"]),
+               "occurredAt": r["occurred_at"]} for r in page]
+    data = {"events": events, "hasMore": more,
+            "nextCursor": params.encode_cursor(page[-1]["occurred_at"], page[-1]["event_id"]) if more else None}
+    return _result(data, "Customer events fetched", locale)
