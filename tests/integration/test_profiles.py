@@ -14,7 +14,7 @@ from profile360.topics import ensure_topics
 
 from . import oracle, oracle_people, workload
 from .harness import InProcessWorker, wait_caught_up
-from .test_pipeline import CODEC, api_client
+from .test_pipeline import CODEC, all_history, api_client
 
 pytestmark = pytest.mark.integration
 T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
@@ -167,6 +167,8 @@ async def check_merged(client, history):
     (onb,) = section(body, "journeys")
     assert (onb["status"], onb["step"], onb["enrolledAt"], onb["completedAt"]) == (
         "completed", "done", at(10).strftime("%Y-%m-%dT%H:%M:%S.000Z"), at(13).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+    items, total = await all_history(client, TENANT, customerId="C2")  # the history follows the merge
+    assert sorted(i["id"] for i in items) == sorted(e["eventId"] for e in mine) and total == len(mine)
     for alias in ("C1", "email:ANN@x.com", "email:ann@x.com"):
         assert (await profile(client, alias, sections="identities"))[1]["customerId"] == "C1"
 
@@ -180,6 +182,8 @@ async def check_split(client, history):
     attrs = section(body, "attributes")
     assert attrs["firstName"] == "Annie" and attrs["attributes"] == {} and attrs["isSubscribed"] is False
     assert {i["customerId"] for i in section(body, "interactions")} == {"C2"}
+    items, total = await all_history(client, TENANT, customerId="C2")
+    assert {i["customerId"] for i in items} == {"C2"} and total == sum(1 for e in history if e["customerId"] == "C2")
     status, c1 = await profile(client, "C1", sections="attributes")
     assert section(c1, "attributes")["firstName"] == "Ann" and section(c1, "attributes")["isSubscribed"] is True
 

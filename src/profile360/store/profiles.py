@@ -57,6 +57,18 @@ async def resolve(conn: asyncpg.Connection, tenant_id: str, ident: str) -> Profi
     return ProfileRef(tenant_id, ident, (CUSTOMER_PREFIX + ident,)) if seen else None
 
 
+async def customer_ids_of(conn: asyncpg.Connection, tenant_id: str, ident: str) -> list[str]:
+    """The customer ids of ``ident``'s profile; a customer id no identity event names is alone."""
+    for key in candidate_keys(ident):
+        rows = await conn.fetch("""SELECT m.key FROM identity_nodes n JOIN identity_nodes m
+                                     ON m.tenant_id = n.tenant_id AND m.profile_id = n.profile_id
+                                   WHERE n.tenant_id = $1 AND n.key = $2 AND m.key LIKE 'customer\\_id:%'""",
+                                tenant_id, key)
+        if rows:
+            return sorted(r["key"][len(CUSTOMER_PREFIX):] for r in rows)
+    return [ident]
+
+
 async def identity_rows(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
     """The profile's nodes, and every edge with an end among them (merging or not)."""
     nodes = await conn.fetch("SELECT * FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key",

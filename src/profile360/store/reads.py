@@ -7,19 +7,24 @@ from typing import Any
 
 import asyncpg
 
+from profile360.store import profiles
+
 
 @dataclass(frozen=True)
 class HistoryFilter:
     tenant_id: str
-    customer_id: str | None = None
+    customer_id: str | None = None  # a customer id or any identifier of a profile: the whole profile's history
     offer_id: str | None = None
     creative_id: str | None = None
     type: str | None = None
 
 
-def _where(f: HistoryFilter) -> tuple[str, list[Any]]:
+def _where(f: HistoryFilter, customers: list[str] | None) -> tuple[str, list[Any]]:
     clauses, args = ["h.tenant_id = $1"], [f.tenant_id]
-    for column, value in (("customer_id", f.customer_id), ("offer_id", f.offer_id),
+    if customers is not None and len(customers) != 1:
+        args.append(customers)
+        clauses.append(f"h.customer_id = ANY(${len(args)}::text[])")
+    for column, value in (("customer_id", customers[0] if customers and len(customers) == 1 else None), ("offer_id", f.offer_id),
                           ("creative_id", f.creative_id), ("interaction_type", f.type)):
         if value is not None:
             args.append(value)
@@ -56,9 +61,13 @@ async def history_page(conn: asyncpg.Connection, f: HistoryFilter, after: tuple[
                        limit: int) -> tuple[list[asyncpg.Record], int]:
     """Newest first, keyset-paginated on (occurred_at, event_id); returns up to ``limit + 1``
     rows (the extra one says there is more) and the total matching the filter, both read
-    from one snapshot."""
-    where, args = _where(f)
+    from one snapshot. A customer filter reads the history of every customer id of that
+    customer's profile."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        customers = None
+        if f.customer_id is not None:
+            customers = await profiles.customer_ids_of(conn, f.tenant_id, f.customer_id)
+        where, args = _where(f, customers)
         count = await _total(conn, f, where, args)
         if after is not None:
             args += [after[0], after[1]]
