@@ -15,6 +15,7 @@ import asyncpg
 
 from profile360.bootstrap import load_codec, open_pool
 from profile360.settings import Settings
+from profile360.topics import ensure_topics
 from profile360.worker import progress
 from profile360.worker.runner import Worker
 
@@ -48,6 +49,7 @@ class InProcessWorker:
         self.settings = settings
 
     async def __aenter__(self) -> Worker:
+        await ensure_topics(self.settings)  # as `profile360 worker` does before it subscribes
         self.pool = await open_pool(self.settings)
         self.worker = Worker(self.settings, load_codec(), self.pool)
         self.task = asyncio.create_task(self.worker.run())

@@ -18,19 +18,26 @@ Since = Callable[[rule_syntax.Rule], datetime]
 
 async def _members(conn: asyncpg.Connection, tenant_id: str, pids: Sequence[str]) -> dict[str, list[tuple[str, datetime]]]:
     """Identifier keys (and first sightings) of each live profile; a pid no node belongs to is a
-    profile of one customer id unless that id has been merged into another profile."""
+    profile of one customer id if that customer has interactions and no identity event names it."""
     rows = await conn.fetch("SELECT key, profile_id, occurred_at FROM identity_nodes WHERE tenant_id = $1 "
                             "AND profile_id = ANY($2::text[])", tenant_id, list(pids))
     out: dict[str, list[tuple[str, datetime]]] = {}
     for r in rows:
         out.setdefault(r["profile_id"], []).append((r["key"], r["occurred_at"]))
     lone = [p for p in pids if p not in out]
-    merged = {r["key"] for r in await conn.fetch("SELECT key FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
-                                                 tenant_id, [CUSTOMER + p for p in lone])}
-    for p in lone:
-        if CUSTOMER + p not in merged:
-            out[p] = [(CUSTOMER + p, datetime.max.replace(tzinfo=timezone.utc))]
+    rows = await conn.fetch("""SELECT DISTINCT c.customer_id FROM customer_daily c WHERE c.tenant_id = $1
+                               AND c.customer_id = ANY($2::text[]) AND NOT EXISTS (SELECT 1 FROM identity_nodes n
+                                 WHERE n.tenant_id = $1 AND n.key = 'customer_id:' || c.customer_id)""", tenant_id, lone)
+    for r in rows:
+        out[r["customer_id"]] = [(CUSTOMER + r["customer_id"], datetime.max.replace(tzinfo=timezone.utc))]
     return out
+
+
+async def _first_days(conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str]) -> dict[str, datetime]:
+    rows = await conn.fetch("""SELECT customer_id, min(day) AS first FROM customer_daily
+                               WHERE tenant_id = $1 AND customer_id = ANY($2::text[]) GROUP BY customer_id""",
+                            tenant_id, customer_ids)
+    return {r["customer_id"]: datetime.combine(r["first"], time(), timezone.utc) for r in rows}
 
 
 async def _facts(conn: asyncpg.Connection, tenant_id: str, keys: list[str]) -> dict[str, list[traits.Fact]]:
@@ -105,16 +112,14 @@ async def load_subjects(conn: asyncpg.Connection, tenant_id: str, pids: Sequence
     keys = sorted({k for ks in members.values() for k, _ in ks})
     facts = await _facts(conn, tenant_id, keys)
     customers = sorted(k[len(CUSTOMER):] for k in keys if k.startswith(CUSTOMER))
-    buckets = await _buckets(conn, tenant_id, customers)
+    counted = any(f.kind in ("count", "sum", "metric") for rule in rules for f in rule_syntax.fields(rule))
+    buckets = await _buckets(conn, tenant_id, customers) if counted else {}
+    first_days = await _first_days(conn, tenant_id, customers)
     out = {}
     for pid, ks in members.items():
         cids = [k[len(CUSTOMER):] for k, _ in ks if k.startswith(CUSTOMER)]
-        if not any(k in facts for k, _ in ks) and not any(c in buckets for c in cids) and len(ks) == 1 \
-                and ks[0][1] == datetime.max.replace(tzinfo=timezone.utc):
-            continue  # neither a node nor a customer with interactions: no such profile
         rows = _rows([buckets.get(c, []) for c in cids])
         pf = [f for k, _ in ks for f in facts.get(k, [])]
-        first_day = [datetime.combine(rows[0][0], time(), timezone.utc)] if rows else []
-        first_seen = min([t for _, t in ks] + first_day)
+        first_seen = min([t for _, t in ks] + [first_days[c] for c in cids if c in first_days])
         out[pid] = (_subject(pf, rows, defs, today), _since(pf, first_seen))
     return out
