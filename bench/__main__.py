@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import random
 import shlex
 import shutil
 import sys
@@ -18,9 +19,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench import api_probe, e2e, faust_probe, raw, report, services, workload
+from bench import api_probe, e2e, faust_probe, people, raw, report, services, workload
 from bench.report import Figure
 from profile360.bootstrap import apply_migrations, load_codec
+from profile360.devstack import free_port
 from profile360.settings import Settings
 from profile360.topics import ensure_topics
 
@@ -31,6 +33,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--customers", type=int, default=100_000, help="distinct customer ids (default 100,000)")
     p.add_argument("--seed", type=int, default=42, help="workload seed (default 42)")
     p.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of the customer distribution (default 1.0)")
+    p.add_argument("--mixed-events", type=int, default=200_000,
+                   help="new interactions published with the identity and consent events (default 200,000)")
+    p.add_argument("--fresh-seconds", type=float, default=15,
+                   help="seconds of steady mixed load during the freshness probe (default 15)")
     p.add_argument("--shuffled", action="store_true",
                    help="publish events in random time order (a 30-day backfill) instead of arrival order")
     p.add_argument("--batch-max-records", type=int, default=None,
@@ -150,11 +156,55 @@ class Run:
         self.add("Writer apply_batch alone (pre-decoded, 1 connection)", rate(n, seconds), "events/s",
                  f"{n:,} events in {seconds:.1f} s on top of the e2e rows; time: {split}")
 
+    async def profiles(self) -> None:
+        """Issue 3's figures: mixed workload, freshness under it, unified profile under load."""
+        a = self.args
+        say(f"mixed workload: identity + consent for {a.customers:,} customers and {a.mixed_events:,} new interactions ...")
+        people_msgs = {f: people.encode(self.codec, recs) for f, recs in people.records(a.customers, a.seed).items()}
+        fresh = workload.build(self.codec, a.mixed_events, a.customers, a.seed + 1).interactions
+        proc, port = e2e.start_worker(self.settings, self.workdir / "worker-mixed.log"), free_port()
+        app = api_probe.start_app(self.settings, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await api_probe.wait_http(f"{base}/healthz", app)
+            n, seconds = await people.burst(self.settings, people_msgs, fresh, proc, self.workdir / "worker-mixed.log")
+            parts = ", ".join(f"{len(m):,} {f}" for f, m in people_msgs.items())
+            self.add("**Mixed end-to-end** (identity + consent + interactions)", rate(n, seconds), "events/s",
+                     f"{n:,} events ({parts}, {len(fresh):,} interactions) in {seconds:.1f} s", role="info")
+            await self._freshness(rate(n, seconds) / 2, base)
+            rnd = random.Random(a.seed)
+            load = await api_probe.drive(
+                lambda: f"{base}/api/v1/customers/{workload.customer_id(rnd.randrange(a.customers))}/unified-profile",
+                a.api_seconds, a.api_concurrency, {"X-Tenant-Id": workload.TENANT})
+            self.add(f"API: unified-profile, all sections, random of {a.customers:,} profiles", load.rate, "requests/s",
+                     f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.requests:,} requests"
+                     + (f", {load.errors} errors (first: {load.first_error})" if load.errors else ""), role="api")
+        finally:
+            api_probe.stop(app)
+            e2e.stop_worker(proc)
+        raw_load = await people.raw_lookup(self.settings, a.customers, a.api_seconds, a.api_concurrency)
+        self.add("asyncpg: profile id lookup (one indexed SELECT)", raw_load.rate, "requests/s",
+                 f"p50 {raw_load.p50_ms:.2f} ms, p99 {raw_load.p99_ms:.2f} ms, concurrency {a.api_concurrency}", role="api")
+
+    async def _freshness(self, target: float, base: str) -> None:
+        a = self.args
+        consent = people.records(a.customers, a.seed + 2)["consent"]
+        more = workload.build(self.codec, int(target * a.fresh_seconds * 1.2), a.customers, a.seed + 2).interactions
+        mix = [("consent", k, v) for k, v in people.encode(self.codec, consent)] + [("interactions", k, v) for k, v in more]
+        random.Random(a.seed).shuffle(mix)
+        say(f"freshness: {a.fresh_seconds:.0f} s of the mix at {target:,.0f} events/s with a marker probe ...")
+        sent, lat = await people.freshness(self.settings, self.codec, mix, target, a.fresh_seconds, base)
+        self.add("Freshness at a steady mixed load (publish → API shows it)",
+                 api_probe.percentile(lat, 0.5) * 1000 if lat else None, "ms",
+                 f"p50; p99 {api_probe.percentile(lat, 0.99) * 1000:.0f} ms over {len(lat)} markers, while "
+                 f"{sent:,.0f} events/s (half the mixed burst rate) were published" if lat else "",
+                 role="info", failure=None if lat else "no marker completed")
+
     async def all(self) -> None:
         """Every measurement; one that fails is reported as failed and the next one still runs."""
         self.build_workload()
         for step in (self.produce_alone, self.end_to_end, self.raw_consume, self.copy, self.faust, self.api,
-                     self.writer_alone):
+                     self.writer_alone, self.profiles):
             try:
                 result = step()
                 if inspect.isawaitable(result):

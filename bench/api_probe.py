@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import aiohttp
 from aiohttp import web
@@ -42,12 +43,12 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-async def _loop(session: aiohttp.ClientSession, url: str, headers: dict, deadline: float,
+async def _loop(session: aiohttp.ClientSession, url: str | Callable[[], str], headers: dict, deadline: float,
                 latencies: list[float], errors: list[str]) -> None:
     while time.perf_counter() < deadline:
         t0 = time.perf_counter()
         try:
-            async with session.get(url, headers=headers) as resp:
+            async with session.get(url() if callable(url) else url, headers=headers) as resp:
                 await resp.read()
                 if resp.status != 200:
                     errors.append(f"HTTP {resp.status}")
@@ -58,8 +59,9 @@ async def _loop(session: aiohttp.ClientSession, url: str, headers: dict, deadlin
         latencies.append(time.perf_counter() - t0)
 
 
-async def drive(url: str, seconds: float, concurrency: int, headers: dict | None = None) -> Load:
-    """``concurrency`` request loops against ``url`` for ``seconds`` (after a short warm-up)."""
+async def drive(url: str | Callable[[], str], seconds: float, concurrency: int, headers: dict | None = None) -> Load:
+    """``concurrency`` request loops against ``url`` (or a new URL from ``url()`` per request)
+    for ``seconds`` (after a short warm-up)."""
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
