@@ -227,6 +227,16 @@ async def test_the_tenant_link_threshold_regroups_its_profiles(settings):
         await publish_people(settings, [UNLINK])  # applied with the stored threshold
         await wait_caught_up(settings, timeout=60)
         await check_membership(settings, PEOPLE + [UNLINK], threshold=0.5)
-        await publish_people(settings, [configured("t2", 40, 0.8)])
+        await publish_people(settings, [configured("t2", 40, 0.8, region="AE")])
         await wait_caught_up(settings, timeout=60)
         await check_membership(settings, PEOPLE + [UNLINK])
+        # the tenant's default region reads a national phone number: C9 joins C3's +971 number
+        await publish_people(settings, [identify("i9", 41, ("customer_id", "C9"), ("phone", "050 123 4567"))])
+        await wait_caught_up(settings, timeout=60)
+    client = await api_client(settings)
+    try:
+        for ident in ("C9", "phone:050-123-4567", "phone:+971501234567"):
+            status, body = await profile(client, ident, sections="identities")
+            assert status == 200 and body["customerId"] == "C3", (ident, body)
+    finally:
+        await client.close()

@@ -62,8 +62,9 @@ class Edge:
         return self.linked and self.eligible and self.confidence >= threshold
 
 
-def identifiers_of(event: Identify) -> list[Identifier]:
-    return [normalize(r, event.default_region) for r in event.identifiers]
+def identifiers_of(event: Identify, region: str | None = None) -> list[Identifier]:
+    """Normalized with the event's default region, else ``region`` (the tenant's)."""
+    return [normalize(r, event.default_region or region) for r in event.identifiers]
 
 
 def primary(idents: list[Identifier]) -> Identifier:
@@ -78,22 +79,19 @@ def _edge(e: PersonEvent, x: Identifier, y: Identifier, linked: bool, confidence
     return Edge(e.tenant_id, a, b, linked, confidence, x.valid and y.valid, e.occurred_at, e.event_id)
 
 
-def facts(event: Identify | Link | Unlink) -> tuple[list[Node], list[Edge]]:
-    """The nodes and edges one identity event states (self-pairs are dropped)."""
+def facts(event: Identify | Link | Unlink, region: str | None = None) -> tuple[list[Node], list[Edge]]:
+    """The nodes and edges one identity event states (self-pairs are dropped); ``region``: the
+    tenant's default region for phones written without a country code."""
     if isinstance(event, Identify):
-        idents = identifiers_of(event)
+        idents = identifiers_of(event, region)
         head = primary(idents)
         pairs = [(head, i, True, 1.0) for i in idents if i.key != head.key]
     else:
-        idents = [normalize(event.identifier), normalize(event.linked_identifier)]
+        idents = [normalize(event.identifier, region), normalize(event.linked_identifier, region)]
         linked = isinstance(event, Link)
         pairs = [(idents[0], idents[1], linked, event.confidence if linked else 0.0)] if idents[0].key != idents[1].key else []
     nodes = [Node(event.tenant_id, i.key, i, event.occurred_at, event.event_id) for i in idents]
     return nodes, [_edge(event, x, y, linked, c) for x, y, linked, c in pairs]
-
-
-def node_key(tenant_id: str, raw: RawIdentifier, region: str | None = None) -> str:
-    return normalize(raw, region).key
 
 
 def canonical(members: Iterable[str]) -> str:

@@ -54,8 +54,8 @@ def _node_row(n: identity.Node) -> tuple:
     return n.tenant_id, n.key, i.type, i.value, i.original, i.valid, i.problem, i.region, n.occurred_at, n.event_id
 
 
-def _node_about(e: ConsentChanged | ExperimentAssigned | JourneyUpdated) -> identity.Node:
-    ident = normalize(e.identifier)
+def _node_about(e: ConsentChanged | ExperimentAssigned | JourneyUpdated, region: str | None) -> identity.Node:
+    ident = normalize(e.identifier, region)
     return identity.Node(e.tenant_id, ident.key, ident, e.occurred_at, e.event_id)
 
 
@@ -100,8 +100,8 @@ async def regroup_tenant(conn: asyncpg.Connection, tenant_id: str, threshold: fl
     return await _regroup(conn, tenant_id, keys, threshold) if keys else set()
 
 
-async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
-                       thresholds: Mapping[str, float]) -> dict[str, set[str]]:
+async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent], thresholds: Mapping[str, float],
+                       regions: Mapping[str, str | None]) -> dict[str, set[str]]:
     """Apply person events (duplicates are harmless: the upserts are idempotent); returns, per
     tenant, the profile ids whose identifiers or facts changed, old ids of regrouped profiles
     included."""
@@ -109,9 +109,9 @@ async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
     edges: list[identity.Edge] = []
     for e in events:
         if isinstance(e, AboutOne):
-            nodes.append(_node_about(e))
+            nodes.append(_node_about(e, regions.get(e.tenant_id)))
         else:
-            n, g = identity.facts(e)
+            n, g = identity.facts(e, regions.get(e.tenant_id))
             nodes += n
             edges += g
     for tenant_id in sorted({e.tenant_id for e in events}):
@@ -127,5 +127,5 @@ async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
     for tenant_id in sorted({t for t, _ in first}):
         involved[tenant_id] = await _regroup(conn, tenant_id, {k for t, k in first if t == tenant_id},
                                              thresholds.get(tenant_id, identity.DEFAULT_THRESHOLD))
-    await _upsert_facts(conn, [f for e in events for f in traits.facts_of(e)])
+    await _upsert_facts(conn, [f for e in events for f in traits.facts_of(e, regions.get(e.tenant_id))])
     return involved

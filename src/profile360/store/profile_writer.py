@@ -37,7 +37,9 @@ async def _identity(conn: asyncpg.Connection, events: Sequence[Event], people: l
     settings = await tenants.settings_of(conn, {e.tenant_id for e in people} | rethreshold)
     touched: Touched = {t: await regroup_tenant(conn, t, settings[t].link_threshold) for t in sorted(rethreshold)}
     if people:
-        for tenant_id, pids in (await apply_people(conn, people, {t: s.link_threshold for t, s in settings.items()})).items():
+        thresholds = {t: s.link_threshold for t, s in settings.items()}
+        regions = {t: s.default_region for t, s in settings.items()}
+        for tenant_id, pids in (await apply_people(conn, people, thresholds, regions)).items():
             touched[tenant_id] = touched.get(tenant_id, set()) | pids
     return touched, rethreshold
 

@@ -34,24 +34,29 @@ class ProfileRef:
         return sorted(k[len(CUSTOMER_PREFIX):] for k in self.keys if k.startswith(CUSTOMER_PREFIX))
 
 
-def candidate_keys(ident: str) -> list[str]:
-    """Keys ``ident`` may name: a customer id first, then ``type:value`` normalized."""
-    keys = [CUSTOMER_PREFIX + ident]
+async def _profile_of(conn: asyncpg.Connection, tenant_id: str, ident: str) -> str | None:
+    """The profile id of the node ``ident`` names: a customer id first, then ``type:value``
+    normalized (phones with the tenant's default region)."""
+    sql = "SELECT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = $2"
+    profile_id = await conn.fetchval(sql, tenant_id, CUSTOMER_PREFIX + ident)
     parsed = parse_key(ident)
-    if parsed:
-        keys.append(normalize(RawIdentifier(*parsed)).key)
-    return keys
+    if profile_id is None and parsed:
+        region = await conn.fetchval("SELECT default_region FROM tenant_settings WHERE tenant_id = $1", tenant_id)
+        profile_id = await conn.fetchval(sql, tenant_id, normalize(RawIdentifier(*parsed), region).key)
+    return profile_id
+
+
+async def _keys(conn: asyncpg.Connection, tenant_id: str, profile_id: str) -> tuple[str, ...]:
+    rows = await conn.fetch("SELECT key FROM identity_nodes WHERE tenant_id = $1 AND profile_id = $2 ORDER BY key",
+                            tenant_id, profile_id)
+    return tuple(r["key"] for r in rows)
 
 
 async def resolve(conn: asyncpg.Connection, tenant_id: str, ident: str) -> ProfileRef | None:
     """The profile ``ident`` (profile id, customer id or ``type:value``) belongs to, or None."""
-    for key in candidate_keys(ident):
-        profile_id = await conn.fetchval("SELECT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = $2",
-                                         tenant_id, key)
-        if profile_id is not None:
-            keys = await conn.fetch("SELECT key FROM identity_nodes WHERE tenant_id = $1 AND profile_id = $2 ORDER BY key",
-                                    tenant_id, profile_id)
-            return ProfileRef(tenant_id, profile_id, tuple(r["key"] for r in keys))
+    profile_id = await _profile_of(conn, tenant_id, ident)
+    if profile_id is not None:
+        return ProfileRef(tenant_id, profile_id, await _keys(conn, tenant_id, profile_id))
     seen = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM interaction_history WHERE tenant_id = $1 AND customer_id = $2)",
                                tenant_id, ident)
     return ProfileRef(tenant_id, ident, (CUSTOMER_PREFIX + ident,)) if seen else None
@@ -59,14 +64,10 @@ async def resolve(conn: asyncpg.Connection, tenant_id: str, ident: str) -> Profi
 
 async def customer_ids_of(conn: asyncpg.Connection, tenant_id: str, ident: str) -> list[str]:
     """The customer ids of ``ident``'s profile; a customer id no identity event names is alone."""
-    for key in candidate_keys(ident):
-        rows = await conn.fetch("""SELECT m.key FROM identity_nodes n JOIN identity_nodes m
-                                     ON m.tenant_id = n.tenant_id AND m.profile_id = n.profile_id
-                                   WHERE n.tenant_id = $1 AND n.key = $2 AND m.key LIKE 'customer\\_id:%'""",
-                                tenant_id, key)
-        if rows:
-            return sorted(r["key"][len(CUSTOMER_PREFIX):] for r in rows)
-    return [ident]
+    profile_id = await _profile_of(conn, tenant_id, ident)
+    if profile_id is None:
+        return [ident]
+    return ProfileRef(tenant_id, profile_id, await _keys(conn, tenant_id, profile_id)).customer_ids
 
 
 async def identity_rows(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
