@@ -168,3 +168,31 @@ async def test_segments_api_defines_lists_pages_and_deletes(settings):
             assert (await client.get("/api/v1/segments/buyers/members", headers=headers)).status == 404
     finally:
         await client.close()
+
+
+async def test_merges_move_memberships_whatever_the_order_of_topics(settings):
+    """A customer known only from interactions is a member under its own id; a later identity
+    event (or a lowered link threshold) that merges it away moves the membership and the count."""
+    from .test_profiles import configured, identify, link
+
+    def buys(customer: str, n: int):
+        return [("InteractionEvent", {**e, "eventId": f"{customer}-buy-{i}", "customerId": customer, "type": "purchase"})
+                for i, e in enumerate(workload.interactions(TENANT, n))]
+
+    async def send(records):
+        await send_records(settings, CODEC, settings.topic("interactions"), records)
+
+    await ensure_topics(settings)
+    async with InProcessWorker(settings):
+        await publish_people(settings, [segment("buyers", 0, "count(purchase) >= 1")])
+        await wait_caught_up(settings, timeout=60)
+        await send(buys("C0", 1) + buys("C1", 1) + buys("C5", 1))
+        await publish_people(settings, [link("Link", "w1", 1, ("customer_id", "C0"), ("customer_id", "C1"), 0.5)])
+        await wait_caught_up(settings, timeout=60)
+        assert await stored(settings) == ({"buyers": {"C0", "C1", "C5"}}, {"buyers": 3})
+        await publish_people(settings, [configured("t1", 2, 0.5)])  # the weak link now merges C1 into C0
+        await wait_caught_up(settings, timeout=60)
+        assert await stored(settings) == ({"buyers": {"C0", "C5"}}, {"buyers": 2})
+        await publish_people(settings, [identify("i1", 3, ("customer_id", "C5"), ("customer_id", "C0"))])
+        await wait_caught_up(settings, timeout=60)
+        assert await stored(settings) == ({"buyers": {"C0"}}, {"buyers": 1})

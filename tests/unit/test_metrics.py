@@ -59,3 +59,9 @@ def test_metric_definitions_are_validated():
         with pytest.raises(InvalidEvent) as err:
             from_record("MetricDefined", {**good, field: value})
         assert err.value.field == field
+
+
+def test_all_time_includes_future_days_and_windows_end_today():
+    rows = rows_of([ev(1, -3, "purchase", 4.0), ev(2, 0, "purchase", 1.0)])  # one dated 3 days ahead
+    assert metrics.evaluate(metric("count", None), rows, TODAY) == 2
+    assert metrics.evaluate(metric("count", 30), rows, TODAY) == 1

@@ -29,3 +29,16 @@ def test_invalid_fields_are_named(field, value):
 def test_records_no_projection_consumes_are_invalid():
     with pytest.raises(InvalidEvent, match="no projection"):
         from_record("ErasureRequested", {})
+
+
+def test_customer_ids_cannot_hold_a_colon():
+    """``type:value`` names other identifiers: a colon in a customer id would be ambiguous."""
+    with pytest.raises(InvalidEvent) as err:
+        from_record("InteractionEvent", {**GOOD, "customerId": "web:42"})
+    assert err.value.field == "customerId"
+    ident = {"eventId": "i", "tenantId": "t", "occurredAt": GOOD["occurredAt"], "traits": {},
+             "identifiers": [{"type": "customer_id", "value": "web:42"}]}
+    with pytest.raises(InvalidEvent) as err:
+        from_record("Identify", ident)
+    assert err.value.field == "identifiers[0].value"
+    assert from_record("Identify", {**ident, "identifiers": [{"type": "web", "value": "42:a"}]}).identifiers

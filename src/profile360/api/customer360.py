@@ -47,7 +47,7 @@ async def overview_handler(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             total, new = await overview.contacts(conn, tenant, month_start)
-            active = await overview.active(conn, tenant, now.date() - timedelta(days=ACTIVE_DAYS - 1))
+            active = await overview.active(conn, tenant, now.date() - timedelta(days=ACTIVE_DAYS - 1), now.date())
             top = await segment_reads.top_segments(conn, tenant, 5)
             reach = await overview.channel_reach(conn, tenant)
     data = {"totalContacts": total, "activeContacts": active, "newContactsThisMonth": new,
@@ -57,7 +57,7 @@ async def overview_handler(request: web.Request) -> web.Response:
 
 
 async def _profile(request: web.Request, conn: Any, tenant: str) -> profiles.ProfileRef:
-    ref = await profiles.resolve(conn, tenant, request.match_info["id"])
+    ref = await profiles.resolve(conn, tenant, params.path_id(request))
     if ref is None:
         raise ApiError(404, "not_found", f"no customer {request.match_info['id']!r} in tenant {tenant!r}", "id")
     return ref

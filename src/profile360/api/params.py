@@ -24,6 +24,14 @@ def tenant(request: web.Request) -> str:
     return value
 
 
+def path_id(request: web.Request) -> str:
+    """The ``{id}`` of a customer route: a customer id or ``type:value``."""
+    value = request.match_info["id"]
+    if not 0 < len(value) <= MAX_ID_LEN + 64 or "\x00" in value:
+        raise bad_param("id", f"must be 1 to {MAX_ID_LEN + 64} characters, without NUL")
+    return value
+
+
 def integer(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
     raw = request.query.get(name)
     if raw is None or raw == "":

@@ -9,7 +9,6 @@ from aiohttp import web
 from profile360.api import params, sections
 from profile360.api.errors import ApiError, bad_param, json_response
 from profile360.api.keys import POOL
-from profile360.events.rules import MAX_ID_LEN
 from profile360.store import profiles
 
 SHAPES = ("sections", "keyed")
@@ -25,9 +24,7 @@ def _keyed(ref: profiles.ProfileRef, data: dict[str, Any], total: int | None) ->
 
 async def unified_profile(request: web.Request) -> web.Response:
     tenant = params.tenant(request)
-    ident = request.match_info["id"]
-    if not 0 < len(ident) <= MAX_ID_LEN + 64 or "\x00" in ident:
-        raise bad_param("id", f"must be 1 to {MAX_ID_LEN + 64} characters")
+    ident = params.path_id(request)
     shape = params.choice(request, "shape", SHAPES, "sections")
     available = sections.sections()
     wanted = params.names(request, "sections", tuple(available))

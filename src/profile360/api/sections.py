@@ -20,8 +20,7 @@ from typing import Any, Awaitable, Callable
 import asyncpg
 
 from profile360.projections import metrics, profile
-from profile360.projections.identity import DEFAULT_THRESHOLD
-from profile360.store import definitions, profiles, segment_reads
+from profile360.store import definitions, profiles, segment_reads, tenants
 from profile360.store.profiles import ProfileRef
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,8 @@ async def _identities(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[st
     nodes, edges = await profiles.identity_rows(conn, ref)
     if not nodes:  # a customer id seen only in interactions
         return [{"type": "customer_id", "value": cid, "confidence": 1.0, "merged": True} for cid in ref.customer_ids]
-    return profile.identities(nodes, edges, DEFAULT_THRESHOLD)
+    threshold = (await tenants.settings_of(conn, [ref.tenant_id]))[ref.tenant_id].link_threshold
+    return profile.identities(nodes, edges, threshold)
 
 
 def _today() -> date:

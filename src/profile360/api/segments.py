@@ -125,4 +125,7 @@ async def _run(request: web.Request, event: dict[str, Any], status: int) -> web.
         return json_response({"deleted": True, "id": segment_id, "eventId": event["eventId"]}, status)
     async with request.app[POOL].acquire() as conn:
         row = await segment_reads.segment(conn, tenant, segment_id)
-    return json_response({**render(row), "eventId": event["eventId"]} if row else {"status": "accepted"}, status)
+    if row is None or row["event_id"] != event["eventId"]:
+        raise ApiError(409, "superseded", f"another definition of segment {segment_id!r} was applied after this one",
+                       "id")
+    return json_response({**render(row), "eventId": event["eventId"]}, status)

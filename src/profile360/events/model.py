@@ -94,8 +94,11 @@ def _interaction(rec: Mapping[str, Any]) -> Interaction:
     for k, v in metadata.items():
         if "\x00" in k or "\x00" in v:
             raise InvalidEvent(n, f"metadata.{k}", "contains a NUL character")
+    customer = text(n, rec, "customerId")
+    if ":" in customer:
+        raise InvalidEvent(n, "customerId", "must not contain ':' (type:value names other identifiers)")
     return Interaction(
-        event_id, tenant_id, occurred_at, text(n, rec, "customerId"), kind, channel,
+        event_id, tenant_id, occurred_at, customer, kind, channel,
         text(n, rec, "channelId", required=False), text(n, rec, "offerId", required=False),
         text(n, rec, "creativeId", required=False), text(n, rec, "campaignId", required=False),
         text(n, rec, "workflowId", required=False), value, metadata,

@@ -136,6 +136,8 @@ def _identifier(name: str, key: str, rec: Any) -> RawIdentifier:
     value = text(name, rec, "value", limit=MAX_ID_LEN)
     if not value.strip():
         raise InvalidEvent(name, f"{key}.value", "is blank")
+    if kind == "customer_id" and ":" in value:
+        raise InvalidEvent(name, f"{key}.value", "a customer id must not contain ':' (type:value names other identifiers)")
     return RawIdentifier(kind, value)
 
 

@@ -24,9 +24,9 @@ ENGAGEMENT_SCALE = 20.0
 
 
 def in_window(rows: Iterable[Row], days: int | None, today: date, types: Iterable[str] | None = None) -> list[Bucket]:
-    since = today - timedelta(days=days - 1) if days else date.min
+    since, until = (today - timedelta(days=days - 1), today) if days else (date.min, date.max)
     wanted = set(types) if types is not None else None
-    return [b for d, t, b in rows if since <= d <= today and (wanted is None or t in wanted)]
+    return [b for d, t, b in rows if since <= d <= until and (wanted is None or t in wanted)]
 
 
 def total(buckets: Iterable[Bucket]) -> Bucket:

@@ -210,6 +210,13 @@ def fields(rule: Rule) -> list[Field]:
     return [rule.field] if isinstance(rule, Cmp) else [f for item in rule.items for f in fields(item)]
 
 
+def tags_named(rule: Rule) -> list[str]:
+    """The tags of the rule's ``tags contains "x"`` comparisons."""
+    if isinstance(rule, Cmp):
+        return [rule.value] if rule.field.kind == "tags" else []
+    return [t for item in rule.items for t in tags_named(item)]
+
+
 def windowed(rule: Rule) -> bool:
     """Whether time passing alone can change the result (re-evaluated on a schedule)."""
     return any(f.kind == "metric" or f.kind in ("count", "sum") and f.args[1] is not None for f in fields(rule))

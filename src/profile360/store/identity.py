@@ -23,10 +23,10 @@ from profile360.projections.identifiers import normalize
 _NODE_UPSERT = """
     INSERT INTO identity_nodes AS n (tenant_id, key, id_type, id_value, original, valid, problem, region,
                                      occurred_at, event_id, profile_id)
-    SELECT u.*, u.key FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[],
-                                  $8::text[], $9::timestamptz[], $10::text[])
-           AS u(tenant_id, key, id_type, id_value, original, valid, problem, region, occurred_at, event_id)
-    ON CONFLICT (tenant_id, key) DO UPDATE SET original = EXCLUDED.original, occurred_at = EXCLUDED.occurred_at,
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[],
+                         $8::text[], $9::timestamptz[], $10::text[], $11::text[])
+    ON CONFLICT (tenant_id, key) DO UPDATE SET original = EXCLUDED.original, valid = EXCLUDED.valid,
+        problem = EXCLUDED.problem, region = EXCLUDED.region, occurred_at = EXCLUDED.occurred_at,
         event_id = EXCLUDED.event_id
     WHERE (n.occurred_at, n.event_id) > (EXCLUDED.occurred_at, EXCLUDED.event_id)"""
 
@@ -50,8 +50,9 @@ def _columns(rows: list[tuple]) -> list[list]:
 
 
 def _node_row(n: identity.Node) -> tuple:
-    i = n.ident
-    return n.tenant_id, n.key, i.type, i.value, i.original, i.valid, i.problem, i.region, n.occurred_at, n.event_id
+    i = n.ident  # a new node starts as a profile of its own: the id it had before any link (a customer's bare id)
+    return (n.tenant_id, n.key, i.type, i.value, i.original, i.valid, i.problem, i.region, n.occurred_at, n.event_id,
+            identity.canonical([n.key]))
 
 
 def _node_about(e: ConsentChanged | ExperimentAssigned | JourneyUpdated, region: str | None) -> identity.Node:

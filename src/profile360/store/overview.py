@@ -26,13 +26,13 @@ async def contacts(conn: asyncpg.Connection, tenant_id: str, month_start: dateti
     return row["total"], row["new"]
 
 
-async def active(conn: asyncpg.Connection, tenant_id: str, since: date) -> int:
-    """Profiles with an interaction on or after ``since``."""
+async def active(conn: asyncpg.Connection, tenant_id: str, since: date, until: date) -> int:
+    """Profiles with an interaction from ``since`` to ``until``."""
     return await conn.fetchval(
         """SELECT count(DISTINCT coalesce(n.profile_id, c.customer_id))
-           FROM (SELECT DISTINCT customer_id FROM customer_daily WHERE tenant_id = $1 AND day >= $2) c
+           FROM (SELECT DISTINCT customer_id FROM customer_daily WHERE tenant_id = $1 AND day BETWEEN $2 AND $3) c
            LEFT JOIN identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || c.customer_id""",
-        tenant_id, since)
+        tenant_id, since, until)
 
 
 async def channel_reach(conn: asyncpg.Connection, tenant_id: str, purpose: str = "marketing") -> dict[str, int]:

@@ -19,9 +19,10 @@ Touched = dict[str, set[str]]
 async def apply_profile_side(conn: asyncpg.Connection, events: Sequence[Event], fresh: Sequence[Interaction]) -> None:
     people = [e for e in events if isinstance(e, PERSON_EVENTS)]
     defining = {e.tenant_id for e in events if isinstance(e, (MetricDefined, SegmentDefined, TenantConfigured))}
-    # every tenant lock this transaction may take, taken first and in order (no lock cycles)
-    for tenant_id in sorted({e.tenant_id for e in people} | defining
-                            | set(await segments.tenants_with_segments(conn, {e.tenant_id for e in fresh}))):
+    # every tenant lock this transaction may take, taken first and in order (no lock cycles); a
+    # tenant with new interactions too, so a segment defined meanwhile waits for this batch
+    # instead of evaluating without its rows
+    for tenant_id in sorted({e.tenant_id for e in people} | defining | {e.tenant_id for e in fresh}):
         await lock_tenant(conn, tenant_id)
     touched, rethreshold = await _identity(conn, events, people)
     redefined = rethreshold | {e.tenant_id for e in events if isinstance(e, MetricDefined)}

@@ -92,6 +92,12 @@ async def all_profiles(conn: asyncpg.Connection, tenant_id: str) -> list[str]:
     return [r["p"] for r in rows]
 
 
+async def _everyone(conn: asyncpg.Connection, tenant_id: str) -> set[str]:
+    """Every profile, and every profile id that still holds a membership (merged away ones too)."""
+    held = await conn.fetch("SELECT DISTINCT profile_id FROM segment_members WHERE tenant_id = $1", tenant_id)
+    return set(await all_profiles(conn, tenant_id)) | {r["profile_id"] for r in held}
+
+
 async def refresh(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterable[str] | None,
                   windowed_only: bool = False) -> None:
     """Re-evaluate the tenant's live segments for ``profile_ids`` (None: every profile)."""
@@ -99,7 +105,7 @@ async def refresh(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterabl
     segs = await live_segments(conn, tenant_id, windowed_only)
     if not segs:
         return
-    pids = sorted(set(profile_ids)) if profile_ids is not None else await all_profiles(conn, tenant_id)
+    pids = sorted(set(profile_ids) if profile_ids is not None else await _everyone(conn, tenant_id))
     rules = [s.rule for s in segs]
     metrics = await definitions.metrics_of(conn, tenant_id)
     today = datetime.now(timezone.utc).date()

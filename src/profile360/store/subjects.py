@@ -81,12 +81,11 @@ def _since(facts: list[traits.Fact], first_seen: datetime) -> Since:
         if f.kind == "consent":
             key = ("consent", "/".join(f.args))
             return [won[key].occurred_at] if key in won else []
-        if f.kind == "tags":
-            return [x.occurred_at for (kind, _), x in won.items() if kind == "tag"]
         return []
 
     def since(rule: rule_syntax.Rule) -> datetime:
-        return max([first_seen, *(t for f in rule_syntax.fields(rule) for t in read(f))])
+        tags = [won[("tag", t)].occurred_at for t in rule_syntax.tags_named(rule) if ("tag", t) in won]
+        return max([first_seen, *tags, *(t for f in rule_syntax.fields(rule) for t in read(f))])
     return since
 
 

@@ -186,7 +186,7 @@ _CATALOG_UPSERTS = {
 
 
 async def _upsert_catalog(conn: asyncpg.Connection, events: list) -> None:
-    winners = catalog.latest(events).values()
+    winners = [w for _, w in sorted(catalog.latest(events).items())]  # one lock order for every writer
     for kind, (sql, row) in _CATALOG_UPSERTS.items():
         rows = [row(e) for e in winners if type(e) is kind]
         if rows:
