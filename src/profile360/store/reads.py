@@ -114,9 +114,11 @@ def _customers_sql(order: str, final_order: str) -> str:
     return f"""
     WITH page AS (SELECT s.customer_id AS key, {_BUCKET_COUNTS} FROM customer_daily s WHERE {_WINDOW}
                   GROUP BY s.customer_id ORDER BY {order} LIMIT $3),
-         u AS (SELECT s.customer_id AS key, count(DISTINCT o.offer) AS unique_actions
-               FROM customer_daily s CROSS JOIN LATERAL unnest(s.offers) AS o(offer)
-               WHERE {_WINDOW} AND s.customer_id = ANY(ARRAY(SELECT key FROM page)) GROUP BY s.customer_id)
+         u AS (SELECT d.key, count(*) AS unique_actions FROM (  -- distinct pairs hash; count(DISTINCT) sorts
+                 SELECT DISTINCT s.customer_id AS key, o.offer FROM page
+                 JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = page.key
+                 CROSS JOIN LATERAL unnest(s.offers) AS o(offer)
+                 WHERE {_WINDOW}) d GROUP BY d.key)
     SELECT page.*, coalesce(u.unique_actions, 0) AS unique_actions FROM page LEFT JOIN u USING (key)
     ORDER BY {final_order}"""
 
