@@ -155,6 +155,11 @@ class Run:
         split = ", ".join(f"{label} {share:.0%}" for label, share in shares if share >= 0.01)
         self.add("Writer apply_batch alone (pre-decoded, 1 connection)", rate(n, seconds), "events/s",
                  f"{n:,} events in {seconds:.1f} s on top of the e2e rows; time: {split}")
+        for rule in ('trait.tier = "gold"', "count(purchase, 30) >= 2"):
+            say(f"writer with a live segment `{rule}` over {n // 4:,} events ...")
+            seconds = await raw.writer_with_segment(self.settings, self.entries[:n // 4], self.settings.batch_max_records, rule)
+            self.add(f"Writer alone with one live segment `{rule}`", rate(n // 4, seconds), "events/s",
+                     f"{n // 4:,} events in {seconds:.1f} s; every batch re-evaluates the profiles it touches")
 
     async def profiles(self) -> None:
         """Issue 3's figures: mixed workload, freshness under it, unified profile under load."""

@@ -148,9 +148,33 @@ class TimedConnection:
         return _TimedTransaction(self, self._conn.transaction())
 
 
-def _rekey(entries: list[Entry], topic: str) -> list[Entry]:
-    """Same events under new event ids (``w-`` prefix), so the history insert is not a no-op."""
-    return [Entry(topic, 0, i, replace(e.event, event_id="w-" + e.event.event_id)) for i, e in enumerate(entries)]
+def _rekey(entries: list[Entry], topic: str, tenant: str | None = None) -> list[Entry]:
+    """Same events under new event ids (``w-`` prefix), so the history insert is not a no-op;
+    in ``tenant`` if given."""
+    return [Entry(topic, 0, i, replace(e.event, event_id="w-" + e.event.event_id,
+                                       tenant_id=tenant or e.event.tenant_id)) for i, e in enumerate(entries)]
+
+
+async def writer_with_segment(settings: Settings, entries: list[Entry], batch: int, rule: str) -> float:
+    """Seconds ``apply_batch`` takes over ``entries`` (in a tenant of their own) while that
+    tenant has one live segment with ``rule``: every batch re-evaluates the profiles it touches."""
+    from datetime import datetime, timezone
+
+    from profile360.events.model import from_record
+    tenant = f"seg-{abs(hash(rule)) % 10_000}"
+    todo = _rekey(entries, f"{settings.topic_prefix}.segment_probe", tenant)
+    segment = from_record("SegmentDefined", {"eventId": f"seg-{tenant}", "tenantId": tenant, "segmentId": "probe",
+                                             "occurredAt": datetime.now(timezone.utc), "name": "Probe", "rule": rule})
+    consumer = f"{settings.consumer_group}-segment-probe-{tenant}"
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await apply_batch(conn, consumer, [Entry(f"{settings.topic_prefix}.segment_def", 0, 0, segment)])
+        t0 = time.perf_counter()
+        for i in range(0, len(todo), batch):
+            await apply_batch(conn, consumer, todo[i:i + batch])
+        return time.perf_counter() - t0
+    finally:
+        await conn.close()
 
 
 async def writer_alone(settings: Settings, entries: list[Entry], batch: int) -> tuple[float, Counter[str]]:
