@@ -159,7 +159,8 @@ class Run:
             say(f"writer with a live segment `{rule}` over {n // 4:,} events ...")
             seconds = await raw.writer_with_segment(self.settings, self.entries[:n // 4], self.settings.batch_max_records, rule)
             self.add(f"Writer alone with one live segment `{rule}`", rate(n // 4, seconds), "events/s",
-                     f"{n // 4:,} events in {seconds:.1f} s; every batch re-evaluates the profiles it touches")
+                     f"{n // 4:,} events in {seconds:.1f} s; every batch re-evaluates the profiles it touches",
+                     role="info")
 
     async def profiles(self) -> None:
         """Issue 3's figures: mixed workload, freshness under it, unified profile under load."""
