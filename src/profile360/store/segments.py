@@ -105,6 +105,9 @@ async def refresh(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterabl
     segs = await live_segments(conn, tenant_id, windowed_only)
     if not segs:
         return
+    # the loads below take arrays of a different size each time: a cached generic plan was
+    # measured to flip between index and sequential scans; plan them per call until commit
+    await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
     pids = sorted(set(profile_ids) if profile_ids is not None else await _everyone(conn, tenant_id))
     rules = [s.rule for s in segs]
     metrics = await definitions.metrics_of(conn, tenant_id)

@@ -1,7 +1,7 @@
 """Loads what segment rules read of many profiles at once: a few queries per chunk, not per profile."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Sequence
 
 import asyncpg
@@ -51,10 +51,23 @@ async def _facts(conn: asyncpg.Connection, tenant_id: str, keys: list[str]) -> d
     return out
 
 
-async def _buckets(conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str]) -> dict[str, list[tuple]]:
-    rows = await conn.fetch("""SELECT customer_id, day, type, n, value_n, value_sum, value_min, value_max, latest_at,
-                                      latest_event_id, latest_value FROM customer_daily
-                               WHERE tenant_id = $1 AND customer_id = ANY($2::text[])""", tenant_id, customer_ids)
+def _since_day(rules: list[rule_syntax.Rule], today: date) -> date | None:
+    """The first day any rule reads: None (every day) if one reads metrics or all time."""
+    windows = []
+    for f in (f for rule in rules for f in rule_syntax.fields(rule)):
+        if f.kind == "metric" or f.kind in ("count", "sum") and f.args[1] is None:
+            return None
+        if f.kind in ("count", "sum"):
+            windows.append(f.args[1])
+    return today - timedelta(days=max(windows) - 1) if windows else None
+
+
+async def _buckets(conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str],
+                   since: date | None) -> dict[str, list[tuple]]:
+    sql = """SELECT customer_id, day, type, n, value_n, value_sum, value_min, value_max, latest_at, latest_event_id,
+                    latest_value FROM customer_daily WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"""
+    rows = await (conn.fetch(sql, tenant_id, customer_ids) if since is None else
+                  conn.fetch(sql + " AND day >= $3", tenant_id, customer_ids, since))
     out: dict[str, list[tuple]] = {}
     for r in rows:
         latest = (r["latest_at"], r["latest_event_id"], r["latest_value"]) if r["latest_at"] else None
@@ -112,7 +125,7 @@ async def load_subjects(conn: asyncpg.Connection, tenant_id: str, pids: Sequence
     facts = await _facts(conn, tenant_id, keys)
     customers = sorted(k[len(CUSTOMER):] for k in keys if k.startswith(CUSTOMER))
     counted = any(f.kind in ("count", "sum", "metric") for rule in rules for f in rule_syntax.fields(rule))
-    buckets = await _buckets(conn, tenant_id, customers) if counted else {}
+    buckets = await _buckets(conn, tenant_id, customers, _since_day(rules, today)) if counted else {}
     first_days = await _first_days(conn, tenant_id, customers)
     out = {}
     for pid, ks in members.items():
