@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -12,10 +15,19 @@ from .services import Services, services
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+def stack(request: pytest.FixtureRequest):
+    """The session's broker and database. Their data lives in a directory of its own, not under
+    pytest's temporary root: the local PostgreSQL runs as user ``postgres`` and must keep
+    reaching its data even if another pytest session on the machine resets that root's
+    permissions (seen: a PostgreSQL restart test failed with "Permission denied")."""
     cache = Settings.from_env().devstack_dir / "cache"
-    with services(tmp_path_factory.mktemp("stack"), cache) as found:
-        yield found
+    root = Path(tempfile.mkdtemp(prefix="p360-test-stack-"))
+    root.chmod(0o711)
+    try:
+        with services(root, cache) as found:
+            yield found
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -167,10 +167,35 @@ async def check_merged(client, history):
     (onb,) = section(body, "journeys")
     assert (onb["status"], onb["step"], onb["enrolledAt"], onb["completedAt"]) == (
         "completed", "done", at(10).strftime("%Y-%m-%dT%H:%M:%S.000Z"), at(13).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+    await check_customer_summary(client, history, {"C1": ("C1", "C2"), "C3": ("C3",)})
     items, total = await all_history(client, TENANT, customerId="C2")  # the history follows the merge
     assert sorted(i["id"] for i in items) == sorted(e["eventId"] for e in mine) and total == len(mine)
     for alias in ("C1", "email:ANN@x.com", "email:ann@x.com"):
         assert (await profile(client, alias, sections="identities"))[1]["customerId"] == "C1"
+
+
+async def check_customer_summary(client, history, profiles: dict[str, tuple[str, ...]]):
+    """groupBy=customer lists profiles (a merged one once, under its id), paged one at a time."""
+    rows, cursor = [], None
+    while True:
+        query = {"groupBy": "customer", "limit": "1", **({"cursor": cursor} if cursor else {})}
+        body = await (await client.get("/api/v1/interaction-summary", params=query,
+                                       headers={"X-Tenant-Id": TENANT})).json()
+        rows += body["summary"]
+        if not body["nextCursor"]:
+            break
+        cursor = body["nextCursor"]
+    per_customer = oracle.expected_summary(history, TENANT, "customer", 30)
+    want = {}
+    for pid, customers in profiles.items():
+        mine = [per_customer[c] for c in customers if c in per_customer]
+        if mine:
+            want[pid] = {t: sum(m[t] for m in mine) for t in ("impression", "click", "dismiss", "convert", "total")}
+    got = {r["customerId"]: {t: r[t] for t in ("impression", "click", "dismiss", "convert", "total")} for r in rows}
+    assert got == want and len(rows) == len(want)
+    offers = {pid: len({e["offerId"] for e in history if e["customerId"] in customers and e.get("offerId")
+                        and e["type"] in oracle.OFFER_TYPES}) for pid, customers in profiles.items()}
+    assert {r["customerId"]: r["uniqueActions"] for r in rows} == {p: offers[p] for p in want}
 
 
 async def check_split(client, history):
@@ -182,6 +207,7 @@ async def check_split(client, history):
     attrs = section(body, "attributes")
     assert attrs["firstName"] == "Annie" and attrs["attributes"] == {} and attrs["isSubscribed"] is False
     assert {i["customerId"] for i in section(body, "interactions")} == {"C2"}
+    await check_customer_summary(client, history, {"C1": ("C1",), "C2": ("C2",), "C3": ("C3",)})
     items, total = await all_history(client, TENANT, customerId="C2")
     assert {i["customerId"] for i in items} == {"C2"} and total == sum(1 for e in history if e["customerId"] == "C2")
     status, c1 = await profile(client, "C1", sections="attributes")

@@ -53,4 +53,4 @@ async def _customer_summary(request: web.Request, tenant: str, days: int, window
         rows = await reads.customer_summary(conn, tenant, *window, limit, after, by_total)
     more = not by_total and len(rows) == limit
     return json_response({"groupBy": "customer", "days": days, "summary": [render.summary_group("customer", r) for r in rows],
-                          "nextCursor": params.encode_key_cursor(rows[-1]["key"]) if more else None})
+                          "nextCursor": params.encode_key_cursor(rows[-1]["head"]) if more else None})

@@ -105,27 +105,55 @@ _SUMMARY_SQL = {
 _OFFER_TYPES = "('impression', 'click', 'dismiss', 'convert')"
 _BUCKET_COUNTS = ", ".join(f"coalesce(sum(s.n) FILTER (WHERE s.type = '{t}'), 0)::bigint AS {t}"
                            for t in ("impression", "click", "dismiss", "convert"))
-_WINDOW = f"s.tenant_id = $1 AND s.customer_id > $4 AND s.day BETWEEN $2 AND $5 AND s.type IN {_OFFER_TYPES}"
 
 
-def _customers_sql(order: str, final_order: str) -> str:
-    """A page of customers with their offer-interaction counts, then the distinct offers of
-    just that page (kept apart: unnesting offers beside the sums would multiply them)."""
+_IN_WINDOW = f"s.day BETWEEN $2 AND $5 AND s.type IN {_OFFER_TYPES}"
+_NODE = "identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || {}"
+
+# A profile's first customer in the window: no other customer id of its profile sorts before
+# it and has offer interactions in the window. Paging those in id order lists every profile once.
+_HEADS = f"""
+    heads AS (SELECT c.customer_id AS head, coalesce(n.profile_id, c.customer_id) AS key
+              FROM (SELECT DISTINCT s.customer_id FROM customer_daily s
+                    WHERE s.tenant_id = $1 AND s.customer_id > $4 AND {_IN_WINDOW} ORDER BY 1) c
+              LEFT JOIN {_NODE.format("c.customer_id")}
+              WHERE n.profile_id IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM identity_nodes m JOIN customer_daily s
+                    ON s.tenant_id = $1 AND s.customer_id = substr(m.key, 13) AND {_IN_WINDOW}
+                  WHERE m.tenant_id = $1 AND m.profile_id = n.profile_id AND m.key LIKE 'customer\\_id:%'
+                    AND m.key < n.key)
+              ORDER BY c.customer_id LIMIT $3)"""
+
+# every profile, ranked by its total over all of its customer ids (reads every customer)
+_RANKED = f"""
+    heads AS (SELECT min(s.customer_id) AS head, coalesce(n.profile_id, s.customer_id) AS key
+              FROM customer_daily s LEFT JOIN {_NODE.format("s.customer_id")}
+              WHERE s.tenant_id = $1 AND s.customer_id > $4 AND {_IN_WINDOW}
+              GROUP BY 2 ORDER BY sum(s.n) DESC, 2 LIMIT $3)"""
+
+
+def _customers_sql(heads: str, final_order: str) -> str:
+    """A page of profiles (``heads``), each with the offer-interaction counts of all of its
+    customer ids, then the distinct offers of just that page (kept apart: unnesting offers
+    beside the sums would multiply them)."""
     return f"""
-    WITH page AS (SELECT s.customer_id AS key, {_BUCKET_COUNTS} FROM customer_daily s WHERE {_WINDOW}
-                  GROUP BY s.customer_id ORDER BY {order} LIMIT $3),
-         u AS (SELECT d.key, count(*) AS unique_actions FROM (  -- distinct pairs hash; count(DISTINCT) sorts
-                 SELECT DISTINCT s.customer_id AS key, o.offer FROM page
-                 JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = page.key
-                 CROSS JOIN LATERAL unnest(s.offers) AS o(offer)
-                 WHERE {_WINDOW}) d GROUP BY d.key)
-    SELECT page.*, coalesce(u.unique_actions, 0) AS unique_actions FROM page LEFT JOIN u USING (key)
+    WITH {heads},
+         members AS (SELECT h.head, h.key, coalesce(substr(m.key, 13), h.head) AS customer_id FROM heads h
+                     LEFT JOIN identity_nodes m ON m.tenant_id = $1 AND m.profile_id = h.key
+                                               AND m.key LIKE 'customer\\_id:%'),
+         page AS (SELECT mb.head, mb.key, {_BUCKET_COUNTS} FROM members mb
+                  JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = mb.customer_id AND {_IN_WINDOW}
+                  GROUP BY mb.head, mb.key),
+         u AS (SELECT d.head, count(*) AS unique_actions FROM (  -- distinct pairs hash; count(DISTINCT) sorts
+                 SELECT DISTINCT mb.head, o.offer FROM members mb
+                 JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = mb.customer_id AND {_IN_WINDOW}
+                 CROSS JOIN LATERAL unnest(s.offers) AS o(offer)) d GROUP BY d.head)
+    SELECT page.*, coalesce(u.unique_actions, 0) AS unique_actions FROM page LEFT JOIN u USING (head)
     ORDER BY {final_order}"""
 
 
-_CUSTOMERS_BY_ID = _customers_sql("s.customer_id", "page.key")
-_CUSTOMERS_BY_TOTAL = _customers_sql("sum(s.n) DESC, s.customer_id",
-                                     "page.impression + page.click + page.dismiss + page.convert DESC, page.key")
+_CUSTOMERS_BY_ID = _customers_sql(_HEADS, "page.head")
+_CUSTOMERS_BY_TOTAL = _customers_sql(_RANKED, "page.impression + page.click + page.dismiss + page.convert DESC, page.key")
 
 
 async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since: date, until: date,
@@ -137,8 +165,11 @@ async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since
 
 async def customer_summary(conn: asyncpg.Connection, tenant_id: str, since: date, until: date, limit: int,
                            after: str | None, by_total: bool) -> list[asyncpg.Record]:
-    """Customers with counts over the days from ``since``: in id order after ``after`` (reads
-    only the page's customers), or ranked by total (aggregates every customer: slow for many)."""
+    """Profiles with counts over the days ``since`` to ``until``, summed over all of their
+    customer ids (a merged profile is one row, under its profile id): in order of their first
+    customer id with interactions in the window, after ``after`` (reads only the page's
+    customers), or ranked by total (aggregates every customer: slow for many). Rows carry
+    ``head``, the position to pass as ``after`` for the next page."""
     if by_total:
         return await conn.fetch(_CUSTOMERS_BY_TOTAL, tenant_id, since, limit, "", until)
     return await conn.fetch(_CUSTOMERS_BY_ID, tenant_id, since, limit, after or "", until)
