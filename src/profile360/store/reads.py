@@ -107,37 +107,35 @@ _BUCKET_COUNTS = ", ".join(f"coalesce(sum(s.n) FILTER (WHERE s.type = '{t}'), 0)
                            for t in ("impression", "click", "dismiss", "convert"))
 
 
-_IN_WINDOW = f"s.day BETWEEN $2 AND $5 AND s.type IN {_OFFER_TYPES}"
+_IN_WINDOW = f"s.day BETWEEN $2 AND $3 AND s.type IN {_OFFER_TYPES}"
 _NODE = "identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || {}"
 
-# A profile's first customer in the window: no other customer id of its profile sorts before
-# it and has offer interactions in the window. Paging those in id order lists every profile once.
-_HEADS = f"""
-    heads AS (SELECT c.customer_id AS head, coalesce(n.profile_id, c.customer_id) AS key
-              FROM (SELECT DISTINCT s.customer_id FROM customer_daily s
-                    WHERE s.tenant_id = $1 AND s.customer_id > $4 AND {_IN_WINDOW} ORDER BY 1) c
-              LEFT JOIN {_NODE.format("c.customer_id")}
-              WHERE n.profile_id IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM identity_nodes m JOIN customer_daily s
-                    ON s.tenant_id = $1 AND s.customer_id = substr(m.key, 13) AND {_IN_WINDOW}
-                  WHERE m.tenant_id = $1 AND m.profile_id = n.profile_id AND m.key LIKE 'customer\\_id:%'
-                    AND m.key < n.key)
-              ORDER BY c.customer_id LIMIT $3)"""
+# Customers with offer interactions in the window, in id order after $4, at most $5 (the
+# LIMIT inside keeps the primary-key scan streaming), each with its profile and whether it is
+# the profile's *head*: no other customer id of its profile sorts before it and has offer
+# interactions in the window. Paging heads in id order lists every profile once.
+_CANDIDATES = f"""
+    SELECT c.customer_id AS head, coalesce(n.profile_id, c.customer_id) AS key,
+           n.profile_id IS NULL OR NOT EXISTS (
+               SELECT 1 FROM identity_nodes m JOIN customer_daily s
+                 ON s.tenant_id = $1 AND s.customer_id = substr(m.key, 13) AND {_IN_WINDOW}
+               WHERE m.tenant_id = $1 AND m.profile_id = n.profile_id AND m.key LIKE 'customer\\_id:%'
+                 AND m.key < n.key) AS is_head
+    FROM (SELECT s.customer_id FROM customer_daily s WHERE s.tenant_id = $1 AND s.customer_id > $4 AND {_IN_WINDOW}
+          GROUP BY s.customer_id ORDER BY s.customer_id LIMIT $5) c
+    LEFT JOIN {_NODE.format("c.customer_id")} ORDER BY c.customer_id"""
 
 # every profile, ranked by its total over all of its customer ids (reads every customer)
 _RANKED = f"""
-    heads AS (SELECT min(s.customer_id) AS head, coalesce(n.profile_id, s.customer_id) AS key
-              FROM customer_daily s LEFT JOIN {_NODE.format("s.customer_id")}
-              WHERE s.tenant_id = $1 AND s.customer_id > $4 AND {_IN_WINDOW}
-              GROUP BY 2 ORDER BY sum(s.n) DESC, 2 LIMIT $3)"""
+    SELECT min(s.customer_id) AS head, coalesce(n.profile_id, s.customer_id) AS key
+    FROM customer_daily s LEFT JOIN {_NODE.format("s.customer_id")}
+    WHERE s.tenant_id = $1 AND {_IN_WINDOW} GROUP BY 2 ORDER BY sum(s.n) DESC, 2 LIMIT $4"""
 
-
-def _customers_sql(heads: str, final_order: str) -> str:
-    """A page of profiles (``heads``), each with the offer-interaction counts of all of its
-    customer ids, then the distinct offers of just that page (kept apart: unnesting offers
-    beside the sums would multiply them)."""
-    return f"""
-    WITH {heads},
+# The page's profiles ($4 heads, $5 profile ids), each with the offer-interaction counts of all
+# of its customer ids, then their distinct offers (kept apart: unnesting offers beside the sums
+# would multiply them)
+_PAGE = f"""
+    WITH heads AS (SELECT * FROM unnest($4::text[], $5::text[]) AS h(head, key)),
          members AS (SELECT h.head, h.key, coalesce(substr(m.key, 13), h.head) AS customer_id FROM heads h
                      LEFT JOIN identity_nodes m ON m.tenant_id = $1 AND m.profile_id = h.key
                                                AND m.key LIKE 'customer\\_id:%'),
@@ -148,12 +146,21 @@ def _customers_sql(heads: str, final_order: str) -> str:
                  SELECT DISTINCT mb.head, o.offer FROM members mb
                  JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = mb.customer_id AND {_IN_WINDOW}
                  CROSS JOIN LATERAL unnest(s.offers) AS o(offer)) d GROUP BY d.head)
-    SELECT page.*, coalesce(u.unique_actions, 0) AS unique_actions FROM page LEFT JOIN u USING (head)
-    ORDER BY {final_order}"""
+    SELECT page.*, coalesce(u.unique_actions, 0) AS unique_actions FROM page LEFT JOIN u USING (head)"""
 
 
-_CUSTOMERS_BY_ID = _customers_sql(_HEADS, "page.head")
-_CUSTOMERS_BY_TOTAL = _customers_sql(_RANKED, "page.impression + page.click + page.dismiss + page.convert DESC, page.key")
+async def _heads(conn: asyncpg.Connection, tenant_id: str, since: date, until: date, after: str,
+                 limit: int) -> list[tuple[str, str]]:
+    """(head, profile id) of the next ``limit`` profiles after ``after``, reading candidates in
+    chunks (customers merged into an earlier head are skipped)."""
+    heads: list[tuple[str, str]] = []
+    while len(heads) < limit:
+        rows = await conn.fetch(_CANDIDATES, tenant_id, since, until, after, max(limit, 100))
+        heads += [(r["head"], r["key"]) for r in rows if r["is_head"]][:limit - len(heads)]
+        if len(rows) < max(limit, 100):
+            break
+        after = rows[-1]["head"]
+    return heads
 
 
 async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since: date, until: date,
@@ -171,8 +178,19 @@ async def customer_summary(conn: asyncpg.Connection, tenant_id: str, since: date
     customers), or ranked by total (aggregates every customer: slow for many). Rows carry
     ``head``, the position to pass as ``after`` for the next page."""
     if by_total:
-        return await conn.fetch(_CUSTOMERS_BY_TOTAL, tenant_id, since, limit, "", until)
-    return await conn.fetch(_CUSTOMERS_BY_ID, tenant_id, since, limit, after or "", until)
+        heads = [(r["head"], r["key"]) for r in await conn.fetch(_RANKED, tenant_id, since, until, limit)]
+    else:
+        heads = await _heads(conn, tenant_id, since, until, after or "", limit)
+    rows = await conn.fetch(_PAGE, tenant_id, since, until, [h for h, _ in heads], [k for _, k in heads]) if heads else []
+    return sorted(rows, key=_busiest if by_total else _head)
+
+
+def _busiest(r: asyncpg.Record) -> tuple[int, str]:
+    return -(r["impression"] + r["click"] + r["dismiss"] + r["convert"]), r["key"]
+
+
+def _head(r: asyncpg.Record) -> str:
+    return r["head"]
 
 
 async def readiness(conn: asyncpg.Connection) -> dict[str, Any]:
