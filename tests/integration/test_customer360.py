@@ -7,13 +7,12 @@ from datetime import datetime, time, timezone
 import pytest
 
 from profile360.cli import tenants
-from profile360.cli.produce import send_records
 from profile360.topics import ensure_topics
 
 from . import oracle_people, workload
 from .harness import InProcessWorker, wait_caught_up
-from .test_pipeline import CODEC, api_client
-from .test_profiles import PEOPLE, TENANT, publish_people
+from .test_pipeline import api_client
+from .test_profiles import PEOPLE, TENANT, publish_records
 from .test_segments import segment
 
 pytestmark = pytest.mark.integration
@@ -41,8 +40,8 @@ def first_events(records, history) -> dict[str, datetime]:
 async def test_overview_profile_and_events_of_the_customer360_module(settings):
     history = [{**e, "customerId": f"C{1 + i % 3}"} for i, e in enumerate(workload.interactions(TENANT, 40))]
     await ensure_topics(settings)
-    await publish_people(settings, PEOPLE + [segment("annies", 0, 'trait.firstName = "Annie"')])
-    await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in history])
+    await publish_records(settings, PEOPLE + [segment("annies", 0, 'trait.firstName = "Annie"')])
+    await publish_records(settings, [("InteractionEvent", r) for r in history])
     headers = {"X-Tenant-Id": TENANT}
     client = await api_client(settings)
     try:

@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 
 from profile360.api import sections
-from profile360.cli.produce import send_records
 from profile360.topics import ensure_topics
 
 from . import workload
 from .harness import InProcessWorker, wait_caught_up
-from .test_pipeline import CODEC, api_client
-from .test_profiles import PEOPLE, TENANT, at
+from .test_pipeline import api_client
+from .test_profiles import PEOPLE, TENANT, at, publish_records
 
 pytestmark = pytest.mark.integration
 PLUGIN = Path(__file__).resolve().parents[2] / "docs" / "examples" / "profile_section_plugin"
@@ -54,8 +53,7 @@ async def test_an_installed_plugin_section_is_discovered_and_served(settings, re
     purchases = [{**e, "eventId": f"p{i}", "customerId": "C1" if i % 2 else "C2", "occurredAt": at(30 + i),
                   "type": "purchase", "value": 20.0} for i, e in enumerate(workload.interactions(TENANT, 4))]
     await ensure_topics(settings)
-    await send_records(settings, CODEC, settings.topic("identity"), [r for r in PEOPLE if r[0] != "ConsentChanged"])
-    await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in purchases])
+    await publish_records(settings, PEOPLE + [("InteractionEvent", r) for r in purchases])
     client = await api_client(settings)  # create_app discovers the plugin
     try:
         async with InProcessWorker(settings):

@@ -83,10 +83,11 @@ UNLINK = link("Unlink", "u1", 20, ("customer_id", "C2"), ("email", "ann@x.com"))
 
 TOPIC_OF = {"Identify": "identity", "Link": "identity", "Unlink": "identity", "ConsentChanged": "consent",
             "ExperimentAssigned": "experiments", "JourneyUpdated": "journeys", "MetricDefined": "definitions",
-            "SegmentDefined": "definitions", "TenantConfigured": "definitions"}
+            "SegmentDefined": "definitions", "TenantConfigured": "definitions", "InteractionEvent": "interactions"}
 
 
-async def publish_people(settings, records):
+async def publish_records(settings, records):
+    """Send (record name, record) pairs, each to its family's topic."""
     for family in sorted(set(TOPIC_OF.values())):
         await send_records(settings, CODEC, settings.topic(family), [r for r in records if TOPIC_OF[r[0]] == family])
 
@@ -120,16 +121,16 @@ async def test_profiles_merge_and_unmerge_end_to_end(settings):
     shuffled = PEOPLE + PROGRAMS + [SPEND]
     random.Random(3).shuffle(shuffled)  # merges arrive before and after what they join
     await ensure_topics(settings)
-    await publish_people(settings, shuffled[:4])
-    await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in history])
-    await publish_people(settings, shuffled[4:] + shuffled[:2])  # and some twice
+    await publish_records(settings, shuffled[:4])
+    await publish_records(settings, [("InteractionEvent", r) for r in history])
+    await publish_records(settings, shuffled[4:] + shuffled[:2])  # and some twice
     client = await api_client(settings)
     try:
         async with InProcessWorker(settings):
             await wait_caught_up(settings, timeout=60)
             await check_membership(settings, PEOPLE)
             await check_merged(client, history)
-            await publish_people(settings, [UNLINK])
+            await publish_records(settings, [UNLINK])
             await wait_caught_up(settings, timeout=60)
             await check_membership(settings, PEOPLE + [UNLINK])
             await check_split(client, history)
@@ -216,7 +217,7 @@ async def check_split(client, history):
 
 async def test_profile_lookup_errors_and_the_keyed_shape(settings):
     await ensure_topics(settings)
-    await publish_people(settings, PEOPLE)
+    await publish_records(settings, PEOPLE)
     client = await api_client(settings)
     try:
         async with InProcessWorker(settings):
@@ -242,22 +243,22 @@ async def test_profile_lookup_errors_and_the_keyed_shape(settings):
 
 async def test_the_tenant_link_threshold_regroups_its_profiles(settings):
     await ensure_topics(settings)
-    await publish_people(settings, PEOPLE)
+    await publish_records(settings, PEOPLE)
     async with InProcessWorker(settings):
         await wait_caught_up(settings, timeout=60)
         await check_membership(settings, PEOPLE)
-        await publish_people(settings, [configured("t1", 30, 0.5)])  # C3's 0.5 link to the email now merges
+        await publish_records(settings, [configured("t1", 30, 0.5)])  # C3's 0.5 link to the email now merges
         await wait_caught_up(settings, timeout=60)
         await check_membership(settings, PEOPLE, threshold=0.5)
-        await publish_people(settings, [configured("t0", 29, 0.9)])  # older: loses to t1
-        await publish_people(settings, [UNLINK])  # applied with the stored threshold
+        await publish_records(settings, [configured("t0", 29, 0.9)])  # older: loses to t1
+        await publish_records(settings, [UNLINK])  # applied with the stored threshold
         await wait_caught_up(settings, timeout=60)
         await check_membership(settings, PEOPLE + [UNLINK], threshold=0.5)
-        await publish_people(settings, [configured("t2", 40, 0.8, region="AE")])
+        await publish_records(settings, [configured("t2", 40, 0.8, region="AE")])
         await wait_caught_up(settings, timeout=60)
         await check_membership(settings, PEOPLE + [UNLINK])
         # the tenant's default region reads a national phone number: C9 joins C3's +971 number
-        await publish_people(settings, [identify("i9", 41, ("customer_id", "C9"), ("phone", "050 123 4567"))])
+        await publish_records(settings, [identify("i9", 41, ("customer_id", "C9"), ("phone", "050 123 4567"))])
         await wait_caught_up(settings, timeout=60)
     client = await api_client(settings)
     try:

@@ -9,13 +9,12 @@ from datetime import datetime, timezone
 import asyncpg
 import pytest
 
-from profile360.cli.produce import send_records
 from profile360.topics import ensure_topics
 
 from . import oracle_people, workload
 from .harness import InProcessWorker, wait_caught_up, wait_until
-from .test_pipeline import CODEC, api_client
-from .test_profiles import PEOPLE, TENANT, UNLINK, at, profile, publish_people
+from .test_pipeline import api_client
+from .test_profiles import PEOPLE, TENANT, UNLINK, at, profile, publish_records
 
 pytestmark = pytest.mark.integration
 
@@ -76,9 +75,9 @@ async def stored(settings) -> tuple[dict[str, set[str]], dict[str, int]]:
 async def test_membership_follows_rules_merges_and_definitions(settings):
     history = interactions()
     await ensure_topics(settings)
-    await publish_people(settings, SEGMENTS + PEOPLE[:3])
-    await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in history])
-    await publish_people(settings, PEOPLE[3:] + [segment("doomed", 5, "count(purchase) >= 0", deleted=True)])
+    await publish_records(settings, SEGMENTS + PEOPLE[:3])
+    await publish_records(settings, [("InteractionEvent", r) for r in history])
+    await publish_records(settings, PEOPLE[3:] + [segment("doomed", 5, "count(purchase) >= 0", deleted=True)])
     async with InProcessWorker(settings):
         await wait_caught_up(settings, timeout=60)
         members, counts = await stored(settings)
@@ -86,7 +85,7 @@ async def test_membership_follows_rules_merges_and_definitions(settings):
         assert {k: v for k, v in members.items()} == {k: v for k, v in want.items() if v}
         assert counts == {k: len(v) for k, v in want.items() if v}
         assert "C1" in members["annies"] and "C1" in members["reachable"], "C2's trait and the email's consent merged"
-        await publish_people(settings, [UNLINK, segment("buyers", 30, "count(purchase) >= 4", version=2)])
+        await publish_records(settings, [UNLINK, segment("buyers", 30, "count(purchase) >= 4", version=2)])
         await wait_caught_up(settings, timeout=60)
         members, counts = await stored(settings)
         want = expected(PEOPLE + [UNLINK], history)
@@ -102,9 +101,9 @@ async def test_windowed_segments_are_re_evaluated_as_days_pass(settings):
     buys = [{**e, "customerId": "C7", "type": "purchase", "occurredAt": datetime.now(timezone.utc)}
             for e in workload.interactions(TENANT, 2)]
     await ensure_topics(settings)
-    await publish_people(settings, [segment("recent", 0, "count(purchase, 3) >= 1"),
+    await publish_records(settings, [segment("recent", 0, "count(purchase, 3) >= 1"),
                                     segment("ever", 0, "count(purchase) >= 1")])
-    await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in buys])
+    await publish_records(settings, [("InteractionEvent", r) for r in buys])
     async with InProcessWorker(settings):
         await wait_caught_up(settings, timeout=60)
         assert (await stored(settings))[0] == {"recent": {"C7"}, "ever": {"C7"}}
@@ -124,8 +123,8 @@ async def test_windowed_segments_are_re_evaluated_as_days_pass(settings):
 async def test_segments_api_defines_lists_pages_and_deletes(settings):
     history = interactions()
     await ensure_topics(settings)
-    await publish_people(settings, PEOPLE)
-    await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in history])
+    await publish_records(settings, PEOPLE)
+    await publish_records(settings, [("InteractionEvent", r) for r in history])
     headers = {"X-Tenant-Id": TENANT}
     client = await api_client(settings)
     try:
@@ -179,20 +178,17 @@ async def test_merges_move_memberships_whatever_the_order_of_topics(settings):
         return [("InteractionEvent", {**e, "eventId": f"{customer}-buy-{i}", "customerId": customer, "type": "purchase"})
                 for i, e in enumerate(workload.interactions(TENANT, n))]
 
-    async def send(records):
-        await send_records(settings, CODEC, settings.topic("interactions"), records)
-
     await ensure_topics(settings)
     async with InProcessWorker(settings):
-        await publish_people(settings, [segment("buyers", 0, "count(purchase) >= 1")])
+        await publish_records(settings, [segment("buyers", 0, "count(purchase) >= 1")])
         await wait_caught_up(settings, timeout=60)
-        await send(buys("C0", 1) + buys("C1", 1) + buys("C5", 1))
-        await publish_people(settings, [link("Link", "w1", 1, ("customer_id", "C0"), ("customer_id", "C1"), 0.5)])
+        await publish_records(settings, buys("C0", 1) + buys("C1", 1) + buys("C5", 1))
+        await publish_records(settings, [link("Link", "w1", 1, ("customer_id", "C0"), ("customer_id", "C1"), 0.5)])
         await wait_caught_up(settings, timeout=60)
         assert await stored(settings) == ({"buyers": {"C0", "C1", "C5"}}, {"buyers": 3})
-        await publish_people(settings, [configured("t1", 2, 0.5)])  # the weak link now merges C1 into C0
+        await publish_records(settings, [configured("t1", 2, 0.5)])  # the weak link now merges C1 into C0
         await wait_caught_up(settings, timeout=60)
         assert await stored(settings) == ({"buyers": {"C0", "C5"}}, {"buyers": 2})
-        await publish_people(settings, [identify("i1", 3, ("customer_id", "C5"), ("customer_id", "C0"))])
+        await publish_records(settings, [identify("i1", 3, ("customer_id", "C5"), ("customer_id", "C0"))])
         await wait_caught_up(settings, timeout=60)
         assert await stored(settings) == ({"buyers": {"C0"}}, {"buyers": 1})

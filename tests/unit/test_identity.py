@@ -107,16 +107,17 @@ def test_profiles_depend_only_on_the_set_of_events(evs, rnd, data):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(identity_events, max_size=25).map(unique_by_id), st.integers(1, 6))
 def test_regrouping_only_the_touched_profiles_equals_a_full_recomputation(evs, size):
-    """The store's incremental step: recompute the profiles of a batch's nodes (their old
-    profiles' members plus the batch's own nodes) from the edges among them."""
+    """The store's incremental step (store/identity.py): recompute the profiles of a batch's
+    nodes and of every member of their old profiles, from the edges among them."""
     view, membership = IdentityView(), {}
     for i in range(0, len(evs), size):
         batch = evs[i:i + size]
-        before = view.edges
         view = view.apply(batch)
-        changed = [e for p, e in view.edges.items() if before.get(p) != e]
-        seeds = set(identity.affected(changed, (k for _, k in view.nodes if k not in membership)))
-        old = {membership[s] for s in seeds if s in membership}
+        # as store.identity.apply_people: the batch's nodes are the seeds, a new one starts alone
+        seeds = {n.key for e in batch for n in identity.facts(e)[0]}
+        for key in seeds:
+            membership.setdefault(key, identity.canonical([key]))
+        old = {membership[s] for s in seeds}
         scope = seeds | {n for n, p in membership.items() if p in old}
         membership.update(components(scope, (e for e in view.edges.values() if e.a in scope and e.b in scope),
                                      identity.DEFAULT_THRESHOLD))

@@ -56,11 +56,7 @@ def views(batches):
     out = {}
     for pid, keys in members.items():
         cids = {k.split(":", 1)[1] for k in keys if k.startswith("customer_id:")}
-        rows = sorted(((d, t, b) for (_, c, d, t), b in bucket_table.items() if c in cids), key=lambda r: r[:2])
-        merged: dict = {}
-        for d, t, b in rows:
-            merged[(d, t)] = merged[(d, t)].merge(b) if (d, t) in merged else b
-        rows = [(d, t, b) for (d, t), b in sorted(merged.items())]
+        rows = metrics.merge_rows((d, t, b) for (_, c, d, t), b in bucket_table.items() if c in cids)
         obj = profile.profile_object(pid, [], [f for f in facts.values() if f.key in keys], rows, (None, None))
         out[pid] = (obj, metrics.built_in(rows, TODAY))
     return out

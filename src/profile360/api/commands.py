@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
@@ -45,14 +43,6 @@ async def _producer(app: web.Application) -> AIOKafkaProducer:
                 raise ApiError(503, "kafka_unavailable", f"cannot publish the command: {exc}") from None
             state["producer"] = producer
     return state["producer"]
-
-
-def new_event(tenant_id: str) -> dict[str, Any]:
-    """The envelope of a command's event: a fresh id, the tenant, now (in milliseconds, the
-    contracts' precision, so the stored time compares equal)."""
-    now = datetime.now(timezone.utc)
-    return {"eventId": f"cmd-{uuid.uuid4()}", "tenantId": tenant_id,
-            "occurredAt": now.replace(microsecond=now.microsecond // 1000 * 1000)}
 
 
 async def publish(app: web.Application, family: str, name: str, record: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from profile360.api import params, sections
-from profile360.api.errors import ApiError, bad_param, json_response
+from profile360.api.errors import ApiError, json_response
 from profile360.api.keys import POOL
 from profile360.store import profiles
 
@@ -34,7 +34,7 @@ async def unified_profile(request: web.Request) -> web.Response:
             if ref is None:
                 raise ApiError(404, "not_found", f"no customer {ident!r} in tenant {tenant!r}", "id")
             data = {name: await available[name](conn, ref) for name in wanted}
-            total = await profiles.interaction_total(conn, ref) if shape == "keyed" and "interactions" in data else None
+            total = sum(b.n for _, _, b in await profiles.buckets(conn, ref)) if shape == "keyed" and "interactions" in data else None
     if shape == "keyed":
         return json_response(_keyed(ref, data, total))
     return json_response({"customerId": ref.profile_id, "tenantId": tenant,

@@ -11,6 +11,7 @@ from profile360.api import commands, params
 from profile360.api.errors import ApiError, bad_param, json_response
 from profile360.api.keys import POOL
 from profile360.events.definitions import RESERVED_METRICS
+from profile360.events.rules import new_envelope
 from profile360.projections import rule_syntax
 from profile360.store import definitions, segment_reads
 
@@ -99,14 +100,14 @@ async def put_segment(request: web.Request) -> web.Response:
         rule_syntax.parse(rule, known_metrics=known)
     except rule_syntax.RuleError as exc:
         raise ApiError(400, "invalid_rule", f"body.rule: {exc}", "body.rule") from None
-    event = {**commands.new_event(tenant), "segmentId": segment_id, "name": name, "rule": rule,
+    event = {**new_envelope(tenant), "segmentId": segment_id, "name": name, "rule": rule,
              "description": description, "version": current + 1, "deleted": False}
     return await _run(request, event, 201 if current == 0 else 200)
 
 
 async def delete_segment(request: web.Request) -> web.Response:
     tenant, segment_id, seg = await _existing(request)
-    event = {**commands.new_event(tenant), "segmentId": segment_id, "name": seg["name"], "rule": seg["rule"],
+    event = {**new_envelope(tenant), "segmentId": segment_id, "name": seg["name"], "rule": seg["rule"],
              "description": seg["description"], "version": seg["version"] + 1, "deleted": True}
     return await _run(request, event, 200)
 

@@ -7,14 +7,13 @@ import asyncio
 import json
 import sys
 import time
-import uuid
 from dataclasses import asdict, replace
-from datetime import datetime, timezone
 
 import asyncpg
 
 from profile360.bootstrap import load_codec
 from profile360.cli.produce import send_records
+from profile360.events.rules import new_envelope
 from profile360.settings import Settings
 from profile360.store import tenants
 from profile360.topics import ensure_topics
@@ -39,10 +38,7 @@ async def set_(settings: Settings, tenant: str, customer360: str | None, thresho
     wanted = replace(current, is_customer360=current.is_customer360 if customer360 is None else customer360 == "on",
                      link_threshold=current.link_threshold if threshold is None else threshold,
                      default_region=current.default_region if region is None else (None if region == "none" else region))
-    now = datetime.now(timezone.utc)
-    record = {"eventId": f"tenant-{uuid.uuid4()}", "tenantId": tenant,
-              "occurredAt": now.replace(microsecond=now.microsecond // 1000 * 1000),
-              "isCustomer360": wanted.is_customer360, "linkThreshold": wanted.link_threshold,
+    record = {**new_envelope(tenant, "tenant"), "isCustomer360": wanted.is_customer360, "linkThreshold": wanted.link_threshold,
               "defaultRegion": wanted.default_region}
     codec = load_codec()
     from profile360.events.model import from_record

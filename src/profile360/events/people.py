@@ -12,8 +12,6 @@ from typing import Any, Mapping
 
 from profile360.events.rules import MAX_ID_LEN, InvalidEvent, envelope, text
 
-#: identifier types with a meaning; any other [a-z][a-z0-9_]* type is a tenant's custom one
-KNOWN_ID_TYPES = ("customer_id", "email", "phone", "device_id", "anonymous_id")
 MAX_IDENTIFIERS = 50
 MAX_TRAITS = 200
 MAX_TAGS = 100
@@ -120,7 +118,6 @@ def journey_updated(rec: Mapping[str, Any]) -> JourneyUpdated:
                           text(n, rec, "journeyName", required=False, limit=1000))
 
 
-IdentityEvent = Identify | Link | Unlink
 PersonEvent = Identify | Link | Unlink | ConsentChanged | ExperimentAssigned | JourneyUpdated
 #: events about one identifier (not linking two), and all of them as isinstance tuples
 AboutOne = (ConsentChanged, ExperimentAssigned, JourneyUpdated)

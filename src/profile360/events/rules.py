@@ -3,6 +3,7 @@ fields. ``InvalidEvent`` names the offending field; the worker dead-letters such
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -19,6 +20,15 @@ class InvalidEvent(ValueError):
         super().__init__(f"{event_type}.{field_name}: {problem}")
         self.field = field_name
         self.problem = problem
+
+
+def new_envelope(tenant_id: str, prefix: str = "cmd") -> dict[str, Any]:
+    """The envelope of an event this service publishes itself (commands, settings): a fresh id,
+    the tenant, and now in milliseconds, the contracts' precision, so the stored time compares
+    equal to it."""
+    now = datetime.now(timezone.utc)
+    return {"eventId": f"{prefix}-{uuid.uuid4()}", "tenantId": tenant_id,
+            "occurredAt": now.replace(microsecond=now.microsecond // 1000 * 1000)}
 
 
 def text(name: str, rec: Mapping[str, Any], key: str, *, required: bool = True, limit: int = MAX_ID_LEN) -> Any:

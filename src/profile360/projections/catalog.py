@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from profile360.events.model import CatalogEvent, Channel, Creative, Offer
+from profile360.projections import lww
 
 #: (kind, tenant_id, entity id)
 EntityKey = tuple[str, str, str]
@@ -23,16 +24,6 @@ def entity_key(event: CatalogEvent) -> EntityKey:
     raise TypeError(f"not a catalog event: {type(event).__name__}")
 
 
-def version(event: CatalogEvent) -> tuple:
-    return event.occurred_at, event.event_id
-
-
 def latest(events: Iterable[CatalogEvent], current: dict[EntityKey, CatalogEvent] | None = None) -> dict[EntityKey, CatalogEvent]:
     """Fold ``events`` into ``current`` (not modified): the newest version of each entity."""
-    state = dict(current or {})
-    for event in events:
-        key = entity_key(event)
-        held = state.get(key)
-        if held is None or version(held) < version(event):
-            state[key] = event
-    return state
+    return lww.winners(events, entity_key, current)

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Iterable, Iterator
+from typing import Iterable
 
-from profile360.events.people import Identify, Link, PersonEvent, RawIdentifier, Unlink
+from profile360.events.people import Identify, Link, PersonEvent, Unlink
+from profile360.projections import lww
 from profile360.projections.identifiers import Identifier, normalize
 
 DEFAULT_THRESHOLD = 0.8
@@ -33,10 +34,6 @@ class Node:
     ident: Identifier
     occurred_at: datetime
     event_id: str
-
-    @property
-    def version(self) -> tuple[datetime, str]:
-        return self.occurred_at, self.event_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +50,6 @@ class Edge:
     @property
     def pair(self) -> tuple[str, str, str]:
         return self.tenant_id, self.a, self.b
-
-    @property
-    def version(self) -> tuple[datetime, str]:
-        return self.occurred_at, self.event_id
 
     def merges(self, threshold: float) -> bool:
         return self.linked and self.eligible and self.confidence >= threshold
@@ -121,20 +114,12 @@ def components(nodes: Iterable[str], edges: Iterable[Edge], threshold: float) ->
 
 def latest_edges(edges: Iterable[Edge]) -> dict[tuple[str, str, str], Edge]:
     """The last writer of each pair."""
-    out: dict[tuple[str, str, str], Edge] = {}
-    for e in edges:
-        if e.pair not in out or out[e.pair].version < e.version:
-            out[e.pair] = e
-    return out
+    return lww.winners(edges, lambda e: e.pair)
 
 
 def earliest_nodes(nodes: Iterable[Node]) -> dict[tuple[str, str], Node]:
-    out: dict[tuple[str, str], Node] = {}
-    for n in nodes:
-        k = (n.tenant_id, n.key)
-        if k not in out or n.version < out[k].version:
-            out[k] = n
-    return out
+    """The first sighting of each identifier."""
+    return lww.winners(nodes, lambda n: (n.tenant_id, n.key), first=True)
 
 
 @dataclass(frozen=True)
@@ -156,11 +141,3 @@ class IdentityView:
     def profiles(self, tenant_id: str, threshold: float = DEFAULT_THRESHOLD) -> dict[str, str]:
         return components((k for t, k in self.nodes if t == tenant_id),
                           (e for e in self.edges.values() if e.tenant_id == tenant_id), threshold)
-
-
-def affected(changed: Iterable[Edge], new_nodes: Iterable[str]) -> Iterator[str]:
-    """The nodes whose profile a batch may change: the ends of its edges and its new nodes."""
-    for e in changed:
-        yield e.a
-        yield e.b
-    yield from new_nodes

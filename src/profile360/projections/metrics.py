@@ -23,6 +23,14 @@ ENGAGEMENT_WEIGHTS = {"impression": 0.0, "dismiss": 0.0, "email_opened": 1.0, "c
 ENGAGEMENT_SCALE = 20.0
 
 
+def merge_rows(rows: Iterable[Row]) -> list[Row]:
+    """One bucket per (day, type): the buckets of several customer ids of a profile merged."""
+    merged: dict[tuple[date, str], Bucket] = {}
+    for d, t, b in rows:
+        merged[(d, t)] = merged[(d, t)].merge(b) if (d, t) in merged else b
+    return [(d, t, b) for (d, t), b in sorted(merged.items())]
+
+
 def in_window(rows: Iterable[Row], days: int | None, today: date, types: Iterable[str] | None = None) -> list[Bucket]:
     since, until = (today - timedelta(days=days - 1), today) if days else (date.min, date.max)
     wanted = set(types) if types is not None else None

@@ -7,17 +7,14 @@ from typing import Sequence
 import asyncpg
 
 from profile360.events.definitions import MetricDefined
+from profile360.projections import lww
 
 _FIELDS = ("tenant_id", "metric_id", "aggregation", "event_type", "window_days", "description", "deleted",
            "occurred_at", "event_id")
 
 
 async def apply_definitions(conn: asyncpg.Connection, events: Sequence[MetricDefined]) -> None:
-    won: dict[tuple[str, str], MetricDefined] = {}
-    for e in events:
-        k = (e.tenant_id, e.metric_id)
-        if k not in won or (won[k].occurred_at, won[k].event_id) < (e.occurred_at, e.event_id):
-            won[k] = e
+    won = lww.winners(events, lambda e: (e.tenant_id, e.metric_id))
     rows = [tuple(getattr(won[k], f) for f in _FIELDS) for k in sorted(won)]
     if rows:
         await conn.execute(

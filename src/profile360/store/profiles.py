@@ -6,9 +6,8 @@ under every identifier). A customer id seen only in interactions is a profile of
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import asyncpg
 import orjson
@@ -18,7 +17,7 @@ from profile360.projections import traits
 from profile360.projections.buckets import Bucket
 from profile360.projections.identifiers import normalize, parse_key
 from profile360.projections.identity import CUSTOMER_PREFIX
-from profile360.projections.metrics import Row
+from profile360.projections.metrics import Row, merge_rows
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,7 @@ class ProfileRef:
     tenant_id: str
     profile_id: str
     keys: tuple[str, ...]
+    cache: dict = field(default_factory=dict, compare=False, repr=False)  # reads shared by sections
 
     @property
     def customer_ids(self) -> list[str]:
@@ -71,12 +71,16 @@ async def customer_ids_of(conn: asyncpg.Connection, tenant_id: str, ident: str) 
 
 
 async def identity_rows(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
-    """The profile's nodes, and every edge with an end among them (merging or not)."""
+    """The profile's nodes, and every edge with an end among them (merging or not); read once
+    per request."""
+    if "identity" in ref.cache:
+        return ref.cache["identity"]
     nodes = await conn.fetch("SELECT * FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key",
                              ref.tenant_id, list(ref.keys))
     edges = await conn.fetch("""SELECT * FROM identity_edges WHERE tenant_id = $1
                                 AND (a = ANY($2::text[]) OR b = ANY($2::text[])) ORDER BY a, b""",
                              ref.tenant_id, list(ref.keys))
+    ref.cache["identity"] = nodes, edges
     return nodes, edges
 
 
@@ -97,19 +101,28 @@ async def recent_interactions(conn: asyncpg.Connection, ref: ProfileRef, limit: 
                             ref.tenant_id, ref.customer_ids, limit)
 
 
-async def buckets(conn: asyncpg.Connection, ref: ProfileRef) -> list[Row]:
-    """The profile's daily buckets per (day, type), merged across its customer ids."""
-    rows = await conn.fetch("""SELECT day, type, n, value_n, value_sum, value_min, value_max, latest_at, latest_event_id,
-                                      latest_value, offers FROM customer_daily
-                               WHERE tenant_id = $1 AND customer_id = ANY($2::text[])""",
-                            ref.tenant_id, ref.customer_ids)
-    merged: dict[tuple, Bucket] = {}
+async def bucket_rows(conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str],
+                      since: date | None = None) -> dict[str, list[Row]]:
+    """Each customer's daily buckets (from ``since``, else every day), as (day, type, Bucket)."""
+    sql = """SELECT customer_id, day, type, n, value_n, value_sum, value_min, value_max, latest_at, latest_event_id,
+                    latest_value, offers FROM customer_daily WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"""
+    rows = await (conn.fetch(sql, tenant_id, customer_ids) if since is None else
+                  conn.fetch(sql + " AND day >= $3", tenant_id, customer_ids, since))
+    out: dict[str, list[Row]] = {}
     for r in rows:
         latest = (r["latest_at"], r["latest_event_id"], r["latest_value"]) if r["latest_at"] else None
         b = Bucket(r["n"], r["value_n"], r["value_sum"], r["value_min"], r["value_max"], latest, frozenset(r["offers"]))
-        k = (r["day"], r["type"])
-        merged[k] = merged[k].merge(b) if k in merged else b
-    return [(d, t, b) for (d, t), b in sorted(merged.items())]
+        out.setdefault(r["customer_id"], []).append((r["day"], r["type"], b))
+    return out
+
+
+async def buckets(conn: asyncpg.Connection, ref: ProfileRef) -> list[Row]:
+    """The profile's daily buckets per (day, type), merged across its customer ids; read once
+    per request (several sections use them)."""
+    if "buckets" not in ref.cache:
+        per_customer = await bucket_rows(conn, ref.tenant_id, ref.customer_ids)
+        ref.cache["buckets"] = merge_rows(r for rows in per_customer.values() for r in rows)
+    return ref.cache["buckets"]
 
 
 async def activity(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[datetime | None, datetime | None]:
@@ -121,8 +134,3 @@ async def activity(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[datetime 
            CROSS JOIN LATERAL (SELECT occurred_at AS t FROM interaction_history WHERE tenant_id = $1 AND customer_id = c.id
                                ORDER BY occurred_at DESC LIMIT 1) l""", ref.tenant_id, ref.customer_ids)
     return row["first"], row["last"]
-
-
-async def interaction_total(conn: asyncpg.Connection, ref: ProfileRef) -> int:
-    return await conn.fetchval("SELECT count(*) FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
-                               ref.tenant_id, ref.customer_ids)

@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 import asyncpg
 
 from profile360.events.definitions import SegmentDefined
-from profile360.projections import rule_syntax, segment_rules
+from profile360.projections import lww, rule_syntax, segment_rules
 from profile360.store import definitions
 from profile360.store.identity import lock_tenant
 from profile360.store.subjects import load_subjects
@@ -37,11 +37,7 @@ class Segment:
 
 async def apply_segment_definitions(conn: asyncpg.Connection, events: Sequence[SegmentDefined]) -> set[str]:
     """Store the winners; returns the tenants whose segments changed."""
-    won: dict[tuple[str, str], SegmentDefined] = {}
-    for e in events:
-        k = (e.tenant_id, e.segment_id)
-        if k not in won or (won[k].occurred_at, won[k].event_id) < (e.occurred_at, e.event_id):
-            won[k] = e
+    won = lww.winners(events, lambda e: (e.tenant_id, e.segment_id))
     changed = set()
     for (tenant_id, segment_id), e in sorted(won.items()):
         status = await conn.execute(

@@ -9,8 +9,8 @@ import orjson
 
 from profile360.events.definitions import MetricDefined
 from profile360.projections import metrics, rule_syntax, traits
-from profile360.projections.buckets import Bucket
 from profile360.projections.segment_rules import Subject
+from profile360.store.profiles import bucket_rows
 
 CUSTOMER = "customer_id:"
 Since = Callable[[rule_syntax.Rule], datetime]
@@ -62,28 +62,6 @@ def _since_day(rules: list[rule_syntax.Rule], today: date) -> date | None:
     return today - timedelta(days=max(windows) - 1) if windows else None
 
 
-async def _buckets(conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str],
-                   since: date | None) -> dict[str, list[tuple]]:
-    sql = """SELECT customer_id, day, type, n, value_n, value_sum, value_min, value_max, latest_at, latest_event_id,
-                    latest_value FROM customer_daily WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"""
-    rows = await (conn.fetch(sql, tenant_id, customer_ids) if since is None else
-                  conn.fetch(sql + " AND day >= $3", tenant_id, customer_ids, since))
-    out: dict[str, list[tuple]] = {}
-    for r in rows:
-        latest = (r["latest_at"], r["latest_event_id"], r["latest_value"]) if r["latest_at"] else None
-        b = Bucket(r["n"], r["value_n"], r["value_sum"], r["value_min"], r["value_max"], latest)
-        out.setdefault(r["customer_id"], []).append((r["day"], r["type"], b))
-    return out
-
-
-def _rows(per_customer: list[list[tuple]]) -> list[metrics.Row]:
-    merged: dict[tuple, Bucket] = {}
-    for rows in per_customer:
-        for d, t, b in rows:
-            merged[(d, t)] = merged[(d, t)].merge(b) if (d, t) in merged else b
-    return [(d, t, b) for (d, t), b in sorted(merged.items())]
-
-
 def _since(facts: list[traits.Fact], first_seen: datetime) -> Since:
     """The time a rule's inputs last changed: its referenced facts' winners, or the profile's start."""
     won = traits.winners(facts, by_name=True)
@@ -125,12 +103,12 @@ async def load_subjects(conn: asyncpg.Connection, tenant_id: str, pids: Sequence
     facts = await _facts(conn, tenant_id, keys)
     customers = sorted(k[len(CUSTOMER):] for k in keys if k.startswith(CUSTOMER))
     counted = any(f.kind in ("count", "sum", "metric") for rule in rules for f in rule_syntax.fields(rule))
-    buckets = await _buckets(conn, tenant_id, customers, _since_day(rules, today)) if counted else {}
+    buckets = await bucket_rows(conn, tenant_id, customers, _since_day(rules, today)) if counted else {}
     first_days = await _first_days(conn, tenant_id, customers)
     out = {}
     for pid, ks in members.items():
         cids = [k[len(CUSTOMER):] for k, _ in ks if k.startswith(CUSTOMER)]
-        rows = _rows([buckets.get(c, []) for c in cids])
+        rows = metrics.merge_rows(r for c in cids for r in buckets.get(c, []))
         pf = [f for k, _ in ks for f in facts.get(k, [])]
         first_seen = min([t for _, t in ks] + [first_days[c] for c in cids if c in first_days])
         out[pid] = (_subject(pf, rows, defs, today), _since(pf, first_seen))

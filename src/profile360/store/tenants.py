@@ -7,6 +7,7 @@ from typing import Iterable, Sequence
 import asyncpg
 
 from profile360.events.definitions import TenantConfigured
+from profile360.projections import lww
 from profile360.projections.identity import DEFAULT_THRESHOLD
 
 
@@ -21,10 +22,7 @@ class TenantSettings:
 async def apply_tenant_settings(conn: asyncpg.Connection, events: Sequence[TenantConfigured]) -> set[str]:
     """Store the winners; returns the tenants whose link threshold changed (their profiles must
     be regrouped)."""
-    won: dict[str, TenantConfigured] = {}
-    for e in events:
-        if e.tenant_id not in won or (won[e.tenant_id].occurred_at, won[e.tenant_id].event_id) < (e.occurred_at, e.event_id):
-            won[e.tenant_id] = e
+    won = lww.winners(events, lambda e: e.tenant_id)
     changed = set()
     for tenant_id, e in sorted(won.items()):
         before = (await settings_of(conn, [tenant_id]))[tenant_id].link_threshold
@@ -43,6 +41,8 @@ async def apply_tenant_settings(conn: asyncpg.Connection, events: Sequence[Tenan
 
 async def settings_of(conn: asyncpg.Connection, tenants: Iterable[str]) -> dict[str, TenantSettings]:
     ids = sorted(set(tenants))
+    if not ids:  # an interaction-only batch asks for none: no round trip
+        return {}
     rows = await conn.fetch("SELECT * FROM tenant_settings WHERE tenant_id = ANY($1::text[])", ids)
     found = {r["tenant_id"]: TenantSettings(r["tenant_id"], r["is_customer360"], r["link_threshold"], r["default_region"])
              for r in rows}
