@@ -172,6 +172,31 @@ async def test_resent_events_and_restarted_worker_count_nothing_twice(settings):
     await check_tables_match_oracle(settings, events)
 
 
+async def test_a_batch_that_skips_past_the_stored_position_is_fenced_off(settings):
+    """A stale worker (or one that missed a switch or a replay) holds records beyond the
+    stored position: its transaction applies nothing of that partition and reports where the
+    partition must resume; other partitions of the batch are applied."""
+    from profile360.events.model import from_record
+    from profile360.store.writer import Entry, apply_batch
+
+    events = workload.interactions("acme", 40)
+    entries = [Entry("t", i % 2, i // 2, from_record("InteractionEvent", CODEC.decode(CODEC.encode("InteractionEvent", e)).record))
+               for i, e in enumerate(events)]
+    p0, p1 = [e for e in entries if e.partition == 0], [e for e in entries if e.partition == 1]
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await apply_batch(conn, settings.consumer_group, p0[:5] + p1[:5])
+        late = await apply_batch(conn, settings.consumer_group, p0[8:] + p1[5:])  # p0 5..7 never applied
+        assert late.gaps == {("t", 0): 5}
+        assert late.positions == {("t", 1): 20}
+        assert late.new_interactions == 15
+        rest = await apply_batch(conn, settings.consumer_group, p0[5:])
+        assert (rest.gaps, rest.new_interactions) == ({}, 15)
+    finally:
+        await conn.close()
+    await check_tables_match_oracle(settings, events)
+
+
 async def test_redelivered_batch_changes_nothing(settings):
     from profile360.store.writer import Entry, apply_batch
     from profile360.events.model import from_record

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from profile360.resources import projections_dir
-from profile360.store.migrations import load_migrations, migrate
+from profile360.store.migrations import apply_pending, load_migrations, migrate
 
 from . import oracle, workload
 
@@ -33,7 +33,8 @@ async def test_every_id_column_uses_the_c_collation(settings):
 
 async def test_migration_2_carries_customer_counts_over_from_history(stack):
     """A database that applied only migration 1 and holds events gets, from migration 2,
-    per-customer rows equal to an independent fold of those events."""
+    per-customer rows equal to an independent fold of those events. The database predates
+    generations too (tables in ``public``): ``migrate`` moves them into generation 1 first."""
     name = f"m_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(stack.database)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -41,7 +42,7 @@ async def test_migration_2_carries_customer_counts_over_from_history(stack):
     conn = await asyncpg.connect(f"{stack.database.rpartition('/')[0]}/{name}")
     try:
         first, *rest = load_migrations(projections_dir())
-        await migrate(conn, [first])
+        await apply_pending(conn, [first])  # the layout of a release before generations
         events = workload.interactions("acme", 300) + [{**workload.interactions("acme", 1)[0], "eventId": "no-offer",
                                                          "type": "click", "offerId": None}]
         events[1]["value"], events[2]["value"] = 0.30000000000000004, 1e-300  # shortest forms need 17 digits
@@ -49,6 +50,8 @@ async def test_migration_2_carries_customer_counts_over_from_history(stack):
             (e["tenantId"], e["eventId"], e["customerId"], e["type"], e["occurredAt"], e["offerId"], e["value"])
             for e in events])
         await migrate(conn, rest)
+        assert await conn.fetchval("SELECT to_regclass('p360_g1.interaction_history') IS NOT NULL")
+        assert await conn.fetchval("SELECT count(*) FROM interaction_history") == len(events)
         rows = await conn.fetch("SELECT * FROM customer_daily")
         assert oracle.bucket_rows(rows) == oracle.expected_customer_daily(events)
         assert await conn.fetchval("SELECT to_regclass('customer_action_days')") is None

@@ -71,8 +71,10 @@ async def _upsert_facts(conn: asyncpg.Connection, facts: list[traits.Fact]) -> N
 
 
 async def lock_tenant(conn: asyncpg.Connection, tenant_id: str) -> None:
-    """The tenant's identity-and-segments lock, held until the transaction ends (re-entrant)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('profile360.identity'), hashtext($1))", tenant_id)
+    """The tenant's identity-and-segments lock in the generation being written, held until the
+    transaction ends (re-entrant)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('profile360.identity:' || current_schema()), hashtext($1))",
+                       tenant_id)
 
 
 async def _regroup(conn: asyncpg.Connection, tenant_id: str, seeds: set[str], threshold: float) -> set[str]:

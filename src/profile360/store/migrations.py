@@ -32,23 +32,43 @@ def load_migrations(directory: Path) -> list[Migration]:
 
 
 async def migrate(conn: asyncpg.Connection, migrations: list[Migration]) -> list[str]:
-    """Apply the migrations not applied yet, each in its own transaction; returns their names."""
-    applied = []
+    """Apply the migrations not applied yet to the current generation (creating generation 1
+    on first use), each in its own transaction; returns their names. A generation being
+    rebuilt gets them when the rebuild resumes."""
+    from profile360.store import generations
+
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
     try:
-        await conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
-            version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())""")
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-        for m in migrations:
-            if m.version in done:
-                continue
-            async with conn.transaction():
-                await conn.execute(m.sql)
-                await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
-            applied.append(m.name)
+        await generations.ensure_layout(conn)
+        return await generations.migrate_generation(conn, await generations.current(conn), migrations)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
+
+
+async def apply_pending(conn: asyncpg.Connection, migrations: list[Migration]) -> list[str]:
+    """Apply the migrations missing from ``schema_migrations`` of the schema first on the
+    connection's ``search_path``; the caller holds the migration lock."""
+    applied = []
+    await conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())""")
+    done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    for m in migrations:
+        if m.version in done:
+            continue
+        async with conn.transaction():
+            await conn.execute(m.sql)
+            await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
+        applied.append(m.name)
     return applied
+
+
+async def locked(conn: asyncpg.Connection):
+    """Take the migration lock (session level) on ``conn``; release with ``unlock``."""
+    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
+
+
+async def unlock(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
 
 
 async def check_schema(conn: asyncpg.Connection, migrations: list[Migration]) -> int:

@@ -7,7 +7,15 @@ Contract (exactly-once effect on top of at-least-once delivery):
 - An entry whose offset is below the stored ``next_offset`` was already applied: it is skipped.
 - An interaction counts in the summaries only if its (tenant, event id) was not yet in the
   history table, so a re-sent event (same id, new offset) changes nothing either.
+- A partition's entries are applied only if they continue from its stored position: a
+  batch that starts *beyond* it (a stale worker after a rebalance, a generation switch, a
+  ``replay`` that moved the position back) is not applied; its partition is reported in
+  ``ApplyStats.gaps`` with the stored position, and the worker re-seeks there. So a late
+  transaction of a fenced-off worker can neither skip events nor overwrite newer state.
 - Positions only move forward. Either everything above is committed, or nothing is.
+- A live writer (``live=True``) writes into the current generation and holds off a switch
+  until it commits (``generations.enter_current``); a rebuild writes wherever its
+  connection's ``search_path`` points.
 
 Lock order, the same in every writer (so concurrent lanes and workers cannot deadlock):
 position rows, the batch's own history and customer rows (sorted), catalog rows, the tenant
@@ -24,6 +32,7 @@ import orjson
 
 from profile360.events.model import Channel, Creative, Event, Interaction, Offer
 from profile360.projections import buckets, catalog, interactions
+from profile360.store import generations
 from profile360.store.profile_writer import apply_profile_side
 
 TopicPartition = tuple[str, int]
@@ -44,7 +53,8 @@ class ApplyStats:
     consumed: int
     skipped: int
     new_interactions: int
-    positions: dict[TopicPartition, int]
+    positions: dict[TopicPartition, int]  # of the partitions applied
+    gaps: dict[TopicPartition, int]  # partitions not applied: where their stored position is
 
 
 _HISTORY_COLUMNS = ("tenant_id", "event_id", "customer_id", "interaction_type", "occurred_at", "channel",
@@ -59,17 +69,21 @@ async def load_positions(conn: asyncpg.Connection, consumer: str, tps: Sequence[
     return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
 
-async def _lock_positions(conn: asyncpg.Connection, consumer: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+async def _lock_positions(conn: asyncpg.Connection, consumer: str,
+                          tps: list[TopicPartition]) -> tuple[dict[TopicPartition, int], set[TopicPartition]]:
+    """Lock the position rows of ``tps`` (creating missing ones at 0); returns the stored
+    positions and the partitions that had none."""
     topics, parts = [t for t, _ in tps], [p for _, p in tps]
-    await conn.execute(
+    created = await conn.fetch(
         """INSERT INTO consumer_positions (consumer, topic, partition, next_offset)
            SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) ORDER BY t, p
-           ON CONFLICT DO NOTHING""", consumer, topics, parts)
+           ON CONFLICT DO NOTHING RETURNING topic, partition""", consumer, topics, parts)
     rows = await conn.fetch(
         """SELECT topic, partition, next_offset FROM consumer_positions
            WHERE consumer = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
            ORDER BY topic, partition FOR UPDATE""", consumer, topics, parts)
-    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+    return ({(r["topic"], r["partition"]): r["next_offset"] for r in rows},
+            {(r["topic"], r["partition"]) for r in created})
 
 
 async def _save_positions(conn: asyncpg.Connection, consumer: str, positions: dict[TopicPartition, int]) -> None:
@@ -78,6 +92,16 @@ async def _save_positions(conn: asyncpg.Connection, consumer: str, positions: di
            FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o)
            WHERE c.consumer = $1 AND c.topic = u.t AND c.partition = u.p""",
         consumer, [t for t, _ in positions], [p for _, p in positions], list(positions.values()))
+
+
+async def skip_to(conn: asyncpg.Connection, consumer: str, tp: TopicPartition, offset: int, live: bool = True) -> None:
+    """Move a stored position forward to ``offset`` (records below it can no longer be read)."""
+    async with conn.transaction():
+        if live:
+            await generations.enter_current(conn)
+        await conn.execute("UPDATE consumer_positions SET next_offset = $4, updated_at = now() "
+                           "WHERE consumer = $1 AND topic = $2 AND partition = $3 AND next_offset < $4",
+                           consumer, tp[0], tp[1], offset)
 
 
 def _history_row(e: Interaction) -> tuple:
@@ -201,12 +225,25 @@ def _positions_after(entries: Sequence[Entry]) -> dict[TopicPartition, int]:
     return positions
 
 
-async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence[Entry]) -> ApplyStats:
+def _gaps(entries: Sequence[Entry], stored: dict[TopicPartition, int], fresh: set[TopicPartition]) -> dict[TopicPartition, int]:
+    """Partitions whose first entry lies beyond the stored position (never for one with no
+    stored position yet: a first batch may start at the log's start, whatever it is)."""
+    first: dict[TopicPartition, int] = {}
+    for e in entries:
+        first.setdefault((e.topic, e.partition), e.offset)
+    return {tp: stored[tp] for tp, o in first.items() if tp not in fresh and o > stored[tp]}
+
+
+async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence[Entry], live: bool = True) -> ApplyStats:
     """Apply ``entries`` (any partitions, offsets ascending within each) atomically; see module doc."""
-    positions = _positions_after(entries)
     async with conn.transaction():
-        stored = await _lock_positions(conn, consumer, sorted(positions))
-        todo = [e for e in entries if e.offset >= stored.get((e.topic, e.partition), 0)]
+        if live:
+            await generations.enter_current(conn)
+        tps = sorted({(e.topic, e.partition) for e in entries})
+        stored, created = await _lock_positions(conn, consumer, tps)
+        gaps = _gaps(entries, stored, created)
+        todo = [e for e in entries if (e.topic, e.partition) not in gaps and e.offset >= stored[(e.topic, e.partition)]]
+        positions = _positions_after([e for e in entries if (e.topic, e.partition) not in gaps])
         events = [e.event for e in todo if e.event is not None]
         fresh = await _insert_history(conn, interactions.dedupe(e for e in events if isinstance(e, Interaction)))
         # Customer rows belong to this batch's partitions alone (events are keyed by customer);
@@ -218,4 +255,4 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         await _add_counts(conn, interactions.summary_deltas(fresh))
         await _add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)
-    return ApplyStats(len(entries), len(entries) - len(todo), len(fresh), positions)
+    return ApplyStats(len(entries), len(entries) - len(todo), len(fresh), positions, gaps)

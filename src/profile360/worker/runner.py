@@ -9,6 +9,11 @@ Guarantees:
   dead-lettered alone; the partition moves on.
 - Database or broker outages are retried with backoff; the batch in hand is re-applied, which
   is harmless because applying is idempotent.
+- A batch that does not continue from its partition's stored position is not applied (see
+  ``store.writer``): the partition is re-sought to the stored position. That is how a stale
+  worker is fenced off, how ``replay`` takes effect, and how the worker follows a generation
+  switch. A stored position below the log start (records removed by retention) is moved up to
+  it, with a warning.
 - ``stop`` lets each lane commit what it holds, then leaves the group.
 """
 from __future__ import annotations
@@ -24,7 +29,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from profile360.events.codec import Codec
 from profile360.settings import Settings
-from profile360.store.writer import ApplyStats, Entry, apply_batch, load_positions
+from profile360.store.writer import ApplyStats, Entry, apply_batch, load_positions, skip_to
 from profile360.topics import DLQ_MAX_MESSAGE_BYTES, PROJECTED_FAMILIES
 from profile360.worker import schedule
 from profile360.worker.dead_letters import DeadLetter, send_dead_letters
@@ -94,8 +99,11 @@ class _SeekToStored(ConsumerRebalanceListener):
 
 
 class Worker:
-    def __init__(self, settings: Settings, codec: Codec, pool: asyncpg.Pool):
+    def __init__(self, settings: Settings, codec: Codec, pool: asyncpg.Pool, live: bool = True):
+        """``live``: write the current generation; else the one ``pool``'s search_path names
+        (a rebuild), without the segment timer."""
         self.settings = settings
+        self.live = live
         self.codec = codec
         self.pool = pool
         self.stats = WorkerStats()
@@ -149,7 +157,7 @@ class Worker:
         queues: list[asyncio.Queue] = [asyncio.Queue(maxsize=2) for _ in range(self.settings.apply_concurrency)]
         lanes = [asyncio.create_task(self._lane(q)) for q in queues]
         timer = asyncio.create_task(schedule.every(self.settings.segment_refresh_seconds, self.stopping, self.pool)) \
-            if self.settings.segment_refresh_seconds > 0 else None
+            if self.settings.segment_refresh_seconds > 0 and self.live else None
         try:
             while not self.stopping.is_set():
                 batch = await self.consumer.getmany(timeout_ms=self.settings.batch_timeout_ms,
@@ -204,12 +212,29 @@ class Worker:
     async def _apply(self, entries: Sequence[Entry]) -> ApplyStats:
         conn = await self.pool.acquire()
         try:
-            return await apply_batch(conn, self.settings.consumer_group, entries)
+            stats = await apply_batch(conn, self.settings.consumer_group, entries, live=self.live)
         except BaseException:
             conn.terminate()  # never hand back a connection an error interrupted mid-protocol
             raise
         finally:
             await self.pool.release(conn)
+        if stats.gaps:
+            await self._reseek(stats.gaps)
+        return stats
+
+    async def _reseek(self, gaps: dict) -> None:
+        """Point partitions whose batch did not continue from the stored position back at it."""
+        tps = {TopicPartition(t, p): o for (t, p), o in gaps.items() if TopicPartition(t, p) in self.stats.assigned}
+        starts = await self.consumer.beginning_offsets(list(tps)) if tps else {}
+        for tp, stored in tps.items():
+            if starts[tp] > stored:
+                log.warning("%s: records %d..%d were removed from the log before they were applied "
+                            "(retention); continuing at the log start", tp, stored, starts[tp] - 1)
+                async with self.pool.acquire() as conn:
+                    await skip_to(conn, self.settings.consumer_group, (tp.topic, tp.partition), starts[tp], self.live)
+                stored = starts[tp]
+            log.info("%s: batch did not continue from the stored position; re-seeking to %d", tp, stored)
+            self.consumer.seek(tp, stored)
 
     async def _apply_isolating(self, entries: list[Entry], raw: Sequence[Any]) -> dict:
         """Apply ``entries``; on a data error split the batch until the bad record is alone,

@@ -12,13 +12,14 @@ import logging
 
 import asyncpg
 
-from profile360.store import segments
+from profile360.store import generations, segments
 
 log = logging.getLogger(__name__)
 
 
-async def refresh_windowed_segments(pool: asyncpg.Pool) -> int:
-    """One pass over every tenant with windowed segments; returns the profiles evaluated."""
+async def refresh_windowed_segments(pool: asyncpg.Pool, live: bool = True) -> int:
+    """One pass over every tenant with windowed segments; returns the profiles evaluated.
+    ``live``: in the current generation, else in the one ``pool``'s search_path names."""
     async with pool.acquire() as conn:
         tenants = [r["tenant_id"] for r in await conn.fetch(
             "SELECT DISTINCT tenant_id FROM segment_definitions WHERE windowed AND NOT deleted ORDER BY tenant_id")]
@@ -28,6 +29,8 @@ async def refresh_windowed_segments(pool: asyncpg.Pool) -> int:
             pids = await segments.all_profiles(conn, tenant_id)
         for i in range(0, len(pids), segments.CHUNK):
             async with pool.acquire() as conn, conn.transaction():
+                if live:
+                    await generations.enter_current(conn)
                 await segments.refresh(conn, tenant_id, pids[i:i + segments.CHUNK], windowed_only=True)
         done += len(pids)
     return done

@@ -1,0 +1,164 @@
+"""Generations of the projection tables (blue/green rebuilds).
+
+Every generation is a PostgreSQL schema, ``p360_g<N>``, holding all projection tables, its
+own ``schema_migrations`` and ``consumer_positions``. ``public.generations`` says which one is
+*current*; ``public`` holds one view per table of the current generation, so readers (the API,
+tools) use unqualified names and never see a generation change in the middle of a statement.
+
+Contract between writers and the switch:
+- A live writer transaction starts with ``enter_current``: it takes the generation lock in
+  shared mode, then points its ``search_path`` at the current generation, so everything it
+  writes, including the stored positions, lands in one generation.
+- ``switch_to`` takes the same lock exclusively: it waits for the live transactions in flight,
+  then, in one transaction, hands every consumer the new generation's positions, marks it
+  current and re-points the views. A live worker's next batch lands in the new generation and
+  continues from its positions (``writer.apply_batch`` reports a gap and the worker re-seeks).
+- A rebuild writes into a *building* generation through a pool whose ``search_path`` names it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from profile360.store.migrations import Migration, apply_pending
+
+PREFIX = "p360_g"
+_SWITCH_LOCK = 3_600_361  # advisory lock id: shared by live writers, exclusive for a switch
+
+
+def schema_of(number: int) -> str:
+    return f"{PREFIX}{number}"
+
+
+@dataclass(frozen=True)
+class Generation:
+    number: int
+    state: str  # building | current | retired
+
+    @property
+    def schema(self) -> str:
+        return schema_of(self.number)
+
+
+async def ensure_layout(conn: asyncpg.Connection) -> None:
+    """Create ``public.generations`` and generation 1 on first use. A database laid out before
+    generations existed (tables in ``public``) has its tables moved into generation 1."""
+    if await conn.fetchval("SELECT to_regclass('public.generations') IS NOT NULL"):
+        return
+    async with conn.transaction():
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_of(1)}")
+        legacy = await conn.fetch("""SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1""")
+        for r in legacy:
+            await conn.execute(f'ALTER TABLE public."{r["tablename"]}" SET SCHEMA {schema_of(1)}')
+        await conn.execute("""CREATE TABLE public.generations (
+            number integer PRIMARY KEY, state text NOT NULL CHECK (state IN ('building', 'current', 'retired')),
+            created_at timestamptz NOT NULL DEFAULT now(), switched_at timestamptz)""")
+        await conn.execute("CREATE UNIQUE INDEX generations_one_current ON public.generations (state) WHERE state = 'current'")
+        await conn.execute("INSERT INTO public.generations (number, state, switched_at) VALUES (1, 'current', now())")
+
+
+async def current(conn: asyncpg.Connection) -> Generation:
+    number = await conn.fetchval("SELECT number FROM public.generations WHERE state = 'current'")
+    return Generation(number, "current")
+
+
+async def building(conn: asyncpg.Connection) -> Generation | None:
+    number = await conn.fetchval("SELECT max(number) FROM public.generations WHERE state = 'building'")
+    return Generation(number, "building") if number is not None else None
+
+
+async def all_generations(conn: asyncpg.Connection) -> list[Generation]:
+    return [Generation(r["number"], r["state"])
+            for r in await conn.fetch("SELECT number, state FROM public.generations ORDER BY number")]
+
+
+async def migrate_generation(conn: asyncpg.Connection, gen: Generation, migrations: list[Migration]) -> list[str]:
+    """Apply pending migrations inside ``gen``'s schema; re-point the views if it is current."""
+    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {gen.schema}")
+    await conn.execute(f"SET search_path TO {gen.schema}")
+    try:
+        applied = await apply_pending(conn, migrations)
+    finally:
+        await conn.execute("RESET search_path")
+    if gen.state == "current" and (applied or not await _views_point_to(conn, gen)):
+        async with conn.transaction():
+            await _point_views(conn, gen)
+    return applied
+
+
+async def create_building(conn: asyncpg.Connection, migrations: list[Migration]) -> Generation:
+    """A new, empty generation with the whole schema, not yet visible to readers."""
+    number = await conn.fetchval(
+        "INSERT INTO public.generations (number, state) SELECT coalesce(max(number), 0) + 1, 'building' "
+        "FROM public.generations RETURNING number")
+    gen = Generation(number, "building")
+    await conn.execute(f"DROP SCHEMA IF EXISTS {gen.schema} CASCADE")
+    await migrate_generation(conn, gen, migrations)
+    return gen
+
+
+async def enter_current(conn: asyncpg.Connection) -> int:
+    """Inside a transaction: hold off any switch until commit and write to the current
+    generation. Returns its number."""
+    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", _SWITCH_LOCK)
+    row = await conn.fetchrow(
+        "SELECT number, set_config('search_path', $1 || number::text || ', public', true) "
+        "FROM public.generations WHERE state = 'current'", PREFIX)
+    return row["number"]
+
+
+async def switch_to(conn: asyncpg.Connection, gen: Generation, rebuild_consumer: str,
+                    starts: dict[tuple[str, int], int]) -> Generation:
+    """Make ``gen`` current atomically; returns the generation it replaced.
+
+    Every consumer that wrote the old generation continues from the rebuild's positions;
+    partitions the rebuild never read from continue from ``starts`` (their log start)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _SWITCH_LOCK)
+        old = await current(conn)
+        consumers = [r["consumer"] for r in await conn.fetch(
+            f"SELECT DISTINCT consumer FROM {old.schema}.consumer_positions")]
+        await conn.execute(f"""
+            INSERT INTO {gen.schema}.consumer_positions (consumer, topic, partition, next_offset)
+            SELECT c, u.topic, u.partition, coalesce(p.next_offset, u.start)
+            FROM unnest($1::text[]) AS c,
+                 unnest($3::text[], $4::int[], $5::bigint[]) AS u(topic, partition, start)
+                 LEFT JOIN {gen.schema}.consumer_positions p
+                   ON p.consumer = $2 AND p.topic = u.topic AND p.partition = u.partition
+            ON CONFLICT (consumer, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset""",
+            consumers, rebuild_consumer, [t for t, _ in starts], [p for _, p in starts], list(starts.values()))
+        await conn.execute("UPDATE public.generations SET state = 'retired' WHERE number = $1", old.number)
+        await conn.execute("UPDATE public.generations SET state = 'current', switched_at = now() WHERE number = $1",
+                           gen.number)
+        await _point_views(conn, Generation(gen.number, "current"))
+    return Generation(old.number, "retired")
+
+
+async def drop(conn: asyncpg.Connection, gen: Generation) -> None:
+    """Remove a retired or abandoned generation and its tables."""
+    if gen.state == "current":
+        raise ValueError("the current generation cannot be dropped")
+    await conn.execute(f"DROP SCHEMA IF EXISTS {gen.schema} CASCADE")
+    await conn.execute("DELETE FROM public.generations WHERE number = $1", gen.number)
+
+
+async def _tables(conn: asyncpg.Connection, schema: str) -> list[str]:
+    return [r["tablename"] for r in await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", schema)]
+
+
+async def _point_views(conn: asyncpg.Connection, gen: Generation) -> None:
+    """One view in ``public`` per table of ``gen`` (inside the caller's transaction)."""
+    for r in await conn.fetch("SELECT viewname FROM pg_views WHERE schemaname = 'public' "
+                              "AND definition LIKE '%' || $1 || '%'", PREFIX):
+        await conn.execute(f'DROP VIEW public."{r["viewname"]}"')
+    for table in await _tables(conn, gen.schema):
+        await conn.execute(f'CREATE VIEW public."{table}" AS SELECT * FROM {gen.schema}."{table}"')
+
+
+async def _views_point_to(conn: asyncpg.Connection, gen: Generation) -> bool:
+    tables = set(await _tables(conn, gen.schema))
+    views = {r["viewname"]: r["definition"] for r in await conn.fetch(
+        "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public'")}
+    return all(t in views and f"{gen.schema}." in views[t] for t in tables)
