@@ -26,6 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--reason", help="only letters with this reason (e.g. unknown_schema, invalid_event)")
     dead.add_argument("--origin-topic", help="only letters from this topic")
     dead.add_argument("--dry-run", action="store_true", help="replay: only count what would be sent")
+    reb = sub.add_parser("rebuild", help="rebuild every projection from the topics into a new generation, then switch to it")
+    reb.add_argument("--keep-old", action="store_true", help="keep the replaced generation (drop it later with `generations drop`)")
+    reb.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    rep = sub.add_parser("replay", help="re-apply (idempotently) every record published since a time")
+    rep.add_argument("--from", dest="since", required=True, metavar="TIMESTAMP", help="ISO 8601, e.g. 2026-11-27T10:00:00Z")
+    gens = sub.add_parser("generations", help="list the generations of the projection tables, or drop a retired one")
+    gens.add_argument("action", choices=("list", "drop"))
+    gens.add_argument("number", nargs="?", type=int)
     demo = sub.add_parser("demo", help="publish the demo data set")
     demo.add_argument("--tenant", default="demo")
     ten = sub.add_parser("tenants", help="show or change a tenant's settings")
@@ -85,6 +93,13 @@ def run(argv: list[str], settings: Settings) -> int:
             return asyncio.run(tenants.show(settings, args.tenant))
         return asyncio.run(tenants.set_(settings, args.tenant, args.customer360, args.link_threshold,
                                         args.default_region))
+    if args.command in ("rebuild", "replay", "generations"):
+        from profile360.cli import rebuild
+        if args.command == "rebuild":
+            return asyncio.run(rebuild.run_rebuild(settings, bootstrap.load_codec(), args.keep_old, not args.no_progress))
+        if args.command == "replay":
+            return asyncio.run(rebuild.run_replay(settings, args.since))
+        return asyncio.run(rebuild.run_generations(settings, args.action, args.number))
     if args.command == "demo":
         from profile360.cli.demo import publish_demo
         return asyncio.run(publish_demo(settings, args.tenant))

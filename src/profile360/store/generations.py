@@ -9,14 +9,15 @@ Contract between writers and the switch:
 - A live writer transaction starts with ``enter_current``: it takes the generation lock in
   shared mode, then points its ``search_path`` at the current generation, so everything it
   writes, including the stored positions, lands in one generation.
-- ``switch_to`` takes the same lock exclusively: it waits for the live transactions in flight,
-  then, in one transaction, hands every consumer the new generation's positions, marks it
-  current and re-points the views. A live worker's next batch lands in the new generation and
+- A switch takes the same lock exclusively (``hold_writers``): it waits for the live
+  transactions in flight and keeps new ones out; then, in that transaction, ``switch_to`` hands
+  every consumer the new generation's positions, marks it current and re-points the views. A live worker's next batch lands in the new generation and
   continues from its positions (``writer.apply_batch`` reports a gap and the worker re-seeks).
 - A rebuild writes into a *building* generation through a pool whose ``search_path`` names it.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import asyncpg
@@ -108,30 +109,36 @@ async def enter_current(conn: asyncpg.Connection) -> int:
     return row["number"]
 
 
+async def hold_writers(conn: asyncpg.Connection) -> dict[tuple[str, int], int]:
+    """Inside a transaction: wait for the live writers in flight and keep new ones out until
+    commit. Returns how far the current generation got per partition (over all consumers)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _SWITCH_LOCK)
+    old = await current(conn)
+    rows = await conn.fetch(f"SELECT topic, partition, max(next_offset) AS o FROM {old.schema}.consumer_positions "
+                            "GROUP BY topic, partition")
+    return {(r["topic"], r["partition"]): r["o"] for r in rows}
+
+
 async def switch_to(conn: asyncpg.Connection, gen: Generation, rebuild_consumer: str,
                     starts: dict[tuple[str, int], int]) -> Generation:
-    """Make ``gen`` current atomically; returns the generation it replaced.
-
-    Every consumer that wrote the old generation continues from the rebuild's positions;
-    partitions the rebuild never read from continue from ``starts`` (their log start)."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _SWITCH_LOCK)
-        old = await current(conn)
-        consumers = [r["consumer"] for r in await conn.fetch(
-            f"SELECT DISTINCT consumer FROM {old.schema}.consumer_positions")]
-        await conn.execute(f"""
-            INSERT INTO {gen.schema}.consumer_positions (consumer, topic, partition, next_offset)
-            SELECT c, u.topic, u.partition, coalesce(p.next_offset, u.start)
-            FROM unnest($1::text[]) AS c,
-                 unnest($3::text[], $4::int[], $5::bigint[]) AS u(topic, partition, start)
-                 LEFT JOIN {gen.schema}.consumer_positions p
-                   ON p.consumer = $2 AND p.topic = u.topic AND p.partition = u.partition
-            ON CONFLICT (consumer, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset""",
-            consumers, rebuild_consumer, [t for t, _ in starts], [p for _, p in starts], list(starts.values()))
-        await conn.execute("UPDATE public.generations SET state = 'retired' WHERE number = $1", old.number)
-        await conn.execute("UPDATE public.generations SET state = 'current', switched_at = now() WHERE number = $1",
-                           gen.number)
-        await _point_views(conn, Generation(gen.number, "current"))
+    """Inside the transaction of ``hold_writers``: make ``gen`` current; returns the generation
+    it replaced. Every consumer that wrote the old generation continues from the rebuild's
+    positions; partitions the rebuild never read continue from ``starts`` (their log start)."""
+    old = await current(conn)
+    consumers = [r["consumer"] for r in await conn.fetch(f"SELECT DISTINCT consumer FROM {old.schema}.consumer_positions")]
+    await conn.execute(f"""
+        INSERT INTO {gen.schema}.consumer_positions (consumer, topic, partition, next_offset)
+        SELECT c, u.topic, u.partition, coalesce(p.next_offset, u.start)
+        FROM unnest($1::text[]) AS c,
+             unnest($3::text[], $4::int[], $5::bigint[]) AS u(topic, partition, start)
+             LEFT JOIN {gen.schema}.consumer_positions p
+               ON p.consumer = $2 AND p.topic = u.topic AND p.partition = u.partition
+        ON CONFLICT (consumer, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset""",
+        consumers, rebuild_consumer, [t for t, _ in starts], [p for _, p in starts], list(starts.values()))
+    await conn.execute("UPDATE public.generations SET state = 'retired' WHERE number = $1", old.number)
+    await conn.execute("UPDATE public.generations SET state = 'current', switched_at = now() WHERE number = $1",
+                       gen.number)
+    await _point_views(conn, Generation(gen.number, "current"))
     return Generation(old.number, "retired")
 
 
@@ -150,11 +157,33 @@ async def _tables(conn: asyncpg.Connection, schema: str) -> list[str]:
 
 async def _point_views(conn: asyncpg.Connection, gen: Generation) -> None:
     """One view in ``public`` per table of ``gen`` (inside the caller's transaction)."""
-    for r in await conn.fetch("SELECT viewname FROM pg_views WHERE schemaname = 'public' "
-                              "AND definition LIKE '%' || $1 || '%'", PREFIX):
-        await conn.execute(f'DROP VIEW public."{r["viewname"]}"')
+    views = [r["viewname"] for r in await conn.fetch(
+        "SELECT viewname FROM pg_views WHERE schemaname = 'public' AND definition LIKE '%' || $1 || '%'", PREFIX)]
+    await _lock_views(conn, views)
+    for view in views:
+        await conn.execute(f'DROP VIEW public."{view}"')
     for table in await _tables(conn, gen.schema):
         await conn.execute(f'CREATE VIEW public."{table}" AS SELECT * FROM {gen.schema}."{table}"')
+
+
+async def _lock_views(conn: asyncpg.Connection, views: list[str]) -> None:
+    """Lock every view at once, or none: a reader holding one view while it waits for another
+    would otherwise deadlock with the switch. A short lock timeout makes the switch the one
+    that backs off (and retries), never a reader."""
+    if not views:
+        return
+    names = ", ".join(f'public."{v}"' for v in views)
+    delay = 0.01
+    while True:
+        try:
+            async with conn.transaction():  # a savepoint: a timed-out attempt leaves nothing behind
+                await conn.execute("SET LOCAL lock_timeout = '50ms'")
+                await conn.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+                await conn.execute("SET LOCAL lock_timeout = 0")
+            return
+        except asyncpg.LockNotAvailableError:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 async def _views_point_to(conn: asyncpg.Connection, gen: Generation) -> bool:

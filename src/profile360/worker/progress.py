@@ -27,14 +27,23 @@ async def partitions(settings: Settings, topics: list[str]) -> list[TopicPartiti
 
 async def end_offsets(settings: Settings, families: tuple[str, ...] = PROJECTED_FAMILIES) -> dict[TP, int]:
     """The next offset to be written in every partition of the given topic families."""
+    return await _offsets(settings, families, "end_offsets")
+
+
+async def start_offsets(settings: Settings, families: tuple[str, ...] = PROJECTED_FAMILIES) -> dict[TP, int]:
+    """The first offset still in the log of every partition of the given topic families."""
+    return await _offsets(settings, families, "beginning_offsets")
+
+
+async def _offsets(settings: Settings, families: tuple[str, ...], which: str) -> dict[TP, int]:
     tps = await partitions(settings, [settings.topic(f) for f in families])
     if not tps:
         return {}
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     await consumer.start()
     try:
-        ends = await consumer.end_offsets(tps)
-        return {(tp.topic, tp.partition): o for tp, o in ends.items()}
+        found = await getattr(consumer, which)(tps)
+        return {(tp.topic, tp.partition): o for tp, o in found.items()}
     finally:
         await consumer.stop()
 

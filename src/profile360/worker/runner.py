@@ -107,6 +107,8 @@ class Worker:
         self.codec = codec
         self.pool = pool
         self.stats = WorkerStats()
+        self.committed: dict[tuple[str, int], int] = {}  # where this worker's own commits left each partition
+        self._rewinds_checked = 0.0
         self.stopping = asyncio.Event()
         self.fatal: Exception | None = None
         self.topics = [settings.topic(f) for f in PROJECTED_FAMILIES]
@@ -162,6 +164,8 @@ class Worker:
             while not self.stopping.is_set():
                 batch = await self.consumer.getmany(timeout_ms=self.settings.batch_timeout_ms,
                                                     max_records=self.settings.batch_max_records)
+                if not any(batch.values()):
+                    await self._follow_rewinds()
                 for lane, records in self._by_lane(batch, len(queues)).items():
                     await _enqueue(queues[lane], self.prepare(records), lanes[lane])
             for q, task in zip(queues, lanes, strict=True):
@@ -174,6 +178,19 @@ class Worker:
                 task.cancel()
             await self.consumer.stop()
             await self.producer.stop()
+
+    async def _follow_rewinds(self) -> None:
+        """While idle (at most once a second): re-seek partitions whose stored position was
+        moved back below what this worker committed (``replay``, a generation switch)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._rewinds_checked < 1.0 or not self.committed:
+            return
+        self._rewinds_checked = now
+        async with self.pool.acquire() as conn:
+            stored = await load_positions(conn, self.settings.consumer_group, list(self.committed))
+        back = {tp: o for tp, o in stored.items() if o < self.committed[tp]}
+        if back:
+            await self._reseek(back)
 
     def _by_lane(self, batch: dict, lanes: int) -> dict[int, list]:
         by_lane: dict[int, list] = {}
@@ -218,6 +235,7 @@ class Worker:
             raise
         finally:
             await self.pool.release(conn)
+        self.committed.update(stats.positions)
         if stats.gaps:
             await self._reseek(stats.gaps)
         return stats
@@ -233,8 +251,9 @@ class Worker:
                 async with self.pool.acquire() as conn:
                     await skip_to(conn, self.settings.consumer_group, (tp.topic, tp.partition), starts[tp], self.live)
                 stored = starts[tp]
-            log.info("%s: batch did not continue from the stored position; re-seeking to %d", tp, stored)
+            log.info("%s: re-seeking to the stored position %d", tp, stored)
             self.consumer.seek(tp, stored)
+            self.committed[(tp.topic, tp.partition)] = stored
 
     async def _apply_isolating(self, entries: list[Entry], raw: Sequence[Any]) -> dict:
         """Apply ``entries``; on a data error split the batch until the bad record is alone,

@@ -1,0 +1,174 @@
+"""Blue/green rebuild of every projection from the topics.
+
+``rebuild`` fills a new *building* generation (see ``store.generations``) with a worker of
+its own consumer group, reading every projected topic from its start, while the live worker
+keeps writing the current generation and the API keeps reading it. Once the rebuild is within
+one batch of the end of every partition, windowed segments are evaluated once, and the switch
+begins: live writers are held (for about a batch's time), the rebuild goes on until it holds
+at least everything the current generation holds, its worker drains, and one transaction
+makes the new generation current. Readers never see the data go back in time; the live worker
+continues from the new generation's positions, so no event is applied to one generation and
+missed by the other.
+
+A rebuild that stops half-way (a crash, Ctrl-C) resumes where it was: the building generation
+and its positions are kept until the next ``rebuild`` finishes it.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import asyncpg
+
+from profile360.events.codec import Codec
+from profile360.resources import projections_dir
+from profile360.settings import Settings
+from profile360.store import generations, migrations
+from profile360.worker import progress, schedule
+from profile360.worker.runner import Worker
+
+TP = tuple[str, int]
+SWITCH_TIMEOUT = 60.0  # the longest live writers are held while the rebuild passes them
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One sample of a running rebuild."""
+
+    generation: int
+    applied: int  # records consumed into the new generation
+    total: int  # records in the topics now
+    lag: dict[str, int]  # per topic
+    rate: float  # records per second, over the last samples
+
+    @property
+    def remaining(self) -> int:
+        return sum(self.lag.values())
+
+    @property
+    def eta_seconds(self) -> float | None:
+        return self.remaining / self.rate if self.rate > 0 else None
+
+
+@dataclass(frozen=True)
+class Result:
+    generation: int
+    replaced: int
+    dropped: bool
+    records: int
+    seconds: float
+
+
+async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
+                  on_progress: Callable[[Progress], None] = lambda p: None, poll: float = 0.5) -> Result:
+    """Rebuild every projection into a new generation and switch to it (see module doc)."""
+    started = time.monotonic()
+    admin = await asyncpg.connect(settings.database_url)
+    try:
+        gen = await _building(admin)
+        group = f"{settings.consumer_group}.rebuild.g{gen.number}"
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.apply_concurrency + 2,
+                                         command_timeout=300, server_settings={"search_path": f"{gen.schema}, public"})
+        try:
+            job = _Job(Worker(replace(settings, consumer_group=group), codec, pool, live=False))
+            await _run_until_caught_up(settings, job, gen, on_progress, poll)
+            old = await _switch(settings, admin, job, gen)
+            records = sum((await _stored(job)).values())
+        finally:
+            await pool.close()
+        if not keep_old:
+            await generations.drop(admin, old)
+        return Result(gen.number, old.number, not keep_old, records, time.monotonic() - started)
+    finally:
+        await admin.close()
+
+
+async def _building(conn: asyncpg.Connection) -> generations.Generation:
+    """The generation a previous rebuild left unfinished (migrated to this build), else a new one."""
+    found = migrations.load_migrations(projections_dir())
+    await migrations.locked(conn)
+    try:
+        await generations.ensure_layout(conn)
+        gen = await generations.building(conn)
+        if gen is not None:
+            await generations.migrate_generation(conn, gen, found)
+            return gen
+        return await generations.create_building(conn, found)
+    finally:
+        await migrations.unlock(conn)
+
+
+class _Job:
+    """The rebuild's worker and the task running it."""
+
+    def __init__(self, worker: Worker):
+        self.worker = worker
+        self.task = asyncio.create_task(worker.run())
+
+    async def stop(self) -> None:
+        self.worker.stop()
+        await self.task
+
+
+async def _run_until_caught_up(settings: Settings, job: _Job, gen: generations.Generation,
+                               on_progress: Callable[[Progress], None], poll: float) -> None:
+    """Return once the rebuild is within one batch of every partition's end."""
+    samples: list[tuple[float, int]] = []
+    while True:
+        await _alive(job, poll)
+        sample = _sample(gen.number, await progress.end_offsets(settings), await _stored(job), samples)
+        on_progress(sample)
+        if sample.remaining <= settings.batch_max_records and job.worker.stats.assigned:
+            return
+
+
+async def _switch(settings: Settings, admin: asyncpg.Connection, job: _Job,
+                  gen: generations.Generation) -> generations.Generation:
+    """Evaluate windowed segments, hold live writers, let the rebuild pass the current
+    generation everywhere, stop it and switch; returns the replaced generation."""
+    try:
+        await schedule.refresh_windowed_segments(job.worker.pool, live=False)
+        starts = await progress.start_offsets(settings)
+        async with admin.transaction():
+            reached = await generations.hold_writers(admin)
+            deadline = time.monotonic() + SWITCH_TIMEOUT
+            while _behind(reached, await _stored(job)):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the rebuild did not reach the live generation within {SWITCH_TIMEOUT}s; "
+                                       "live writers were released; run rebuild again to resume")
+                await _alive(job, 0.05)
+            await job.stop()
+            return await generations.switch_to(admin, gen, job.worker.settings.consumer_group, starts)
+    finally:
+        await job.stop()
+
+
+def _behind(reached: dict[TP, int], stored: dict[TP, int]) -> bool:
+    return any(o > stored.get(tp, 0) for tp, o in reached.items())
+
+
+async def _alive(job: _Job, seconds: float) -> None:
+    """Wait ``seconds``; raise if the rebuild worker ended meanwhile."""
+    done, _ = await asyncio.wait({job.task}, timeout=seconds)
+    if done:
+        job.task.result()
+        raise RuntimeError("the rebuild worker stopped before the switch")
+
+
+async def _stored(job: _Job) -> dict[TP, int]:
+    async with job.worker.pool.acquire() as conn:
+        return await progress.stored_positions(conn, job.worker.settings.consumer_group)
+
+
+def _sample(generation: int, ends: dict[TP, int], stored: dict[TP, int], samples: list[tuple[float, int]]) -> Progress:
+    applied = sum(stored.values())
+    lag: dict[str, int] = {}
+    for (topic, partition), end in ends.items():
+        lag[topic] = lag.get(topic, 0) + max(0, end - stored.get((topic, partition), 0))
+    samples.append((time.monotonic(), applied))
+    del samples[:-10]
+    (t0, a0), (t1, a1) = samples[0], samples[-1]
+    rate = (a1 - a0) / (t1 - t0) if t1 > t0 else 0.0
+    return Progress(generation, applied, sum(ends.values()), lag, rate)
