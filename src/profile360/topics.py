@@ -28,7 +28,7 @@ RECORDS_BY_FAMILY = {
 DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 #: the families the worker folds today
-PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "definitions")
+PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "definitions", "erasure")
 
 
 async def ensure_topics(settings: Settings) -> None:

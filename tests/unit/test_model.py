@@ -28,7 +28,22 @@ def test_invalid_fields_are_named(field, value):
 
 def test_records_no_projection_consumes_are_invalid():
     with pytest.raises(InvalidEvent, match="no projection"):
-        from_record("ErasureRequested", {})
+        from_record("Nonesuch", {})
+
+
+def test_an_erasure_names_people_only_by_hashes():
+    from profile360.projections.erasure import subject_of
+
+    base = {"eventId": "x", "tenantId": "t", "occurredAt": GOOD["occurredAt"], "customerId": None, "requestedBy": None}
+    with pytest.raises(InvalidEvent) as err:
+        from_record("ErasureRequested", {**base, "subjects": ["ann@x.com"]})
+    assert err.value.field == "subjects[0]"
+    with pytest.raises(InvalidEvent) as err:
+        from_record("ErasureRequested", {**base, "subjects": []})
+    assert err.value.field == "subjects"
+    v1 = from_record("ErasureRequested", {**base, "subjects": [], "customerId": "C1"})  # a v1 message
+    assert v1.subjects == (subject_of("t", "customer_id:C1"),)
+    assert len(v1.subjects[0]) == 64 and "C1" not in v1.subjects[0]
 
 
 def test_customer_ids_cannot_hold_a_colon():

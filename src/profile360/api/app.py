@@ -5,7 +5,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from profile360.api import commands, customer360, health, interactions, profiles, sections, segments
+from profile360.api import commands, customer360, erasure, health, interactions, profiles, sections, segments
 from profile360.api.errors import error_middleware
 from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
 from profile360.settings import Settings
@@ -32,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/v1/interaction-history", interactions.interaction_history)
     app.router.add_get("/api/v1/interaction-summary", interactions.interaction_summary)
     app.router.add_get("/api/v1/customers/{id}/unified-profile", profiles.unified_profile)
+    app.router.add_delete("/api/v1/customers/{id}", erasure.erase_customer)
     app.router.add_get("/api/v1/segments", segments.list_segments)
     app.router.add_get("/api/v1/segments/{id}", segments.get_segment)
     app.router.add_put("/api/v1/segments/{id}", segments.put_segment)

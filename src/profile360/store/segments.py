@@ -117,6 +117,18 @@ async def refresh(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterabl
         await _write(conn, tenant_id, chunk, [s.segment_id for s in segs], desired)
 
 
+async def forget(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterable[str]) -> int:
+    """Remove every membership of ``profile_ids`` (counts follow); returns how many."""
+    segs = await live_segments(conn, tenant_id)
+    pids = sorted(set(profile_ids))
+    if not segs or not pids:
+        return 0
+    n = await conn.fetchval("SELECT count(*) FROM segment_members WHERE tenant_id = $1 AND profile_id = ANY($2::text[])",
+                            tenant_id, pids)
+    await _write(conn, tenant_id, pids, [s.segment_id for s in segs], {})
+    return n
+
+
 async def _write(conn: asyncpg.Connection, tenant_id: str, pids: list[str], segment_ids: list[str],
                  desired: dict[tuple[str, str], datetime]) -> None:
     rows = await conn.fetch("""SELECT segment_id, profile_id, member_since FROM segment_members

@@ -32,7 +32,8 @@ import orjson
 
 from profile360.events.model import Channel, Creative, Event, Interaction, Offer
 from profile360.projections import buckets, catalog, interactions
-from profile360.store import generations
+from profile360.events.erasure import ErasureRequested
+from profile360.store import erasure, generations
 from profile360.store.profile_writer import apply_profile_side
 
 TopicPartition = tuple[str, int]
@@ -138,7 +139,7 @@ _SUMMARY_UPSERT = """
       dismiss = s.dismiss + EXCLUDED.dismiss, convert = s.convert + EXCLUDED.convert"""
 
 
-async def _add_counts(conn: asyncpg.Connection, deltas: dict[interactions.SummaryKey, interactions.Counts]) -> None:
+async def add_counts(conn: asyncpg.Connection, deltas: dict[interactions.SummaryKey, interactions.Counts]) -> None:
     if deltas:
         keys = sorted(deltas)  # one lock order for every writer
         counts = [deltas[k] for k in keys]
@@ -146,7 +147,7 @@ async def _add_counts(conn: asyncpg.Connection, deltas: dict[interactions.Summar
                            *[[c[i] for c in counts] for i in range(4)])
 
 
-async def _add_totals(conn: asyncpg.Connection, deltas: dict[interactions.TotalKey, int]) -> None:
+async def add_totals(conn: asyncpg.Connection, deltas: dict[interactions.TotalKey, int]) -> None:
     if deltas:
         keys = sorted(deltas)
         await conn.execute(
@@ -180,7 +181,7 @@ def _bucket_row(k: buckets.BucketKey, b: buckets.Bucket) -> tuple:
     return (*k, b.n, b.value_n, b.value_sum, b.value_min, b.value_max, *latest, orjson.dumps(sorted(b.offers)).decode())
 
 
-async def _add_buckets(conn: asyncpg.Connection, deltas: dict[buckets.BucketKey, buckets.Bucket]) -> None:
+async def add_buckets(conn: asyncpg.Connection, deltas: dict[buckets.BucketKey, buckets.Bucket]) -> None:
     if deltas:
         rows = [_bucket_row(k, deltas[k]) for k in sorted(deltas)]  # one lock order for every writer
         await conn.execute(_BUCKET_UPSERT, *[list(c) for c in zip(*rows)])
@@ -217,6 +218,16 @@ async def _upsert_catalog(conn: asyncpg.Connection, events: list) -> None:
             await conn.execute(sql, *map(list, zip(*rows, strict=True)))
 
 
+async def _erasing(conn: asyncpg.Connection, events: list) -> list:
+    """Apply the batch's erasures first, then keep out every event an erasure covers. (An
+    erasure takes its tenant's lock before its rows, against the lock order below: a rare
+    deadlock with a concurrent lane is detected by PostgreSQL and the batch retried.)"""
+    found = [e for e in events if isinstance(e, ErasureRequested)]
+    if found:
+        await erasure.apply_erasures(conn, found)
+    return await erasure.without_erased(conn, events)
+
+
 def _positions_after(entries: Sequence[Entry]) -> dict[TopicPartition, int]:
     positions: dict[TopicPartition, int] = {}
     for e in entries:
@@ -244,15 +255,15 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         gaps = _gaps(entries, stored, created)
         todo = [e for e in entries if (e.topic, e.partition) not in gaps and e.offset >= stored[(e.topic, e.partition)]]
         positions = _positions_after([e for e in entries if (e.topic, e.partition) not in gaps])
-        events = [e.event for e in todo if e.event is not None]
+        events = await _erasing(conn, [e.event for e in todo if e.event is not None])
         fresh = await _insert_history(conn, interactions.dedupe(e for e in events if isinstance(e, Interaction)))
         # Customer rows belong to this batch's partitions alone (events are keyed by customer);
         # offer, creative and channel rows are shared by every writer: lock them last, so a
         # concurrent transaction waits for them only as long as this one takes to commit.
-        await _add_buckets(conn, buckets.customer_buckets(fresh))
+        await add_buckets(conn, buckets.customer_buckets(fresh))
         await _upsert_catalog(conn, [e for e in events if isinstance(e, (Offer, Creative, Channel))])
         await apply_profile_side(conn, events, fresh)
-        await _add_counts(conn, interactions.summary_deltas(fresh))
-        await _add_totals(conn, interactions.total_deltas(fresh))
+        await add_counts(conn, interactions.summary_deltas(fresh))
+        await add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)
     return ApplyStats(len(entries), len(entries) - len(todo), len(fresh), positions, gaps)

@@ -26,6 +26,7 @@ from profile360.events.codec import Codec
 from profile360.resources import projections_dir
 from profile360.settings import Settings
 from profile360.store import generations, migrations
+from profile360.topics import PROJECTED_FAMILIES
 from profile360.worker import progress, schedule
 from profile360.worker.runner import Worker
 
@@ -72,7 +73,11 @@ async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.apply_concurrency + 2,
                                          command_timeout=300, server_settings={"search_path": f"{gen.schema}, public"})
         try:
-            job = _Job(Worker(replace(settings, consumer_group=group), codec, pool, live=False))
+            rebuilder = replace(settings, consumer_group=group)
+            erasures = _Job(Worker(rebuilder, codec, pool, live=False, families=("erasure",)))
+            await _run_until_caught_up(settings, erasures, gen, on_progress, poll, ("erasure",), 0)
+            await erasures.stop()
+            job = _Job(Worker(rebuilder, codec, pool, live=False))
             await _run_until_caught_up(settings, job, gen, on_progress, poll)
             old = await _switch(settings, admin, job, gen)
             records = sum((await _stored(job)).values())
@@ -113,14 +118,18 @@ class _Job:
 
 
 async def _run_until_caught_up(settings: Settings, job: _Job, gen: generations.Generation,
-                               on_progress: Callable[[Progress], None], poll: float) -> None:
-    """Return once the rebuild is within one batch of every partition's end."""
+                               on_progress: Callable[[Progress], None], poll: float,
+                               families: tuple[str, ...] = PROJECTED_FAMILIES, slack: int | None = None) -> None:
+    """Return once the rebuild is within ``slack`` records (default: one batch) of the end of
+    every partition of ``families``."""
     samples: list[tuple[float, int]] = []
+    slack = settings.batch_max_records if slack is None else slack
     while True:
         await _alive(job, poll)
-        sample = _sample(gen.number, await progress.end_offsets(settings), await _stored(job), samples)
+        ends = await progress.end_offsets(settings, families)
+        sample = _sample(gen.number, ends, await _stored(job), samples)
         on_progress(sample)
-        if sample.remaining <= settings.batch_max_records and job.worker.stats.assigned:
+        if sample.remaining <= slack and (job.worker.stats.assigned or not any(ends.values())):
             return
 
 

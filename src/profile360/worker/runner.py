@@ -99,9 +99,10 @@ class _SeekToStored(ConsumerRebalanceListener):
 
 
 class Worker:
-    def __init__(self, settings: Settings, codec: Codec, pool: asyncpg.Pool, live: bool = True):
+    def __init__(self, settings: Settings, codec: Codec, pool: asyncpg.Pool, live: bool = True,
+                 families: tuple[str, ...] = PROJECTED_FAMILIES):
         """``live``: write the current generation; else the one ``pool``'s search_path names
-        (a rebuild), without the segment timer."""
+        (a rebuild), without the segment timer. ``families``: the topics to consume."""
         self.settings = settings
         self.live = live
         self.codec = codec
@@ -111,7 +112,7 @@ class Worker:
         self._rewinds_checked = 0.0
         self.stopping = asyncio.Event()
         self.fatal: Exception | None = None
-        self.topics = [settings.topic(f) for f in PROJECTED_FAMILIES]
+        self.topics = [settings.topic(f) for f in families]
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=settings.batch_max_records,

@@ -1,0 +1,44 @@
+"""``DELETE /api/v1/customers/{id}``: GDPR erasure as a command (seed 001's response shape).
+
+The handler resolves the profile, publishes an ``ErasureRequested`` naming each of its
+identifiers only by hash, and waits (``command_wait_ms``) until the worker has applied it.
+Answers 200 with the per-table counts the worker deleted, or 202 with where to look when the
+wait ran out (the erasure still happens: it is in the topic).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from profile360.api import commands, params
+from profile360.api.errors import ApiError, json_response
+from profile360.api.keys import POOL
+from profile360.events.rules import new_envelope
+from profile360.projections.erasure import subject_of
+from profile360.store import profiles
+
+_LOG = "SELECT deleted FROM erasure_log WHERE tenant_id = $1 AND erasure_id = $2"
+
+
+async def erase_customer(request: web.Request) -> web.Response:
+    tenant, ident = params.tenant(request), params.path_id(request)
+    async with request.app[POOL].acquire() as conn:
+        ref = await profiles.resolve(conn, tenant, ident)
+    if ref is None:
+        raise ApiError(404, "not_found", f"no customer {ident!r} in tenant {tenant!r}", "id")
+    event = {**new_envelope(tenant, "erasure"), "subjects": sorted(subject_of(tenant, k) for k in ref.keys),
+             "customerId": None, "requestedBy": request.headers.get("X-Requested-By")}
+    await commands.publish(request.app, "erasure", "ErasureRequested", event)
+    found: dict[str, Any] = {}
+
+    async def check(conn: Any) -> bool:
+        found["deleted"] = await conn.fetchval(_LOG, tenant, event["eventId"])
+        return found["deleted"] is not None
+
+    if not await commands.wait_applied(request.app, request.app[POOL], check):
+        return json_response({"success": True, "status": "accepted", "erasureId": event["eventId"],
+                              "identifiers": len(ref.keys)}, 202)
+    return json_response({"success": True, "erasureId": event["eventId"], "identifiers": len(ref.keys),
+                          "deleted": orjson.loads(found["deleted"])})

@@ -1,0 +1,44 @@
+"""Erasure, pure part: how identifiers are named without personal data, and which events an
+erasure removes.
+
+An erasure removes every event *about* one of its subjects that occurred at or before the
+erasure's time; events that occur later start a new profile. A subject is the sha256 of the
+tenant, U+001F and the identifier key (``type:value``, normalized as the identity fold does),
+so the same subject is computed by the API (from a profile's keys), the worker (from events)
+and PostgreSQL (``sha256`` over the stored keys).
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Iterable, Mapping
+
+SEPARATOR = "\x1f"
+
+
+def subject_of(tenant_id: str, key: str) -> str:
+    return hashlib.sha256(f"{tenant_id}{SEPARATOR}{key}".encode()).hexdigest()
+
+
+def erased(occurred_at: datetime, subjects: Iterable[str], erased_until: Mapping[str, datetime]) -> bool:
+    """Whether an event that occurred at ``occurred_at`` about ``subjects`` is erased."""
+    return any(s in erased_until and occurred_at <= erased_until[s] for s in subjects)
+
+
+def keys_of(event: object, region: str | None) -> list[str]:
+    """The identifier keys an event is about (normalized as the identity fold does; ``region``
+    is the tenant's default phone region). Events about no person (catalog, definitions)
+    have none."""
+    from profile360.events.model import Interaction
+    from profile360.events.people import Identify, Link, Unlink
+    from profile360.projections.identifiers import normalize
+    from profile360.projections.identity import CUSTOMER_PREFIX, identifiers_of
+
+    if isinstance(event, Interaction):
+        return [CUSTOMER_PREFIX + event.customer_id]
+    if isinstance(event, Identify):
+        return [i.key for i in identifiers_of(event, region)]
+    if isinstance(event, (Link, Unlink)):
+        return [normalize(event.identifier, region).key, normalize(event.linked_identifier, region).key]
+    ident = getattr(event, "identifier", None)
+    return [normalize(ident, region).key] if ident is not None else []

@@ -1,0 +1,142 @@
+"""Erasure in the store: recording an erasure, removing what the projections hold about its
+subjects, and keeping erased events out (see ``projections.erasure`` for the rule).
+
+Runs inside ``writer.apply_batch``'s transaction, first: the batch's erasures are recorded and
+applied under their tenants' locks, then ``without_erased`` drops every event of the batch the
+erasures (these or earlier ones) cover. A rebuild reads the erasure topic before the others
+(``worker.rebuild``), so it never writes the erased records in the first place.
+
+What is removed, for the identifiers whose hashes are the erasure's subjects: their history
+rows up to the erasure time (and those rows' share of the summaries and totals), their
+customer buckets (recomputed from the history that remains), their facts (traits, tags,
+consent, experiments, journeys) and links last written up to then, their identity nodes, and
+their profiles' segment memberships; the remaining identifiers of touched profiles are
+regrouped.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import asyncpg
+import orjson
+
+from profile360.events.erasure import ErasureRequested
+from profile360.events.model import Event, Interaction
+from profile360.projections import buckets, interactions
+from profile360.projections.erasure import SEPARATOR, erased, keys_of, subject_of
+from profile360.projections.identity import CUSTOMER_PREFIX
+from profile360.store import segments, tenants
+from profile360.store.identity import _regroup, lock_tenant
+
+_HASHED = f"encode(sha256(convert_to(tenant_id || '{SEPARATOR}' || {{col}}, 'UTF8')), 'hex')"
+
+
+async def apply_erasures(conn: asyncpg.Connection, erasures: Sequence[ErasureRequested]) -> None:
+    for tenant_id in sorted({e.tenant_id for e in erasures}):
+        await lock_tenant(conn, tenant_id)
+    for e in erasures:
+        await conn.execute(
+            """INSERT INTO erasures (tenant_id, subject, erased_at) SELECT $1, s, $3 FROM unnest($2::text[]) AS s
+               ON CONFLICT (tenant_id, subject) DO UPDATE SET erased_at = GREATEST(erasures.erased_at, EXCLUDED.erased_at)""",
+            e.tenant_id, list(e.subjects), e.occurred_at)
+        deleted = await _erase(conn, e)
+        await conn.execute(
+            """INSERT INTO erasure_log (tenant_id, erasure_id, erased_at, subjects, deleted, requested_by)
+               VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT DO NOTHING""",
+            e.tenant_id, e.event_id, e.occurred_at, len(e.subjects), orjson.dumps(deleted).decode(), e.requested_by)
+
+
+async def without_erased(conn: asyncpg.Connection, events: list[Event]) -> list[Event]:
+    """``events`` minus those an erasure covers (one query when the tenants have none)."""
+    about = [e for e in events if not isinstance(e, ErasureRequested)]
+    tenant_ids = sorted({e.tenant_id for e in about})
+    if not tenant_ids or not await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM erasures WHERE tenant_id = ANY($1::text[]))", tenant_ids):
+        return events
+    regions = {t: s.default_region for t, s in (await tenants.settings_of(conn, set(tenant_ids))).items()}
+    subjects = {id(e): [subject_of(e.tenant_id, k) for k in keys_of(e, regions.get(e.tenant_id))] for e in about}
+    rows = await conn.fetch("SELECT subject, erased_at FROM erasures WHERE tenant_id = ANY($1::text[]) AND subject = ANY($2::text[])",
+                            tenant_ids, sorted({s for ss in subjects.values() for s in ss}))
+    until = {r["subject"]: r["erased_at"] for r in rows}
+    return [e for e in events if isinstance(e, ErasureRequested) or not erased(e.occurred_at, subjects[id(e)], until)]
+
+
+async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> dict[str, int]:
+    subjects = list(e.subjects)
+    nodes = await conn.fetch(f"SELECT key, profile_id FROM identity_nodes WHERE tenant_id = $1 AND {_HASHED.format(col='key')} = ANY($2::text[])",
+                             e.tenant_id, subjects)
+    keys = sorted(r["key"] for r in nodes)
+    customers = sorted({k[len(CUSTOMER_PREFIX):] for k in keys if k.startswith(CUSTOMER_PREFIX)}
+                       | await _customers_without_node(conn, e.tenant_id, subjects))
+    deleted = await _erase_interactions(conn, e, customers)
+    facts = await conn.fetch("DELETE FROM profile_facts WHERE tenant_id = $1 AND key = ANY($2::text[]) AND occurred_at <= $3 RETURNING kind",
+                             e.tenant_id, keys, e.occurred_at)
+    kinds = Counter(r["kind"] for r in facts)
+    deleted.update(experimentAssignments=kinds["experiment"], consent=kinds["consent"],
+                   traits=kinds["trait"] + kinds["tag"], journeys=kinds["journey"] + kinds["journey_enrolled"])
+    deleted["links"] = int((await conn.execute(
+        "DELETE FROM identity_edges WHERE tenant_id = $1 AND (a = ANY($2::text[]) OR b = ANY($2::text[])) AND occurred_at <= $3",
+        e.tenant_id, keys, e.occurred_at)).split()[-1])
+    deleted["identities"] = len(keys)
+    deleted["segmentMemberships"] = await _erase_profiles(conn, e.tenant_id, nodes, customers)
+    return deleted
+
+
+async def _customers_without_node(conn: asyncpg.Connection, tenant_id: str, subjects: list[str]) -> set[str]:
+    """Customer ids only interactions name (no identity event did), whose key is a subject."""
+    rows = await conn.fetch(
+        f"""SELECT customer_id FROM (SELECT DISTINCT tenant_id, customer_id FROM customer_daily WHERE tenant_id = $1) c
+            WHERE {_HASHED.format(col="'" + CUSTOMER_PREFIX + "' || customer_id")} = ANY($2::text[])""", tenant_id, subjects)
+    return {r["customer_id"] for r in rows}
+
+
+async def _erase_interactions(conn: asyncpg.Connection, e: ErasureRequested, customers: list[str]) -> dict[str, int]:
+    from profile360.store.writer import add_buckets, add_counts, add_totals
+
+    gone = [_interaction(r) for r in await conn.fetch(
+        """DELETE FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[]) AND occurred_at <= $3
+           RETURNING *""", e.tenant_id, customers, e.occurred_at)]
+    await add_counts(conn, {k: tuple(-n for n in c) for k, c in interactions.summary_deltas(gone).items()})
+    await add_totals(conn, {k: -n for k, n in interactions.total_deltas(gone).items()})
+    await conn.execute("DELETE FROM interaction_summary_daily WHERE tenant_id = $1 AND impression = 0 AND click = 0 "
+                       "AND dismiss = 0 AND convert = 0", e.tenant_id)
+    await conn.execute("DELETE FROM interaction_totals WHERE tenant_id = $1 AND n = 0", e.tenant_id)
+    summary_rows = int((await conn.execute("DELETE FROM customer_daily WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
+                                           e.tenant_id, customers)).split()[-1])
+    kept = [_interaction(r) for r in await conn.fetch(
+        "SELECT * FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[])", e.tenant_id, customers)]
+    await add_buckets(conn, buckets.customer_buckets(kept))
+    return {"interactionHistory": len(gone), "interactionSummary": summary_rows,
+            "impressions": sum(1 for i in gone if i.type == "impression")}
+
+
+async def _erase_profiles(conn: asyncpg.Connection, tenant_id: str, nodes: list, customers: list[str]) -> int:
+    """Drop the erased nodes and their profiles' memberships; regroup what remains of those
+    profiles and evaluate their segments again. Returns the memberships removed."""
+    profiles = sorted({r["profile_id"] for r in nodes} | set(customers))
+    await conn.execute("DELETE FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
+                       tenant_id, [r["key"] for r in nodes])
+    rest = {r["key"] for r in await conn.fetch(
+        "SELECT key FROM identity_nodes WHERE tenant_id = $1 AND profile_id = ANY($2::text[])", tenant_id, profiles)}
+    if rest:
+        threshold = (await tenants.settings_of(conn, {tenant_id}))[tenant_id].link_threshold
+        await _regroup(conn, tenant_id, rest, threshold)
+    removed = await segments.forget(conn, tenant_id, profiles)
+    alive = await segments.profiles_of_customers(conn, tenant_id, await _with_history(conn, tenant_id, customers))
+    alive |= {r["profile_id"] for r in await conn.fetch(
+        "SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])", tenant_id, sorted(rest))}
+    await segments.refresh(conn, tenant_id, alive)
+    return removed
+
+
+async def _with_history(conn: asyncpg.Connection, tenant_id: str, customers: list[str]) -> list[str]:
+    rows = await conn.fetch("SELECT DISTINCT customer_id FROM customer_daily WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
+                            tenant_id, customers)
+    return [r["customer_id"] for r in rows]
+
+
+def _interaction(r: asyncpg.Record) -> Interaction:
+    return Interaction(r["event_id"], r["tenant_id"], r["occurred_at"], r["customer_id"], r["interaction_type"],
+                       r["channel"], r["channel_id"], r["offer_id"], r["creative_id"], r["campaign_id"],
+                       r["workflow_id"], r["value"], orjson.loads(r["metadata"]) if r["metadata"] else {})

@@ -1,0 +1,95 @@
+"""GDPR erasure end to end: the API command, what it removes, and that it survives late
+events, replays and rebuilds; later events start a new profile."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import pytest
+
+from profile360.projections.erasure import subject_of
+from profile360.worker.rebuild import rebuild
+
+from . import workload
+from .harness import InProcessWorker, wait_caught_up
+from .test_pipeline import CODEC, api_client, check_tables_match_oracle, publish
+from .test_profiles import PEOPLE, profile, publish_records
+
+pytestmark = pytest.mark.integration
+
+# PEOPLE merges C1 and C2 (one email, spelled two ways) and links C3 below the threshold
+ERASED = {"C1", "C2"}
+
+
+def interactions() -> list[dict]:
+    events = workload.interactions("acme", 200)
+    for i, e in enumerate(events):
+        e["customerId"] = ("C1", "C2", "C3", "C9")[i % 4]
+    return events
+
+
+async def rows(settings, sql: str, *args) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_rebuild(settings):
+    catalog = workload.catalog("acme", datetime(2026, 11, 1, tzinfo=timezone.utc))
+    events = interactions()
+    kept = [e for e in events if e["customerId"] not in ERASED]
+    await publish(settings, catalog, events)
+    await publish_records(settings, PEOPLE)
+    async with InProcessWorker(settings):
+        await wait_caught_up(settings)
+        client = await api_client(settings)
+        try:
+            resp = await client.delete("/api/v1/customers/C2", headers={"X-Tenant-Id": "acme"})
+            assert resp.status == 200, await resp.text()
+            body = await resp.json()
+            assert body["success"] is True
+            erased_events = [e for e in events if e["customerId"] in ERASED]
+            assert body["deleted"]["interactionHistory"] == len(erased_events)
+            assert body["deleted"]["impressions"] == sum(e["type"] == "impression" for e in erased_events)
+            assert body["deleted"]["identities"] >= 3 and body["deleted"]["consent"] >= 1
+            for ident in ("C1", "C2", "email:ann@x.com"):
+                assert (await profile(client, ident))[0] == 404, ident
+            assert (await profile(client, "C3"))[0] == 200
+            assert (await client.delete("/api/v1/customers/C2", headers={"X-Tenant-Id": "acme"})).status == 404
+            await check_erased(settings)
+            await check_tables_match_oracle(settings, kept, catalog)
+
+            # the same events again (a producer re-sends, an operator replays): still erased
+            await publish(settings, [], [e for e in events if e["customerId"] in ERASED][:20])
+            await publish_records(settings, PEOPLE)
+            # a new event about C1 after the erasure: a new profile that holds only it
+            after = {**events[0], "eventId": "after-erasure", "customerId": "C1",
+                     "occurredAt": datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)}
+            await publish(settings, [], [after])
+            await wait_caught_up(settings)
+            await check_erased(settings, allowed={"after-erasure"})
+            await check_tables_match_oracle(settings, kept + [after], catalog)
+            assert (await profile(client, "C1"))[0] == 200
+        finally:
+            await client.close()
+        await rebuild(settings, CODEC)
+        await wait_caught_up(settings)
+    await check_erased(settings, allowed={"after-erasure"})
+    await check_tables_match_oracle(settings, kept + [after], catalog)
+
+
+async def check_erased(settings, allowed: set[str] = frozenset()) -> None:
+    """Nothing about C1, C2 or their email is left but events in ``allowed``."""
+    history = await rows(settings, "SELECT event_id FROM interaction_history WHERE customer_id = ANY($1::text[])", sorted(ERASED))
+    assert {r["event_id"] for r in history} <= set(allowed)
+    keys = {r["key"] for r in await rows(settings, "SELECT key FROM identity_nodes")}
+    assert "email:ann@x.com" not in keys and "customer_id:C2" not in keys
+    facts = await rows(settings, "SELECT key FROM profile_facts WHERE key = ANY($1::text[])",
+                       ["customer_id:C1", "customer_id:C2", "email:ann@x.com"])
+    assert facts == []
+    log = await rows(settings, "SELECT * FROM erasure_log")
+    assert len(log) == 1 and "C1" not in str(dict(log[0])) and "ann@" not in str(dict(log[0]))
+    subjects = {r["subject"] for r in await rows(settings, "SELECT subject FROM erasures")}
+    assert subject_of("acme", "customer_id:C2") in subjects and subject_of("acme", "email:ann@x.com") in subjects
