@@ -1,5 +1,8 @@
-"""Faults during ingestion, each ending with the tables compared to an independent fold of
-the events: no event lost, none counted twice. The worker runs as real processes."""
+"""Faults during ingestion, each ending with every projection table compared to an independent
+fold of the events published (``full_check``): no event lost, none counted twice. The events
+are interactions and catalog entries, and people and definition events (identity, links,
+consent, experiments, journeys, tenant settings, metrics, segments), so identity, facts and
+segment membership are checked under the same faults. The worker runs as real processes."""
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +15,10 @@ from profile360.devstack import kafka as dk
 from profile360.devstack import postgres as dp
 
 from . import workload
+from .full_check import check_all_tables
 from .harness import start_worker_process, stop_process as stop, worker_log, stored_positions, wait_caught_up, wait_until
-from .test_pipeline import check_tables_match_oracle, publish
+from .test_pipeline import publish
+from .test_profiles import publish_records
 
 pytestmark = pytest.mark.integration
 
@@ -35,15 +40,19 @@ def owned(stack):
 
 
 async def ingest_with(settings, events, fault) -> None:
-    """Publish ``events``, run a worker process, call ``fault()`` once some are applied, then
-    wait until everything is applied and stop the worker cleanly."""
-    await publish(settings, workload.catalog("acme", events[0]["occurredAt"]), events)
+    """Publish the catalog, ``events`` and half of the people events, run a worker process, call
+    ``fault()`` once some are applied, publish the other half, then wait until everything is
+    applied, stop the worker cleanly and compare every table with the oracles."""
+    catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
+    await publish(settings, catalog, events)
+    await publish_records(settings, people[:len(people) // 2])
     worker = start_worker_process(settings)
     try:
         await some_applied(settings)
         # Check the fault lands mid-ingestion, not after it
-        assert sum((await stored_positions(settings)).values()) < len(events)
+        assert sum((await stored_positions(settings)).values()) < len(catalog) + len(events) + len(people) // 2
         await fault()
+        await publish_records(settings, people[len(people) // 2:])
         try:
             await wait_caught_up(settings, timeout=120)
         except TimeoutError as exc:
@@ -51,7 +60,7 @@ async def ingest_with(settings, events, fault) -> None:
     finally:
         code = stop(worker)
     assert code == 0, worker_log(worker)
-    await check_tables_match_oracle(settings, events)
+    await check_all_tables(settings, catalog + events + people)
 
 
 async def test_postgres_restart_during_ingestion(settings, owned):
@@ -77,8 +86,12 @@ async def test_kafka_restart_during_ingestion(settings, owned):
 async def test_rebalance_one_two_one_workers(settings):
     settings = replace(settings, batch_max_records=50)
     events = workload.interactions("acme", 6000, customers=300)
+    people = workload.people("acme")
     waves = events[:2000], events[2000:4000], events[4000:]
+    third = len(people) // 3
+    crowds = people[:third], people[third:2 * third], people[2 * third:]
     await publish(settings, [], waves[0])
+    await publish_records(settings, crowds[0])
     first = start_worker_process(settings)
     second = None
     try:
@@ -86,14 +99,16 @@ async def test_rebalance_one_two_one_workers(settings):
         second = start_worker_process(settings)  # 1 → 2: the group rebalances
         await wait_until(lambda: group_members(settings, 2), 60, "both workers in the group")
         await publish(settings, [], waves[1])  # ingested by two workers
+        await publish_records(settings, crowds[1])
         assert stop(first) == 0  # 2 → 1 while the second wave is being applied
         await publish(settings, [], waves[2])
+        await publish_records(settings, crowds[2])
         await wait_caught_up(settings, timeout=120)
     finally:
         for w in (first, second):
             if w is not None and w.poll() is None:
                 stop(w)
-    await check_tables_match_oracle(settings, events)
+    await check_all_tables(settings, events + people)
 
 
 async def group_members(settings, count: int) -> bool:
@@ -111,14 +126,16 @@ async def group_members(settings, count: int) -> bool:
 async def test_sigterm_drains_the_batch_in_flight_and_exits_promptly(settings):
     settings = replace(settings, batch_max_records=50)
     events = workload.interactions("acme", 5000, customers=200)
+    people = workload.people("acme")
     await publish(settings, [], events)
+    await publish_records(settings, people)
     worker = start_worker_process(settings)
     await some_applied(settings)
     code = stop(worker, timeout=20)  # bounded: a worker that does not drain fails here
     assert code == 0, worker_log(worker)
     applied = sum((await stored_positions(settings)).values())
     # Check the stop landed mid-ingestion (what was polled was drained, the rest left)
-    assert applied < len(events)
+    assert applied < len(events) + len(people)
     # A second worker finishes the job; nothing of the first one's last batch is lost or doubled
     worker = start_worker_process(settings)
     try:
@@ -126,4 +143,4 @@ async def test_sigterm_drains_the_batch_in_flight_and_exits_promptly(settings):
     finally:
         assert stop(worker) == 0
     assert applied > 0
-    await check_tables_match_oracle(settings, events)
+    await check_all_tables(settings, events + people)

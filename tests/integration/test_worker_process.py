@@ -1,4 +1,5 @@
-"""The real ``profile360 worker`` process: killed mid-ingestion, restarted, stopped with SIGTERM."""
+"""The real ``profile360 worker`` process: killed mid-ingestion, restarted, stopped with SIGTERM;
+every projection table is then compared with an independent fold of the events (``full_check``)."""
 from __future__ import annotations
 
 import subprocess
@@ -7,8 +8,10 @@ from dataclasses import replace
 import pytest
 
 from . import workload
+from .full_check import check_all_tables
 from .harness import start_worker_process, stop_process, worker_log, stored_positions, wait_caught_up, wait_until
-from .test_pipeline import check_tables_match_oracle, publish
+from .test_pipeline import publish
+from .test_profiles import publish_records
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +19,9 @@ pytestmark = pytest.mark.integration
 async def test_sigkill_mid_ingestion_then_restart_loses_nothing_and_counts_nothing_twice(settings):
     settings = replace(settings, batch_max_records=100)
     events = workload.interactions("acme", 4000, customers=300)
-    await publish(settings, workload.catalog("acme", events[0]["occurredAt"]), events)
+    catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
+    await publish(settings, catalog, events)
+    await publish_records(settings, people)
     worker = start_worker_process(settings)
     try:
         async def partly_applied():
@@ -25,13 +30,13 @@ async def test_sigkill_mid_ingestion_then_restart_loses_nothing_and_counts_nothi
         worker.kill()  # SIGKILL: no chance to finish the batch in flight
         worker.wait(10)
         # Check the kill really landed mid-ingestion
-        assert sum((await stored_positions(settings)).values()) < len(events)
+        assert sum((await stored_positions(settings)).values()) < len(catalog) + len(events) + len(people)
         worker = start_worker_process(settings)
         await wait_caught_up(settings, timeout=120)
     finally:
         returncode = stop_process(worker)
     assert returncode == 0, worker_log(worker)
-    await check_tables_match_oracle(settings, events)
+    await check_all_tables(settings, catalog + events + people)
 
 
 async def test_a_stored_position_beyond_the_log_stops_the_worker_loudly(settings):

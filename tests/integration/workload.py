@@ -38,3 +38,104 @@ def interactions(tenant: str, n: int, seed: int = 7, customers: int = 20, prefix
             "workflowId": None, "value": 10.0 if rnd.random() < 0.1 else None, "metadata": {"i": str(i)},
         })
     return out
+
+
+def people(tenant: str, n: int = 40, seed: int = 11, prefix: str = "p") -> list[tuple[str, dict]]:
+    """(record name, record) pairs of everything but interactions: tenant settings, metric and
+    segment definitions, and identity, consent, experiment and journey events about the customers
+    ``interactions`` names (``cust_0`` … ``cust_{n-1}``, a few beyond them linked in). They merge
+    profiles (shared emails, links that merge only at the tenant's threshold), split one again,
+    carry invalid identifiers, and define segments that read traits, tags, consent and counts.
+    Shuffled: older versions arrive after newer ones, and about one event in ten comes twice."""
+    rnd = random.Random(seed)
+    t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=3)
+
+    def env(eid: str, minutes: int) -> dict:
+        return {"eventId": f"{prefix}-{eid}", "tenantId": tenant, "occurredAt": t0 + timedelta(minutes=minutes)}
+
+    def ident(kind: str, value: str) -> dict:
+        return {"type": kind, "value": value}
+
+    def segment(sid: str, minutes: int, rule: str, version: int = 1, deleted: bool = False) -> tuple[str, dict]:
+        return "SegmentDefined", {**env(f"seg-{sid}-{minutes}", minutes), "segmentId": sid, "name": sid.title(),
+                                  "rule": rule, "description": None, "version": version, "deleted": deleted}
+
+    def link(eid: str, minutes: int, a: dict, b: dict, confidence: float | None = None) -> tuple[str, dict]:
+        rec = {**env(eid, minutes), "identifier": a, "linkedIdentifier": b}
+        return ("Unlink", rec) if confidence is None else ("Link", {**rec, "confidence": confidence})
+
+    def customer(i: int) -> dict:
+        return ident("customer_id", f"cust_{i}")
+
+    out: list[tuple[str, dict]] = [
+        # the newer settings win (links of 0.7 merge), over older ones published after them
+        ("TenantConfigured", {**env("cfg-new", 30), "isCustomer360": True, "linkThreshold": 0.7, "defaultRegion": "AE"}),
+        ("TenantConfigured", {**env("cfg-old", 20), "isCustomer360": False, "linkThreshold": 0.9, "defaultRegion": None}),
+        ("MetricDefined", {**env("m-spend", 0), "metricId": "spend_total", "aggregation": "sum", "eventType": "purchase",
+                           "windowDays": None, "description": "every purchase", "deleted": False}),
+        ("MetricDefined", {**env("m-opens-1", 0), "metricId": "opens_30d", "aggregation": "count",
+                           "eventType": "email_opened", "windowDays": 30, "description": None, "deleted": False}),
+        ("MetricDefined", {**env("m-opens-2", 40), "metricId": "opens_30d", "aggregation": "count",
+                           "eventType": "email_opened", "windowDays": 30, "description": None, "deleted": True}),
+        segment("gold", 0, 'trait.tier = "gold"'),
+        segment("reachable", 0, "consent.email.marketing = true"),
+        segment("buyers", 60, "count(purchase) >= 2", version=2),
+        segment("buyers", 10, "count(purchase) >= 1"),  # older: loses
+        segment("vip", 0, 'tags contains "vip" and trait.tier != "bronze"'),
+        segment("texting_clickers", 0, "consent.sms.marketing = true and count(click) >= 3"),
+        segment("doomed", 0, "count(impression) >= 1"),
+        segment("doomed", 90, "count(impression) >= 1", version=2, deleted=True),
+    ]
+    for i in range(n):
+        pair = i // 2  # every other pair of customers shares an email: they merge
+        email = f"user{pair}@mail{pair % 3}.com" if pair % 2 == 0 else f"solo{i}@mail{i % 3}.com"
+        ids = [customer(i), ident("email", email.upper() if i % 3 == 0 else f" {email} ")]
+        if i % 4 == 0:
+            ids.append(ident("phone", f"+971 50 {i:03d} {i:04d}"))
+        if i % 10 == 3:
+            ids.append(ident("email", "nobody@nowhere"))  # invalid: shared, but never merges
+        out.append(("Identify", {**env(f"id-{i}", 100 + i), "identifiers": ids,
+                                 "traits": {"tier": rnd.choice(["gold", "silver", "bronze"]), "firstName": f"Name{i}"},
+                                 "tagsAdded": ["vip"] if i % 3 == 0 else [], "tagsRemoved": [], "defaultRegion": None}))
+        if i % 5 == 0:  # later, about the email alone: a new tier, the vip tag taken back
+            out.append(("Identify", {**env(f"id-{i}-again", 1000 + i), "identifiers": [ident("email", email)],
+                                     "traits": {"tier": rnd.choice(["gold", "silver"]), "age": 20 + i},
+                                     "tagsAdded": ["seen"], "tagsRemoved": ["vip"], "defaultRegion": None}))
+        out.append(("ConsentChanged", {**env(f"ce-{i}", 200 + i), "identifier": ident("email", email), "channel": "EMAIL",
+                                       "purpose": "marketing", "granted": rnd.random() < 0.6, "source": "signup"}))
+        if i % 3 == 1:
+            out.append(("ConsentChanged", {**env(f"cs-{i}", 210 + i), "identifier": customer(i), "channel": "sms",
+                                           "purpose": "marketing", "granted": True, "source": None}))
+            if i % 2:
+                out.append(("ConsentChanged", {**env(f"cs-{i}-off", 300 + i), "identifier": customer(i), "channel": "SMS",
+                                               "purpose": "Marketing", "granted": False, "source": "unsubscribe"}))
+        if i % 5 == 0:
+            for step, (variant, who) in enumerate((("A", customer(i)), ("B", customer(i)), ("A", ident("email", email)))):
+                out.append(("ExperimentAssigned", {**env(f"x-{i}-{step}", 400 + 5 * step + i), "identifier": who,
+                                                   "experimentId": "exp_hero", "experimentName": "Hero", "variant": variant}))
+        if i % 6 == 0:
+            for step, (status, at_step) in enumerate((("enrolled", None), ("active", "welcome"), ("completed", "done"))):
+                out.append(("JourneyUpdated", {**env(f"j-{i}-{step}", 500 + 5 * step + i), "identifier": customer(i),
+                                               "journeyId": "onboarding", "journeyName": "Onboarding", "status": status,
+                                               "step": at_step}))
+    for i in range(0, n - 3, 7):  # 0.75: merges at the tenant's 0.7, not at the default 0.8
+        out.append(link(f"l-{i}", 600 + i, customer(i), customer(i + 3), 0.75))
+    for i in range(1, n, 9):  # too weak to merge
+        out.append(link(f"w-{i}", 610 + i, customer(i), ident("device_id", f"dev_{i}"), 0.5))
+    for i in range(3):  # customers seen only in interactions join identified ones
+        out.append(link(f"x-{i}", 700 + i, customer(n + 2 * i), customer(i), 0.95))
+    out += [
+        link("u-0", 800, customer(0), ident("email", "user0@mail0.com")),  # cust_0 leaves cust_1
+        link("u-7", 590, customer(7), customer(10)),  # older than the link: the link stays
+        link("u-14", 800, customer(14), customer(17)),
+        link("l-14-again", 850, customer(14), customer(17), 1.0),  # linked again after the unlink
+        ("ConsentChanged", {**env("stranger", 900), "identifier": ident("email", "Stranger@Mail9.com"), "channel": "push",
+                            "purpose": "marketing", "granted": True, "source": None}),
+        # only an invalid identifier: its facts stay under it; a tag both added and removed ends removed
+        ("Identify", {**env("lost", 910), "identifiers": [ident("email", " Lost@Nowhere ")], "traits": {"vip": True, "note": None},
+                      "tagsAdded": ["x"], "tagsRemoved": ["x"], "defaultRegion": None}),
+        link("self", 920, ident("email", "Same@Mail1.com"), ident("email", " same@mail1.com"), 1.0),  # one identifier
+    ]
+    out += rnd.sample(out, len(out) // 10)
+    rnd.shuffle(out)
+    return out
