@@ -156,3 +156,22 @@ async def test_replay_from_a_time_reapplies_the_window_idempotently(settings):
 
 async def _consumed_at_least(worker, n: int) -> bool:
     return worker.stats.consumed >= n
+
+
+async def test_a_writer_refuses_a_generation_another_release_built(settings):
+    """After a newer release's rebuild switched, this release's workers stop instead of
+    writing rows its folds do not know into the new schema."""
+    from profile360.events.model import from_record
+    from profile360.store.generations import GenerationMismatch
+    from profile360.store.writer import Entry, apply_batch
+
+    event = workload.interactions("acme", 1)[0]
+    entry = Entry("t", 0, 0, from_record("InteractionEvent", CODEC.decode(CODEC.encode("InteractionEvent", event)).record))
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute("INSERT INTO p360_g1.schema_migrations (version, name) VALUES (9999, '9999_future')")
+        with pytest.raises(GenerationMismatch, match="schema version 9999"):
+            await apply_batch(conn, settings.consumer_group, [entry])
+        assert await conn.fetchval("SELECT count(*) FROM interaction_history") == 0
+    finally:
+        await conn.close()

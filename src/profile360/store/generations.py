@@ -18,11 +18,12 @@ Contract between writers and the switch:
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass
 
 import asyncpg
 
-from profile360.store.migrations import Migration, apply_pending
+from profile360.store.migrations import Migration, SchemaMismatch, apply_pending, build_version
 
 PREFIX = "p360_g"
 _SWITCH_LOCK = 3_600_361  # advisory lock id: shared by live writers, exclusive for a switch
@@ -99,14 +100,30 @@ async def create_building(conn: asyncpg.Connection, migrations: list[Migration])
     return gen
 
 
+class GenerationMismatch(SchemaMismatch):
+    """The current generation has another schema than this build writes (a rebuild by another
+    release switched to it): this process must stop and be replaced by that release."""
+
+
+_CHECKED: "weakref.WeakKeyDictionary[asyncpg.Connection, int]" = weakref.WeakKeyDictionary()
+
+
 async def enter_current(conn: asyncpg.Connection) -> int:
     """Inside a transaction: hold off any switch until commit and write to the current
-    generation. Returns its number."""
+    generation, if its schema is the one this build writes (else ``GenerationMismatch``).
+    Returns its number."""
     await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", _SWITCH_LOCK)
-    row = await conn.fetchrow(
+    number = (await conn.fetchrow(
         "SELECT number, set_config('search_path', $1 || number::text || ', public', true) "
-        "FROM public.generations WHERE state = 'current'", PREFIX)
-    return row["number"]
+        "FROM public.generations WHERE state = 'current'", PREFIX))["number"]
+    raw = getattr(conn, "_con", None) or conn  # a pool hands out a new proxy per acquire
+    if _CHECKED.get(raw) != number:
+        found = await conn.fetchval("SELECT max(version) FROM schema_migrations")
+        if found != build_version():
+            raise GenerationMismatch(f"the current generation {number} has schema version {found}, this build writes "
+                                     f"{build_version()}: run the release that built it")
+        _CHECKED[raw] = number
+    return number
 
 
 async def hold_writers(conn: asyncpg.Connection) -> dict[tuple[str, int], int]:

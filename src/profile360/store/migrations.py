@@ -5,6 +5,7 @@ Worker and API call ``check_schema`` at start and refuse to run against an older
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,14 @@ class Migration:
 
 class SchemaMismatch(RuntimeError):
     pass
+
+
+@functools.cache
+def build_version() -> int:
+    """The schema version this build writes: its newest migration."""
+    from profile360.resources import projections_dir
+
+    return max(m.version for m in load_migrations(projections_dir()))
 
 
 def load_migrations(directory: Path) -> list[Migration]:
