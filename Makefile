@@ -4,7 +4,7 @@ STATE  := .devstack
 API    ?= 127.0.0.1:8080
 export API_BIND := $(API)
 
-.PHONY: system-deps install test unit integration run down bench clean
+.PHONY: system-deps install test unit integration run down bench soak clean
 
 system-deps:  ## Java, Maven and PostgreSQL from Debian's packages, when missing (needs root)
 	@missing=""; \
@@ -56,6 +56,9 @@ down:  ## stop API, worker and the local stack (data is kept in .devstack/)
 bench: system-deps install  ## end-to-end and raw-limit figures (and Faust's, for comparison); see BENCHMARKS.md
 	$(PYTHON) -m pip install -q -e '.[test,bench]'
 	$(PYTHON) -m bench $(BENCH_ARGS)
+
+soak: system-deps install  ## the long fault run (1M events, kills, restarts, rebalance, rebuild); prints a summary table
+	P360_SOAK_REPORT=$${P360_SOAK_REPORT:-soak-report.md} $(PYTHON) -m pytest -q -s tests/integration/soak_faults.py
 
 clean: down
 	rm -rf $(STATE)

@@ -1,0 +1,136 @@
+"""`make soak`: the long version of the fault scenarios, in one run.
+
+A million interactions (``P360_SOAK_EVENTS``) plus people and definition events are published
+in chunks while worker processes ingest them; meanwhile the worker is SIGKILLed and restarted
+``P360_SOAK_KILLS`` times at random moments, PostgreSQL and the Kafka broker are restarted, a
+second worker joins and leaves the group, and a blue/green rebuild runs and switches. At the
+end every projection table is compared with an independent fold of everything published, and a
+summary table is printed (and written to ``P360_SOAK_REPORT`` when set).
+
+Not part of ``make test`` (the file name does not match ``test_*.py``); run it with
+``make soak`` or ``python -m pytest -s tests/integration/soak_faults.py``.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import time
+from dataclasses import replace
+
+import pytest
+
+from profile360.devstack import kafka as dk
+from profile360.devstack import postgres as dp
+from profile360.worker.rebuild import rebuild
+
+from . import workload
+from .full_check import check_all_tables
+from .harness import start_worker_process, stop_process, stored_positions, wait_caught_up, worker_log
+from .test_faults import group_members, owned  # noqa: F401  (fixture)
+from .test_pipeline import CODEC, publish
+from .test_profiles import publish_records
+from .harness import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+class Soak:
+    """The worker processes and what happened to them, for the summary."""
+
+    def __init__(self, settings, stack):
+        self.settings, self.stack = settings, stack
+        self.worker = start_worker_process(settings)
+        self.log: list[tuple[float, str, int]] = []
+        self.t0 = time.monotonic()
+
+    async def note(self, what: str) -> None:
+        applied = sum((await stored_positions(self.settings)).values())
+        self.log.append((time.monotonic() - self.t0, what, applied))
+        print(f"{time.monotonic() - self.t0:7.1f}s  {what:<34} applied so far: {applied:,}", flush=True)
+
+    async def kill(self) -> None:
+        self.worker.send_signal(signal.SIGKILL)
+        self.worker.wait()
+        await self.note("worker SIGKILLed and restarted")
+        self.worker = start_worker_process(self.settings)
+
+    async def restart_postgres(self) -> None:
+        await asyncio.to_thread(dp.restart_postgres, self.stack.pg_dir)
+        await self.note("PostgreSQL restarted")
+
+    async def restart_kafka(self) -> None:
+        await asyncio.to_thread(dk.stop_kafka, self.stack.kafka_dir)
+        await asyncio.to_thread(dk.start_kafka, self.stack.kafka_dir, *self.stack.kafka_ports, self.stack.cache)
+        await dk.wait_kafka_ready_async(self.stack.kafka, 120, data_dir=self.stack.kafka_dir)
+        await self.note("Kafka broker restarted")
+
+    async def scale_out_and_in(self) -> None:
+        second = start_worker_process(self.settings)
+        await wait_until(lambda: group_members(self.settings, 2), 120, "two workers in the group")
+        await self.note("1 -> 2 workers")
+        await asyncio.sleep(5)
+        assert stop_process(second, 60) == 0, worker_log(second)
+        await self.note("2 -> 1 workers")
+
+    async def rebuild(self) -> float:
+        started = time.monotonic()
+        result = await rebuild(self.settings, CODEC)
+        await self.note(f"rebuild g{result.generation} switched")
+        return time.monotonic() - started
+
+
+async def _publish_in_chunks(settings, catalog, events, people, chunks: int = 20) -> None:
+    await publish(settings, catalog, [])
+    step, pstep = -(-len(events) // chunks), -(-len(people) // chunks)
+    for i in range(chunks):
+        await publish(settings, [], events[i * step:(i + 1) * step])
+        await publish_records(settings, people[i * pstep:(i + 1) * pstep])
+        await asyncio.sleep(0.5)
+
+
+async def test_soak(settings, owned):  # noqa: F811
+    n, kills = int(os.environ.get("P360_SOAK_EVENTS", "1000000")), int(os.environ.get("P360_SOAK_KILLS", "8"))
+    rnd = random.Random(int(os.environ.get("P360_SOAK_SEED", "360")))
+    settings = replace(settings, batch_max_records=2000)
+    events = workload.interactions("acme", n, customers=max(200, n // 10))
+    catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
+    started = time.monotonic()
+    publisher = asyncio.create_task(_publish_in_chunks(settings, catalog, events, people))
+    soak = Soak(settings, owned)
+    try:
+        faults = [soak.kill] * kills + [soak.restart_postgres, soak.restart_kafka, soak.scale_out_and_in]
+        rnd.shuffle(faults)
+        rebuild_at = len(faults) // 2
+        rebuild_seconds = None
+        for i, fault in enumerate(faults):
+            await asyncio.sleep(rnd.uniform(1, 6))
+            await fault()
+            if i == rebuild_at:
+                rebuild_seconds = await soak.rebuild()
+        await publisher
+        await wait_caught_up(settings, timeout=1800)
+        await soak.note("caught up")
+    finally:
+        code = stop_process(soak.worker, 60)
+    assert code == 0, worker_log(soak.worker)
+    seconds = time.monotonic() - started
+    await check_all_tables(settings, catalog + events + people)
+    _report(n + len(people) + len(catalog), kills, seconds, rebuild_seconds, soak.log)
+
+
+def _report(records: int, kills: int, seconds: float, rebuild_seconds: float | None, log: list) -> None:
+    lines = ["| figure | value |", "|---|---|",
+             f"| records published (interactions, people, catalog) | {records:,} |",
+             f"| worker SIGKILLs / PostgreSQL restarts / Kafka restarts / 1→2→1 rebalances | {kills} / 1 / 1 / 1 |",
+             f"| blue/green rebuild during ingestion (until switched) | {rebuild_seconds:.0f} s |",
+             f"| wall time, first publish to caught up | {seconds:.0f} s |",
+             f"| records/s overall (with the faults and the rebuild) | {records / seconds:,.0f} |",
+             "| every projection table = independent fold of all records | yes |"]
+    table = "\n".join(lines)
+    print("\n" + table, flush=True)
+    if os.environ.get("P360_SOAK_REPORT"):
+        with open(os.environ["P360_SOAK_REPORT"], "w", encoding="utf-8") as f:
+            f.write(table + "\n\ntimeline (seconds, event, records applied so far):\n")
+            f.writelines(f"{t:7.1f}  {what}  {applied:,}\n" for t, what, applied in log)
