@@ -26,6 +26,10 @@ RECORDS_BY_FAMILY = {
 #: the dead-letter topic accepts messages this large (the original bytes plus headers of
 #: records that reached a source topic's limit, 1 MiB by default)
 DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+#: dead letters are kept 30 days: long enough to fix and re-drive them, and not a source of
+#: truth, so the personal data they may hold does not outlive an erasure by more than that
+DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
+DLQ_CONFIG = {"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES), "retention.ms": str(DLQ_RETENTION_MS)}
 
 #: the families the worker folds today
 PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "definitions", "erasure")
@@ -40,7 +44,7 @@ async def ensure_topics(settings: Settings) -> None:
         wanted = [settings.topic(f) for f in (*RECORDS_BY_FAMILY, "dlq")]
         dlq = settings.topic("dlq")
         missing = [NewTopic(t, settings.topic_partitions, 1,
-                            topic_configs={"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)} if t == dlq else None)
+                            topic_configs=DLQ_CONFIG if t == dlq else None)
                    for t in wanted if t not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently

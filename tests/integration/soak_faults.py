@@ -19,7 +19,9 @@ import signal
 import time
 from dataclasses import replace
 
+import asyncpg
 import pytest
+from aiokafka.errors import KafkaError
 
 from profile360.devstack import kafka as dk
 from profile360.devstack import postgres as dp
@@ -27,7 +29,7 @@ from profile360.worker.rebuild import rebuild
 
 from . import workload
 from .full_check import check_all_tables
-from .harness import start_worker_process, stop_process, stored_positions, wait_caught_up, worker_log
+from .harness import end_offsets, start_worker_process, stop_process, stored_positions, wait_caught_up, worker_log
 from .test_faults import group_members, owned  # noqa: F401  (fixture)
 from .test_pipeline import CODEC, publish
 from .test_profiles import publish_records
@@ -49,6 +51,18 @@ class Soak:
         applied = sum((await stored_positions(self.settings)).values())
         self.log.append((time.monotonic() - self.t0, what, applied))
         print(f"{time.monotonic() - self.t0:7.1f}s  {what:<34} applied so far: {applied:,}", flush=True)
+
+    async def progressing(self) -> None:
+        """Return once the worker applies records again (after a restart: once it is back)."""
+        before = sum((await stored_positions(self.settings)).values())
+
+        async def moved() -> bool:
+            try:
+                now = sum((await stored_positions(self.settings)).values())
+            except OSError:
+                return False
+            return now > before or now >= sum((await end_offsets(self.settings)).values())
+        await wait_until(moved, 300, "the worker to apply records again")
 
     async def kill(self) -> None:
         self.worker.send_signal(signal.SIGKILL)
@@ -75,19 +89,42 @@ class Soak:
         await self.note("2 -> 1 workers")
 
     async def rebuild(self) -> float:
+        """A rebuild while the faults go on; one that a restart interrupts is run again (it
+        resumes), as an operator would."""
         started = time.monotonic()
-        result = await rebuild(self.settings, CODEC)
+        await self.note("rebuild started")
+        while True:
+            try:
+                result = await rebuild(self.settings, CODEC)
+                break
+            except (OSError, KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                await asyncio.sleep(1)
+                await self.note(f"rebuild resumed after {type(exc).__name__}")
         await self.note(f"rebuild g{result.generation} switched")
         return time.monotonic() - started
 
 
-async def _publish_in_chunks(settings, catalog, events, people, chunks: int = 20) -> None:
-    await publish(settings, catalog, [])
+async def _publish_in_chunks(settings, catalog, events, people, rate: float, chunks: int = 40) -> None:
+    """Publish at about ``rate`` events/s, like a producer that outlives broker restarts: a
+    chunk that fails is sent again (re-sent events carry the same ids: counted once)."""
+    await _resending(lambda: publish(settings, catalog, []))
     step, pstep = -(-len(events) // chunks), -(-len(people) // chunks)
     for i in range(chunks):
-        await publish(settings, [], events[i * step:(i + 1) * step])
-        await publish_records(settings, people[i * pstep:(i + 1) * pstep])
-        await asyncio.sleep(0.5)
+        t0 = time.monotonic()
+        await _resending(lambda: publish(settings, [], events[i * step:(i + 1) * step]))
+        await _resending(lambda: publish_records(settings, people[i * pstep:(i + 1) * pstep]))
+        await asyncio.sleep(max(0.0, step / rate - (time.monotonic() - t0)))
+
+
+async def _resending(send) -> None:
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            return await send()
+        except (KafkaError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
 
 
 async def test_soak(settings, owned):  # noqa: F811
@@ -97,22 +134,27 @@ async def test_soak(settings, owned):  # noqa: F811
     events = workload.interactions("acme", n, customers=max(200, n // 10))
     catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
     started = time.monotonic()
-    publisher = asyncio.create_task(_publish_in_chunks(settings, catalog, events, people))
+    rate = float(os.environ.get("P360_SOAK_RATE", "4000"))  # events/s published: ingestion spans the faults
+    publisher = asyncio.create_task(_publish_in_chunks(settings, catalog, events, people, rate))
     soak = Soak(settings, owned)
+    rebuilding = None
     try:
         faults = [soak.kill] * kills + [soak.restart_postgres, soak.restart_kafka, soak.scale_out_and_in]
         rnd.shuffle(faults)
-        rebuild_at = len(faults) // 2
-        rebuild_seconds = None
+        pause = n / rate / (len(faults) + 2)  # spread the faults over the publishing time
         for i, fault in enumerate(faults):
-            await asyncio.sleep(rnd.uniform(1, 6))
+            await soak.progressing()  # so that every fault lands while records are being applied
+            await asyncio.sleep(rnd.uniform(0.5, 2 * pause))
             await fault()
-            if i == rebuild_at:
-                rebuild_seconds = await soak.rebuild()
+            if i == len(faults) // 3:
+                rebuilding = asyncio.create_task(soak.rebuild())  # goes on through the next faults
         await publisher
+        rebuild_seconds = await rebuilding
         await wait_caught_up(settings, timeout=1800)
         await soak.note("caught up")
     finally:
+        if rebuilding is not None and not rebuilding.done():
+            rebuilding.cancel()
         code = stop_process(soak.worker, 60)
     assert code == 0, worker_log(soak.worker)
     seconds = time.monotonic() - started

@@ -6,12 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from profile360.projections.erasure import subject_of
+from profile360.worker.purge import purge
 from profile360.worker.rebuild import rebuild
 
 from . import workload
-from .harness import InProcessWorker, wait_caught_up
+from .harness import InProcessWorker, end_offsets, wait_caught_up
 from .test_pipeline import CODEC, api_client, check_tables_match_oracle, publish
 from .test_profiles import PEOPLE, profile, publish_records
 
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 # PEOPLE merges C1 and C2 (one email, spelled two ways) and links C3 below the threshold
 ERASED = {"C1", "C2"}
+ERASED_PEOPLE = {"i1", "i2", "l1", "k1", "k2", "k3"}  # the PEOPLE events about C1, C2 or their email
 
 
 def interactions() -> list[dict]:
@@ -72,12 +75,44 @@ async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_r
             await check_erased(settings, allowed={"after-erasure"})
             await check_tables_match_oracle(settings, kept + [after], catalog)
             assert (await profile(client, "C1"))[0] == 200
+
+            # purge: the erased people's records leave the topics; the rest stays, once more
+            before = await topic_event_ids(settings)
+            report = await purge(settings, CODEC)
+            erased_ids = {e["eventId"] for e in events if e["customerId"] in ERASED} | ERASED_PEOPLE
+            assert report.removed == len(erased_events) + 20 + 2 * len(ERASED_PEOPLE)
+            after_purge = await topic_event_ids(settings)
+            assert not erased_ids & set(after_purge)
+            assert set(after_purge) == set(before) - erased_ids
+            assert "after-erasure" in after_purge and after_purge.count("after-erasure") == 1
+            await publish(settings, [], [{**after, "eventId": "after-purge"}])
+            await wait_caught_up(settings)
+            await check_tables_match_oracle(settings, kept + [after, {**after, "eventId": "after-purge"}], catalog)
         finally:
             await client.close()
         await rebuild(settings, CODEC)
         await wait_caught_up(settings)
-    await check_erased(settings, allowed={"after-erasure"})
-    await check_tables_match_oracle(settings, kept + [after], catalog)
+    await check_erased(settings, allowed={"after-erasure", "after-purge"})
+    await check_tables_match_oracle(settings, kept + [after, {**after, "eventId": "after-purge"}], catalog)
+
+
+async def topic_event_ids(settings) -> list[str]:
+    """The event ids in every projected topic but erasure, from the log start."""
+    ends = {tp: o for tp, o in (await end_offsets(settings)).items() if o > 0 and not tp[0].endswith(".erasure")}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    ids = []
+    try:
+        for (topic, partition), end in ends.items():
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            while await consumer.position(tp) < end:
+                for r in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                    ids.append(CODEC.decode(r.value).record["eventId"])
+    finally:
+        await consumer.stop()
+    return ids
 
 
 async def check_erased(settings, allowed: set[str] = frozenset()) -> None:

@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     reb.add_argument("--no-progress", action="store_true", help="no live progress bar")
     rep = sub.add_parser("replay", help="re-apply (idempotently) every record published since a time")
     rep.add_argument("--from", dest="since", required=True, metavar="TIMESTAMP", help="ISO 8601, e.g. 2026-11-27T10:00:00Z")
+    pur = sub.add_parser("purge", help="remove the records erasures cover from the Kafka topics themselves")
+    pur.add_argument("--dry-run", action="store_true", help="only count what would be removed")
     gens = sub.add_parser("generations", help="list the generations of the projection tables, or drop a retired one")
     gens.add_argument("action", choices=("list", "drop"))
     gens.add_argument("number", nargs="?", type=int)
@@ -93,6 +95,9 @@ def run(argv: list[str], settings: Settings) -> int:
             return asyncio.run(tenants.show(settings, args.tenant))
         return asyncio.run(tenants.set_(settings, args.tenant, args.customer360, args.link_threshold,
                                         args.default_region))
+    if args.command == "purge":
+        from profile360.cli.rebuild import run_purge
+        return asyncio.run(run_purge(settings, bootstrap.load_codec(), args.dry_run))
     if args.command in ("rebuild", "replay", "generations"):
         from profile360.cli import rebuild
         if args.command == "rebuild":

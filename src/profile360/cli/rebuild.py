@@ -83,3 +83,13 @@ async def run_generations(settings: Settings, action: str, number: int | None) -
         return 0
     finally:
         await conn.close()
+
+
+async def run_purge(settings: Settings, codec: Codec, dry_run: bool) -> int:
+    from profile360.worker.purge import purge
+
+    report = await purge(settings, codec, dry_run)
+    verb = "would remove" if dry_run else "removed"
+    print(f"scanned {report.scanned:,} records; {verb} {report.removed:,} that erasures cover, "
+          f"from {len(report.partitions)} partitions{': ' + ', '.join(report.partitions) if report.partitions else ''}")
+    return 0

@@ -56,13 +56,16 @@ async def stored_positions(conn: asyncpg.Connection, consumer: str) -> dict[TP, 
 async def wait_caught_up(settings: Settings, timeout: float = 60, poll: float = 0.1) -> None:
     """Return once everything published *before this call* has been applied; raise
     ``TimeoutError`` after ``timeout`` seconds."""
-    ends = {tp: o for tp, o in (await end_offsets(settings)).items() if o > 0}
+    starts = await start_offsets(settings)
+    # a partition whose records are all gone (retention, purge) has nothing left to apply
+    ends = {tp: o for tp, o in (await end_offsets(settings)).items() if o > starts.get(tp, 0)}
     deadline = time.monotonic() + timeout
     conn = await asyncpg.connect(settings.database_url)
     try:
         while True:
             stored = await stored_positions(conn, settings.consumer_group)
-            behind = {tp: o - stored.get(tp, 0) for tp, o in ends.items() if stored.get(tp, 0) < o}
+            behind = {tp: o - max(stored.get(tp, 0), starts.get(tp, 0)) for tp, o in ends.items()
+                      if max(stored.get(tp, 0), starts.get(tp, 0)) < o}
             if not behind:
                 return
             if time.monotonic() > deadline:

@@ -127,7 +127,8 @@ async def _run_until_caught_up(settings: Settings, job: _Job, gen: generations.G
     while True:
         await _alive(job, poll)
         ends = await progress.end_offsets(settings, families)
-        sample = _sample(gen.number, ends, await _stored(job), samples)
+        starts = await progress.start_offsets(settings, families)
+        sample = _sample(gen.number, ends, await _stored(job, starts), samples)
         on_progress(sample)
         if sample.remaining <= slack and (job.worker.stats.assigned or not any(ends.values())):
             return
@@ -143,10 +144,11 @@ async def _switch(settings: Settings, admin: asyncpg.Connection, job: _Job,
         async with admin.transaction():
             reached = await generations.hold_writers(admin)
             deadline = time.monotonic() + SWITCH_TIMEOUT
-            while _behind(reached, await _stored(job)):
+            while behind := _behind(reached, await _stored(job, starts)):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"the rebuild did not reach the live generation within {SWITCH_TIMEOUT}s; "
-                                       "live writers were released; run rebuild again to resume")
+                    raise TimeoutError(f"the rebuild did not reach the live generation within {SWITCH_TIMEOUT}s "
+                                       f"(partition: (rebuild, live) {behind}); live writers were released; "
+                                       "run rebuild again to resume")
                 await _alive(job, 0.05)
             await job.stop()
             return await generations.switch_to(admin, gen, job.worker.settings.consumer_group, starts)
@@ -154,8 +156,8 @@ async def _switch(settings: Settings, admin: asyncpg.Connection, job: _Job,
         await job.stop()
 
 
-def _behind(reached: dict[TP, int], stored: dict[TP, int]) -> bool:
-    return any(o > stored.get(tp, 0) for tp, o in reached.items())
+def _behind(reached: dict[TP, int], stored: dict[TP, int]) -> dict[TP, tuple[int, int]]:
+    return {tp: (stored.get(tp, 0), o) for tp, o in reached.items() if o > stored.get(tp, 0)}
 
 
 async def _alive(job: _Job, seconds: float) -> None:
@@ -166,9 +168,14 @@ async def _alive(job: _Job, seconds: float) -> None:
         raise RuntimeError("the rebuild worker stopped before the switch")
 
 
-async def _stored(job: _Job) -> dict[TP, int]:
+async def _stored(job: _Job, starts: dict[TP, int] | None = None) -> dict[TP, int]:
+    """The rebuild's positions; with ``starts``, a partition is never before its log start
+    (records removed by retention or ``purge`` are not waited for)."""
     async with job.worker.pool.acquire() as conn:
-        return await progress.stored_positions(conn, job.worker.settings.consumer_group)
+        stored = await progress.stored_positions(conn, job.worker.settings.consumer_group)
+    for tp, start in (starts or {}).items():
+        stored[tp] = max(stored.get(tp, 0), start)
+    return stored
 
 
 def _sample(generation: int, ends: dict[TP, int], stored: dict[TP, int], samples: list[tuple[float, int]]) -> Progress:
