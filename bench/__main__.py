@@ -27,6 +27,9 @@ from profile360.settings import Settings
 from profile360.topics import ensure_topics
 
 
+STEPS = ("produce_alone", "end_to_end", "raw_consume", "copy", "faust", "api", "writer_alone", "profiles", "rebuild")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=1_000_000, help="interaction events (default 1,000,000)")
@@ -49,6 +52,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="events the writer-alone probe applies (0 skips it)")
     p.add_argument("--profile-worker", type=Path, default=None,
                    help="sample the worker with py-spy during the timed window (collapsed stacks to FILE)")
+    p.add_argument("--steps", default=None,
+                   help="comma-separated subset of the measurements, in order (default: all): " + ", ".join(STEPS))
     p.add_argument("--out", type=Path, default=None, help="also write the markdown report to FILE")
     p.add_argument("--keep", action="store_true", help="keep the database and topics of this run")
     return p.parse_args(argv)
@@ -206,11 +211,25 @@ class Run:
                  f"{sent:,.0f} events/s (half the mixed burst rate) were published" if lat else "",
                  role="info", failure=None if lat else "no marker completed")
 
+    async def rebuild(self) -> None:
+        """The whole data set (what the steps before published) rebuilt into a new generation,
+        no live worker running."""
+        from profile360.bootstrap import load_codec
+        from profile360.worker.rebuild import rebuild
+
+        say("rebuild: every projection from the topics into a new generation ...")
+        res = await rebuild(self.settings, load_codec())
+        self.add("Rebuild of the data set (blue/green, to the switch)", rate(res.records, res.seconds), "records/s",
+                 f"{res.records:,} records in {res.seconds:.1f} s", role="info")
+
     async def all(self) -> None:
         """Every measurement; one that fails is reported as failed and the next one still runs."""
         self.build_workload()
-        for step in (self.produce_alone, self.end_to_end, self.raw_consume, self.copy, self.faust, self.api,
-                     self.writer_alone, self.profiles):
+        wanted = self.args.steps.split(",") if self.args.steps else STEPS
+        unknown = set(wanted) - set(STEPS)
+        if unknown:
+            raise SystemExit(f"unknown --steps {sorted(unknown)}; expected some of {STEPS}")
+        for step in (getattr(self, name) for name in wanted):
             try:
                 result = step()
                 if inspect.isawaitable(result):

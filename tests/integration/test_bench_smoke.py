@@ -23,6 +23,7 @@ def test_small_benchmark_run_reports_every_figure(stack, tmp_path):
     table = out.read_text()
     for figure in ("End-to-end", "Kafka consume + codec.decode", "PostgreSQL COPY, PK", "Writer apply_batch alone",
                    "API: trivial aiohttp", "API: summary groupBy=customer", "Mixed end-to-end", "Freshness at a steady",
-                   "API: unified-profile", "asyncpg: profile id lookup", "Writer alone with one live segment"):
+                   "API: unified-profile", "asyncpg: profile id lookup", "Writer alone with one live segment",
+                   "Rebuild of the data set"):
         assert figure in table, figure
     assert "failed:" not in table

@@ -175,3 +175,35 @@ async def test_a_writer_refuses_a_generation_another_release_built(settings):
         assert await conn.fetchval("SELECT count(*) FROM interaction_history") == 0
     finally:
         await conn.close()
+
+
+async def test_rebuild_of_one_projection_refolds_it_and_copies_the_others(settings):
+    """`rebuild --projection interactions` re-folds the interaction tables from the topics
+    (a damaged summary is repaired) and takes every other table as it was (a mark left in
+    the profile facts is still there), while events keep arriving."""
+    catalog = workload.catalog("acme", datetime(2026, 11, 1, tzinfo=timezone.utc))
+    first, later = workload.interactions("acme", 600), workload.interactions("acme", 300, seed=5, prefix="later")
+    await publish(settings, catalog, first)
+    await publish_records(settings, PEOPLE)
+    async with InProcessWorker(settings):
+        await wait_caught_up(settings)
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            await conn.execute("UPDATE interaction_summary_daily SET click = click + 1000")  # damage
+            await conn.execute("UPDATE profile_facts SET source = 'marked'")  # not interactions: must survive
+            marked = await conn.fetchval("SELECT count(*) FROM profile_facts")
+        finally:
+            await conn.close()
+        feeder = asyncio.create_task(_feed(settings, later))
+        result = await rebuild(settings, CODEC, projection="interactions", poll=0.1)
+        await feeder
+        await wait_caught_up(settings)
+    assert result.generation == 2
+    await check_tables_match_oracle(settings, first + later, catalog)  # repaired, every event once
+    await check_membership(settings, PEOPLE)
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        assert marked > 0
+        assert await conn.fetchval("SELECT count(*) FROM profile_facts WHERE source = 'marked'") == marked
+    finally:
+        await conn.close()

@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     reb = sub.add_parser("rebuild", help="rebuild every projection from the topics into a new generation, then switch to it")
     reb.add_argument("--keep-old", action="store_true", help="keep the replaced generation (drop it later with `generations drop`)")
     reb.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    reb.add_argument("--projection", choices=("interactions", "catalog", "profiles", "segments"),
+                     help="rebuild only this projection's tables (the others are copied from the current generation)")
     rep = sub.add_parser("replay", help="re-apply (idempotently) every record published since a time")
     rep.add_argument("--from", dest="since", required=True, metavar="TIMESTAMP", help="ISO 8601, e.g. 2026-11-27T10:00:00Z")
     pur = sub.add_parser("purge", help="remove the records erasures cover from the Kafka topics themselves")
@@ -101,7 +103,8 @@ def run(argv: list[str], settings: Settings) -> int:
     if args.command in ("rebuild", "replay", "generations"):
         from profile360.cli import rebuild
         if args.command == "rebuild":
-            return asyncio.run(rebuild.run_rebuild(settings, bootstrap.load_codec(), args.keep_old, not args.no_progress))
+            return asyncio.run(rebuild.run_rebuild(settings, bootstrap.load_codec(), args.keep_old, not args.no_progress,
+                                                   args.projection))
         if args.command == "replay":
             return asyncio.run(rebuild.run_replay(settings, args.since))
         return asyncio.run(rebuild.run_generations(settings, args.action, args.number))

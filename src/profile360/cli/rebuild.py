@@ -33,10 +33,11 @@ class _Bar:
         self.bar.close()
 
 
-async def run_rebuild(settings: Settings, codec: Codec, keep_old: bool, show_progress: bool) -> int:
+async def run_rebuild(settings: Settings, codec: Codec, keep_old: bool, show_progress: bool,
+                      projection: str | None = None) -> int:
     bar = _Bar(show_progress)
     try:
-        result = await rebuild(settings, codec, keep_old=keep_old, on_progress=bar)
+        result = await rebuild(settings, codec, keep_old=keep_old, on_progress=bar, projection=projection)
     finally:
         bar.close()
     fate = "dropped" if result.dropped else "kept (drop it with: profile360 generations drop " \

@@ -22,10 +22,19 @@ import weakref
 from dataclasses import dataclass
 
 import asyncpg
+import orjson
 
 from profile360.store.migrations import Migration, SchemaMismatch, apply_pending, build_version
 
 PREFIX = "p360_g"
+
+#: the tables of each projection, for ``rebuild --projection`` (erasures are always rebuilt)
+PROJECTIONS = {
+    "interactions": ("interaction_history", "customer_daily", "interaction_summary_daily", "interaction_totals"),
+    "catalog": ("offers", "creatives", "channels"),
+    "profiles": ("identity_nodes", "identity_edges", "profile_facts", "tenant_settings", "metric_definitions"),
+    "segments": ("segment_definitions", "segment_members", "segment_counts"),
+}
 _SWITCH_LOCK = 3_600_361  # advisory lock id: shared by live writers, exclusive for a switch
 
 
@@ -47,6 +56,9 @@ async def ensure_layout(conn: asyncpg.Connection) -> None:
     """Create ``public.generations`` and generation 1 on first use. A database laid out before
     generations existed (tables in ``public``) has its tables moved into generation 1."""
     if await conn.fetchval("SELECT to_regclass('public.generations') IS NOT NULL"):
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' "
+                                   "AND table_name = 'generations' AND column_name = 'scope')"):
+            await conn.execute("ALTER TABLE public.generations ADD COLUMN scope jsonb")
         return
     async with conn.transaction():
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_of(1)}")
@@ -55,7 +67,8 @@ async def ensure_layout(conn: asyncpg.Connection) -> None:
             await conn.execute(f'ALTER TABLE public."{r["tablename"]}" SET SCHEMA {schema_of(1)}')
         await conn.execute("""CREATE TABLE public.generations (
             number integer PRIMARY KEY, state text NOT NULL CHECK (state IN ('building', 'current', 'retired')),
-            created_at timestamptz NOT NULL DEFAULT now(), switched_at timestamptz)""")
+            created_at timestamptz NOT NULL DEFAULT now(), switched_at timestamptz,
+            scope jsonb)""")  # a partial rebuild's projections and copy positions
         await conn.execute("CREATE UNIQUE INDEX generations_one_current ON public.generations (state) WHERE state = 'current'")
         await conn.execute("INSERT INTO public.generations (number, state, switched_at) VALUES (1, 'current', now())")
 
@@ -65,9 +78,16 @@ async def current(conn: asyncpg.Connection) -> Generation:
     return Generation(number, "current")
 
 
-async def building(conn: asyncpg.Connection) -> Generation | None:
-    number = await conn.fetchval("SELECT max(number) FROM public.generations WHERE state = 'building'")
-    return Generation(number, "building") if number is not None else None
+async def building(conn: asyncpg.Connection) -> tuple[Generation, dict | None] | None:
+    """The generation being built, if any, with the scope of its partial rebuild (or None)."""
+    row = await conn.fetchrow("SELECT number, scope FROM public.generations WHERE state = 'building' "
+                              "ORDER BY number DESC LIMIT 1")
+    return (Generation(row["number"], "building"), orjson.loads(row["scope"]) if row["scope"] else None) if row else None
+
+
+async def set_scope(conn: asyncpg.Connection, gen: Generation, scope: dict) -> None:
+    await conn.execute("UPDATE public.generations SET scope = $2::jsonb WHERE number = $1", gen.number,
+                       orjson.dumps(scope).decode())
 
 
 async def all_generations(conn: asyncpg.Connection) -> list[Generation]:
@@ -157,6 +177,21 @@ async def switch_to(conn: asyncpg.Connection, gen: Generation, rebuild_consumer:
                        gen.number)
     await _point_views(conn, Generation(gen.number, "current"))
     return Generation(old.number, "retired")
+
+
+async def copy_others(conn: asyncpg.Connection, new: Generation, keep: frozenset[str]) -> dict[tuple[str, int], int]:
+    """Copy into ``new`` the tables of every projection not in ``keep``, from one snapshot of
+    the current generation; returns the positions that snapshot stands at (per partition,
+    over all consumers). Live writers are not held."""
+    async with conn.transaction(isolation="repeatable_read"):
+        old = await current(conn)
+        rows = await conn.fetch(f"SELECT topic, partition, max(next_offset) AS o FROM {old.schema}.consumer_positions "
+                                "GROUP BY topic, partition")
+        for name, tables in PROJECTIONS.items():
+            if name not in keep:
+                for table in tables:
+                    await conn.execute(f'INSERT INTO {new.schema}."{table}" SELECT * FROM {old.schema}."{table}"')
+    return {(r["topic"], r["partition"]): r["o"] for r in rows}
 
 
 async def drop(conn: asyncpg.Connection, gen: Generation) -> None:

@@ -30,6 +30,7 @@ from typing import Sequence
 import asyncpg
 import orjson
 
+from profile360.events.definitions import SegmentDefined
 from profile360.events.model import Channel, Creative, Event, Interaction, Offer
 from profile360.projections import buckets, catalog, interactions
 from profile360.events.erasure import ErasureRequested
@@ -245,8 +246,33 @@ def _gaps(entries: Sequence[Entry], stored: dict[TopicPartition, int], fresh: se
     return {tp: stored[tp] for tp, o in first.items() if tp not in fresh and o > stored[tp]}
 
 
-async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence[Entry], live: bool = True) -> ApplyStats:
-    """Apply ``entries`` (any partitions, offsets ascending within each) atomically; see module doc."""
+@dataclass(frozen=True)
+class Scope:
+    """A rebuild of some projections only (``rebuild --projection``): records below
+    ``full_from`` (the position the other projections' copied tables stand at) are applied to
+    the projections in ``only``; records from there on, to all of them."""
+
+    only: frozenset[str]
+    full_from: dict[TopicPartition, int]
+
+    def applies(self, entry: Entry) -> bool:
+        return (entry.offset >= self.full_from.get((entry.topic, entry.partition), 0)
+                or isinstance(entry.event, ErasureRequested) or projection_of(entry.event) in self.only)
+
+
+#: which projection each event type feeds (the tables of each: ``generations.PROJECTIONS``)
+_PROJECTION_OF = {Interaction: "interactions", Offer: "catalog", Creative: "catalog", Channel: "catalog",
+                  SegmentDefined: "segments"}
+
+
+def projection_of(event: Event) -> str:
+    return _PROJECTION_OF.get(type(event), "profiles")
+
+
+async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence[Entry], live: bool = True,
+                      scope: Scope | None = None) -> ApplyStats:
+    """Apply ``entries`` (any partitions, offsets ascending within each) atomically; see module
+    doc. ``scope``: a rebuild of some projections only."""
     async with conn.transaction():
         if live:
             await generations.enter_current(conn)
@@ -255,6 +281,8 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         gaps = _gaps(entries, stored, created)
         todo = [e for e in entries if (e.topic, e.partition) not in gaps and e.offset >= stored[(e.topic, e.partition)]]
         positions = _positions_after([e for e in entries if (e.topic, e.partition) not in gaps])
+        if scope is not None:
+            todo = [e for e in todo if scope.applies(e)]
         events = await _erasing(conn, [e.event for e in todo if e.event is not None])
         fresh = await _insert_history(conn, interactions.dedupe(e for e in events if isinstance(e, Interaction)))
         # Customer rows belong to this batch's partitions alone (events are keyed by customer);

@@ -28,6 +28,7 @@ from profile360.settings import Settings
 from profile360.store import generations, migrations
 from profile360.topics import PROJECTED_FAMILIES
 from profile360.worker import progress, schedule
+from profile360.store.writer import Scope
 from profile360.worker.runner import Worker
 
 TP = tuple[str, int]
@@ -63,21 +64,23 @@ class Result:
 
 
 async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
-                  on_progress: Callable[[Progress], None] = lambda p: None, poll: float = 0.5) -> Result:
-    """Rebuild every projection into a new generation and switch to it (see module doc)."""
+                  on_progress: Callable[[Progress], None] = lambda p: None, poll: float = 0.5,
+                  projection: str | None = None) -> Result:
+    """Rebuild every projection (or only ``projection``) into a new generation and switch to
+    it (see module doc)."""
     started = time.monotonic()
     admin = await asyncpg.connect(settings.database_url)
     try:
-        gen = await _building(admin)
+        gen, scope = await _building(admin, projection)
         group = f"{settings.consumer_group}.rebuild.g{gen.number}"
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.apply_concurrency + 2,
                                          command_timeout=300, server_settings={"search_path": f"{gen.schema}, public"})
         try:
             rebuilder = replace(settings, consumer_group=group)
-            erasures = _Job(Worker(rebuilder, codec, pool, live=False, families=("erasure",)))
+            erasures = _Job(Worker(rebuilder, codec, pool, live=False, families=("erasure",), scope=scope))
             await _run_until_caught_up(settings, erasures, gen, on_progress, poll, ("erasure",), 0)
             await erasures.stop()
-            job = _Job(Worker(rebuilder, codec, pool, live=False))
+            job = _Job(Worker(rebuilder, codec, pool, live=False, scope=scope))
             await _run_until_caught_up(settings, job, gen, on_progress, poll)
             old = await _switch(settings, admin, job, gen)
             records = sum((await _stored(job)).values())
@@ -90,19 +93,37 @@ async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
         await admin.close()
 
 
-async def _building(conn: asyncpg.Connection) -> generations.Generation:
-    """The generation a previous rebuild left unfinished (migrated to this build), else a new one."""
+async def _building(conn: asyncpg.Connection, projection: str | None) -> tuple[generations.Generation, Scope | None]:
+    """The generation a previous rebuild of the same scope left unfinished (migrated to this
+    build), else a new one; for a partial rebuild, with the other projections' tables copied."""
+    if projection is not None and projection not in generations.PROJECTIONS:
+        raise ValueError(f"--projection: expected one of {sorted(generations.PROJECTIONS)}, got {projection!r}")
     found = migrations.load_migrations(projections_dir())
     await migrations.locked(conn)
     try:
         await generations.ensure_layout(conn)
-        gen = await generations.building(conn)
-        if gen is not None:
-            await generations.migrate_generation(conn, gen, found)
-            return gen
-        return await generations.create_building(conn, found)
+        unfinished = await generations.building(conn)
+        if unfinished is not None:
+            gen, saved = unfinished
+            if (saved or {}).get("only") == ([projection] if projection else None):
+                await generations.migrate_generation(conn, gen, found)
+                return gen, _scope(saved)
+            await generations.drop(conn, gen)  # another scope: start afresh
+        gen = await generations.create_building(conn, found)
+        if projection is None:
+            return gen, None
+        full_from = await generations.copy_others(conn, gen, frozenset({projection}))
+        saved = {"only": [projection], "full_from": [[t, p, o] for (t, p), o in sorted(full_from.items())]}
+        await generations.set_scope(conn, gen, saved)
+        return gen, _scope(saved)
     finally:
         await migrations.unlock(conn)
+
+
+def _scope(saved: dict | None) -> Scope | None:
+    if not saved or not saved.get("only"):
+        return None
+    return Scope(frozenset(saved["only"]), {(t, p): o for t, p, o in saved["full_from"]})
 
 
 class _Job:

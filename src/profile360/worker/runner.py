@@ -29,7 +29,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from profile360.events.codec import Codec
 from profile360.settings import Settings
-from profile360.store.writer import ApplyStats, Entry, apply_batch, load_positions, skip_to
+from profile360.store.writer import ApplyStats, Entry, Scope, apply_batch, load_positions, skip_to
 from profile360.topics import DLQ_MAX_MESSAGE_BYTES, PROJECTED_FAMILIES
 from profile360.worker import schedule
 from profile360.worker.dead_letters import DeadLetter, send_dead_letters
@@ -100,11 +100,13 @@ class _SeekToStored(ConsumerRebalanceListener):
 
 class Worker:
     def __init__(self, settings: Settings, codec: Codec, pool: asyncpg.Pool, live: bool = True,
-                 families: tuple[str, ...] = PROJECTED_FAMILIES):
+                 families: tuple[str, ...] = PROJECTED_FAMILIES, scope: Scope | None = None):
         """``live``: write the current generation; else the one ``pool``'s search_path names
-        (a rebuild), without the segment timer. ``families``: the topics to consume."""
+        (a rebuild), without the segment timer. ``families``: the topics to consume.
+        ``scope``: rebuild some projections only (see ``store.writer.Scope``)."""
         self.settings = settings
         self.live = live
+        self.scope = scope
         self.codec = codec
         self.pool = pool
         self.stats = WorkerStats()
@@ -230,7 +232,7 @@ class Worker:
     async def _apply(self, entries: Sequence[Entry]) -> ApplyStats:
         conn = await self.pool.acquire()
         try:
-            stats = await apply_batch(conn, self.settings.consumer_group, entries, live=self.live)
+            stats = await apply_batch(conn, self.settings.consumer_group, entries, live=self.live, scope=self.scope)
         except BaseException:
             conn.terminate()  # never hand back a connection an error interrupted mid-protocol
             raise
