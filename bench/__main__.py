@@ -186,7 +186,7 @@ class Run:
             rnd = random.Random(a.seed)
             load = await api_probe.drive(
                 lambda: f"{base}/api/v1/customers/{workload.customer_id(rnd.randrange(a.customers))}/unified-profile",
-                a.api_seconds, a.api_concurrency, {"X-Tenant-Id": workload.TENANT})
+                a.api_seconds, a.api_concurrency, await api_probe.auth_headers(self.settings, workload.TENANT))
             self.add(f"API: unified-profile, all sections, random of {a.customers:,} profiles", load.rate, "requests/s",
                      f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.requests:,} requests"
                      + (f", {load.errors} errors (first: {load.first_error})" if load.errors else ""), role="api")

@@ -163,7 +163,8 @@ async def _switch(settings: Settings, admin: asyncpg.Connection, job: _Job,
         await schedule.refresh_windowed_segments(job.worker.pool, live=False)
         starts = await progress.start_offsets(settings)
         async with admin.transaction():
-            reached = await generations.hold_writers(admin)
+            # only partitions the rebuild reads: rows of other topics (a probe's) are not waited for
+            reached = {tp: o for tp, o in (await generations.hold_writers(admin)).items() if tp in starts}
             deadline = time.monotonic() + SWITCH_TIMEOUT
             while behind := _behind(reached, await _stored(job, starts)):
                 if time.monotonic() > deadline:
