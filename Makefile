@@ -36,18 +36,20 @@ run: system-deps install  ## local stack + migrate + worker + API + demo data, t
 	@if [ -f $(STATE)/api.pid ] && kill -0 $$(cat $(STATE)/api.pid) 2>/dev/null; then echo "api already running"; \
 	 else nohup $(PYTHON) -m profile360 api > $(STATE)/api.log 2>&1 & echo $$! > $(STATE)/api.pid; fi
 	$(PYTHON) -m profile360 demo --tenant demo
+	@if [ ! -s $(STATE)/demo.key ]; then $(PYTHON) -m profile360 keys create --tenant demo --role admin --name make-run > $(STATE)/demo.key; fi
 	@$(PYTHON) -m profile360.cli.wait_http http://$(API)/readyz 30
-	@echo ""
-	@echo "profile360 is running (logs in $(STATE)/*.log; stop with: make down). Try:"
-	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-history?limit=3'"
-	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-history?customerId=CUST007&type=click'"
-	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-summary?groupBy=action&days=30'"
-	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/interaction-summary?groupBy=customer&days=7'"
-	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/customers/CUST012/unified-profile'"
-	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/customers/email:jane.doe@example.com/unified-profile?sections=identities,attributes,segments'"
-	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/api/v1/segments'"
-	@echo "  curl -s -H 'X-Tenant-Id: demo' 'http://$(API)/en/api/customer360'"
-	@echo "  curl -s 'http://$(API)/readyz'"
+	@KEY=$$(cat $(STATE)/demo.key); A="Authorization: Bearer $$KEY"; echo ""; \
+	 echo "profile360 is running (logs in $(STATE)/*.log; stop with: make down)."; \
+	 echo "The demo tenant's admin key is in $(STATE)/demo.key (profile360 keys create|list|revoke for more). Try:"; \
+	 echo "  curl -s -H '$$A' 'http://$(API)/api/v1/interaction-history?limit=3'"; \
+	 echo "  curl -s -H '$$A' 'http://$(API)/api/v1/interaction-history?customerId=CUST007&type=click'"; \
+	 echo "  curl -s -H '$$A' 'http://$(API)/api/v1/interaction-summary?groupBy=action&days=30'"; \
+	 echo "  curl -s -H '$$A' 'http://$(API)/api/v1/interaction-summary?groupBy=customer&days=7'"; \
+	 echo "  curl -s -H '$$A' 'http://$(API)/api/v1/customers/CUST012/unified-profile'"; \
+	 echo "  curl -s -H '$$A' 'http://$(API)/api/v1/customers/email:jane.doe@example.com/unified-profile?sections=identities,attributes,segments'"; \
+	 echo "  curl -s -H '$$A' 'http://$(API)/api/v1/segments'"; \
+	 echo "  curl -s -H '$$A' 'http://$(API)/en/api/customer360'"; \
+	 echo "  curl -s 'http://$(API)/readyz'"
 
 down:  ## stop API, worker and the local stack (data is kept in .devstack/)
 	@for p in api worker; do if [ -f $(STATE)/$$p.pid ]; then kill $$(cat $(STATE)/$$p.pid) 2>/dev/null || true; rm -f $(STATE)/$$p.pid; fi; done

@@ -122,6 +122,20 @@ def app_targets(tenant: str, hot_customer: str) -> list[tuple[str, str]]:
             ("summary groupBy=customer&sort=total (ranks all)", "/api/v1/interaction-summary?groupBy=customer&sort=total")]
 
 
+async def auth_headers(settings: Settings, tenant: str) -> dict[str, str]:
+    """Headers of a fresh admin API key of ``tenant`` (the API needs one on every route)."""
+    import asyncpg
+
+    from profile360.store import api_keys
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await api_keys.ensure_table(conn)
+        return {"Authorization": f"Bearer {await api_keys.create(conn, tenant, 'admin', 'bench')}"}
+    finally:
+        await conn.close()
+
+
 async def run(settings: Settings, tenant: str, hot_customer: str, seconds: float,
               concurrency: int = 16) -> list[tuple[str, Load]]:
     """Trivial endpoint first, then each app request, one after another."""
@@ -137,8 +151,9 @@ async def run(settings: Settings, tenant: str, hot_customer: str, seconds: float
     proc = start_app(settings, port)
     try:
         await wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+        headers = await auth_headers(settings, tenant)
         for label, path in app_targets(tenant, hot_customer):
-            load = await drive(f"http://127.0.0.1:{port}{path}", seconds, concurrency, {"X-Tenant-Id": tenant})
+            load = await drive(f"http://127.0.0.1:{port}{path}", seconds, concurrency, headers)
             results.append((label, load))
     finally:
         stop(proc)

@@ -88,7 +88,7 @@ class Freshness:
         await producer.start()
         url = f"{self.api}/api/v1/interaction-history?customerId={PROBE_CUSTOMER}&limit=1"
         try:
-            async with aiohttp.ClientSession(headers={"X-Tenant-Id": TENANT}) as http:
+            async with aiohttp.ClientSession(headers=await api_probe.auth_headers(self.settings, TENANT)) as http:
                 i = 0
                 while not self.stop.is_set():
                     key, value, event_id = self._marker(i)

@@ -1,4 +1,5 @@
-"""Bad requests get a 400 with a JSON body naming the parameter; health endpoints answer."""
+"""Bad requests get a 400 with a JSON body naming the parameter; health endpoints answer
+without a key."""
 from __future__ import annotations
 
 import pytest
@@ -41,12 +42,12 @@ async def test_bad_parameters_are_named(settings, path, params, field):
     assert field in body["error"]["message"]
 
 
-async def test_tenant_header_is_required_and_unknown_routes_are_json(settings):
+async def test_a_key_is_required_and_unknown_routes_are_json(settings):
     client = await api_client(settings)
     try:
         resp = await client.get(HISTORY)
         body = await resp.json()
-        assert (resp.status, body["error"]["field"]) == (400, "X-Tenant-Id")
+        assert (resp.status, body["error"]["code"], body["error"]["field"]) == (401, "unauthorized", "Authorization")
         resp = await client.get("/api/v1/nothing-here", headers={"X-Tenant-Id": "acme"})
         assert resp.status == 404 and (await resp.json())["error"]["status"] == 404
     finally:

@@ -14,6 +14,7 @@ from profile360.cli.produce import send_records
 from profile360.topics import ensure_topics
 
 from . import oracle, workload
+from .api_auth import KeyedClient
 from .harness import InProcessWorker, table, wait_caught_up
 
 pytestmark = pytest.mark.integration
@@ -26,8 +27,9 @@ async def publish(settings, catalog, interactions):
     await send_records(settings, CODEC, settings.topic("interactions"), [("InteractionEvent", r) for r in interactions])
 
 
-async def api_client(settings) -> TestClient:
-    client = TestClient(TestServer(create_app(settings)))
+async def api_client(settings, role: str = "admin") -> KeyedClient:
+    """The API in-process; requests naming a tenant carry a key of that tenant with ``role``."""
+    client = KeyedClient(TestServer(create_app(settings)), settings.database_url, role)
     await client.start_server()
     return client
 

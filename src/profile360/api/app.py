@@ -5,7 +5,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from profile360.api import commands, customer360, erasure, health, interactions, profiles, sections, segments
+from profile360.api import auth, commands, customer360, customers, erasure, health, interactions, profiles, sections, segments
 from profile360.api.errors import error_middleware
 from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
 from profile360.settings import Settings
@@ -23,7 +23,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     sections.discover()
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[error_middleware, auth.middleware()], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(commands.publisher)
@@ -32,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/v1/interaction-history", interactions.interaction_history)
     app.router.add_get("/api/v1/interaction-summary", interactions.interaction_summary)
     app.router.add_get("/api/v1/customers/{id}/unified-profile", profiles.unified_profile)
+    app.router.add_get("/api/v1/customers/{id}", customers.get_customer)
     app.router.add_delete("/api/v1/customers/{id}", erasure.erase_customer)
     app.router.add_get("/api/v1/segments", segments.list_segments)
     app.router.add_get("/api/v1/segments/{id}", segments.get_segment)

@@ -9,19 +9,15 @@ from datetime import datetime
 import orjson
 from aiohttp import web
 
+from profile360.api.auth import PRINCIPAL
 from profile360.api.errors import ApiError, bad_param
 from profile360.events.rules import MAX_ID_LEN, MAX_TIME, MIN_TIME
 
-_TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def tenant(request: web.Request) -> str:
-    value = request.headers.get("X-Tenant-Id", "")
-    if not value:
-        raise ApiError(400, "missing_tenant", "X-Tenant-Id: header is required", "X-Tenant-Id")
-    if not _TENANT_RE.fullmatch(value):
-        raise ApiError(400, "invalid_parameter", "X-Tenant-Id: must match [A-Za-z0-9][A-Za-z0-9_.-]{0,99}", "X-Tenant-Id")
-    return value
+    """The caller's tenant: the one its API key belongs to (``api.auth``)."""
+    return request[PRINCIPAL].tenant_id
 
 
 def path_id(request: web.Request) -> str:

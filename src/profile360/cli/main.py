@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     gens = sub.add_parser("generations", help="list the generations of the projection tables, or drop a retired one")
     gens.add_argument("action", choices=("list", "drop"))
     gens.add_argument("number", nargs="?", type=int)
+    key = sub.add_parser("keys", help="API keys: create (printed once), list, revoke")
+    key.add_argument("action", choices=("create", "list", "revoke"))
+    key.add_argument("key_id", nargs="?", help="revoke: the key id")
+    key.add_argument("--tenant", help="create: the key's tenant; list: only this tenant's keys")
+    key.add_argument("--role", choices=("admin", "editor", "viewer"))
+    key.add_argument("--name", help="what the key is for")
     demo = sub.add_parser("demo", help="publish the demo data set")
     demo.add_argument("--tenant", default="demo")
     ten = sub.add_parser("tenants", help="show or change a tenant's settings")
@@ -97,6 +103,9 @@ def run(argv: list[str], settings: Settings) -> int:
             return asyncio.run(tenants.show(settings, args.tenant))
         return asyncio.run(tenants.set_(settings, args.tenant, args.customer360, args.link_threshold,
                                         args.default_region))
+    if args.command == "keys":
+        from profile360.cli.keys import keys
+        return asyncio.run(keys(settings, args.action, args.tenant, args.role, args.name, args.key_id))
     if args.command == "purge":
         from profile360.cli.rebuild import run_purge
         return asyncio.run(run_purge(settings, bootstrap.load_codec(), args.dry_run))

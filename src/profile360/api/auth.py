@@ -1,0 +1,82 @@
+"""Who is calling: API keys (``Authorization: Bearer <key>``) and roles per route.
+
+Every route but the health checks and the API description needs a key. The key names the
+tenant: a request's ``X-Tenant-Id``, where sent, must be that tenant (403 otherwise), and every
+handler reads the tenant from the key, never from the request. Roles (seed 001): reads for
+admin, editor and viewer; writes for admin and editor; erasure for admin only.
+
+Verified keys are remembered for ``_TTL`` seconds, so a revoked key stops working within that
+time (a key is looked up at most once per TTL and process, not per request).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from profile360.api.errors import ApiError
+from profile360.api.keys import POOL
+from profile360.store import api_keys
+
+PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
+READ, WRITE, ADMIN = frozenset(api_keys.ROLES), frozenset({"admin", "editor"}), frozenset({"admin"})
+_ONLY = {("DELETE", "/api/v1/customers/{id}"): ADMIN}
+_TTL = 5.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    role: str
+    key_id: str
+
+
+PRINCIPAL = web.RequestKey("principal", Principal)
+
+
+def roles_for(method: str, route: str) -> frozenset[str]:
+    """The roles that may call ``method`` on the route template ``route``."""
+    return _ONLY.get((method, route)) or (READ if method in ("GET", "HEAD") else WRITE)
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[float, api_keys.Key | None]] = {}
+
+    async def key(self, request: web.Request, token: str) -> api_keys.Key | None:
+        hit = self.entries.get(token)
+        if hit is not None and time.monotonic() - hit[0] < _TTL:
+            return hit[1]
+        async with request.app[POOL].acquire() as conn:
+            key = await api_keys.verify(conn, token)
+        if len(self.entries) > 10_000:
+            self.entries.clear()
+        self.entries[token] = (time.monotonic(), key)
+        return key
+
+
+def middleware() -> Callable:
+    cache = _Cache()
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        if request.path in PUBLIC or request.match_info.route.resource is None:
+            return await handler(request)  # public, or no such route (404 from the router)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "Authorization: send 'Bearer <API key>'", "Authorization")
+        key = await cache.key(request, token.strip())
+        if key is None:
+            raise ApiError(401, "unauthorized", "Authorization: unknown or revoked API key", "Authorization")
+        claimed = request.headers.get("X-Tenant-Id")
+        if claimed is not None and claimed != key.tenant_id:
+            raise ApiError(403, "tenant_mismatch", "X-Tenant-Id: does not match the API key's tenant", "X-Tenant-Id")
+        route = request.match_info.route.resource.canonical
+        if key.role not in roles_for(request.method, route):
+            raise ApiError(403, "forbidden", f"the {key.role} role may not {request.method} {route}")
+        request[PRINCIPAL] = Principal(key.tenant_id, key.role, key.key_id)
+        return await handler(request)
+
+    return authenticate

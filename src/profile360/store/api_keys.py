@@ -1,0 +1,87 @@
+"""API keys: who may call the API, for which tenant, in which role.
+
+Keys are credentials, not projections of events: they live in ``public.api_keys``, outside the
+generations (a rebuild keeps them), and never pass through Kafka. A key reads
+``p360_<id>_<secret>``; only ``sha256(secret)`` is stored (the secret is 256 random bits, so a
+fast hash is enough), and the key itself is shown once, when created.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+ROLES = ("admin", "editor", "viewer")
+PREFIX = "p360"
+
+
+@dataclass(frozen=True)
+class Key:
+    key_id: str
+    tenant_id: str
+    role: str
+    name: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def ensure_table(conn: asyncpg.Connection) -> None:
+    await conn.execute("""CREATE TABLE IF NOT EXISTS public.api_keys (
+        key_id     text COLLATE "C" PRIMARY KEY,
+        tenant_id  text COLLATE "C" NOT NULL,
+        role       text NOT NULL CHECK (role IN ('admin', 'editor', 'viewer')),
+        name       text,
+        secret_sha256 bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revoked_at timestamptz)""")
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+async def create(conn: asyncpg.Connection, tenant_id: str, role: str, name: str | None = None) -> str:
+    """A new key; returns the whole key (the only time it exists in clear)."""
+    if role not in ROLES:
+        raise ValueError(f"role: expected one of {ROLES}, got {role!r}")
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    await conn.execute("INSERT INTO public.api_keys (key_id, tenant_id, role, name, secret_sha256) VALUES ($1, $2, $3, $4, $5)",
+                       key_id, tenant_id, role, name, _digest(secret))
+    return f"{PREFIX}_{key_id}_{secret}"
+
+
+def split(token: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed key, else None."""
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    return (key_id, secret) if prefix == PREFIX and key_id and secret else None
+
+
+async def verify(conn: asyncpg.Connection, token: str) -> Key | None:
+    """The live key ``token`` is, or None (malformed, unknown, wrong secret or revoked)."""
+    parts = split(token)
+    if parts is None:
+        return None
+    row = await conn.fetchrow("SELECT * FROM public.api_keys WHERE key_id = $1", parts[0])
+    if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["secret_sha256"], _digest(parts[1])):
+        return None
+    return _key(row)
+
+
+async def list_keys(conn: asyncpg.Connection, tenant_id: str | None = None) -> list[Key]:
+    rows = await conn.fetch("SELECT * FROM public.api_keys WHERE $1::text IS NULL OR tenant_id = $1 "
+                            "ORDER BY tenant_id, created_at", tenant_id)
+    return [_key(r) for r in rows]
+
+
+async def revoke(conn: asyncpg.Connection, key_id: str) -> bool:
+    done = await conn.execute("UPDATE public.api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id)
+    return done.endswith(" 1")
+
+
+def _key(row: asyncpg.Record) -> Key:
+    return Key(row["key_id"], row["tenant_id"], row["role"], row["name"], row["created_at"], row["revoked_at"])

@@ -1,0 +1,141 @@
+"""API keys, roles and tenant isolation, on every route of the app.
+
+Tenant ``bravo`` holds the demo data; tenant ``alpha`` has nothing but the Customer 360
+module turned on. A key of ``alpha`` must never read, list, count, write or erase anything of
+``bravo``: not by naming its ids or identifiers, not with its cursors, not by claiming its
+tenant in ``X-Tenant-Id``.
+"""
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from profile360.api.auth import PUBLIC
+from profile360.cli.demo import publish_demo
+from profile360.store import api_keys
+
+from .api_auth import make_key
+from .harness import InProcessWorker, wait_caught_up
+from .test_pipeline import api_client
+from .test_profiles import configured, publish_records
+
+pytestmark = pytest.mark.integration
+
+SEGMENT = {"name": "Mine", "rule": "count(click, 30) >= 1"}
+
+
+def routes_of(app) -> set[tuple[str, str]]:
+    return {(r.method, r.resource.canonical) for r in app.router.routes()
+            if r.method != "HEAD" and r.resource.canonical not in PUBLIC}
+
+
+async def _call(client, key: str, method: str, path: str, **kwargs):
+    headers = {"Authorization": f"Bearer {key}", **kwargs.pop("headers", {})}
+    resp = await client.request(method, path, headers=headers, **kwargs)
+    return resp.status, (await resp.json())
+
+
+async def test_keys_and_roles(settings):
+    client = await api_client(settings)
+    try:
+        viewer, editor, admin = [await make_key(settings.database_url, "acme", r) for r in ("viewer", "editor", "admin")]
+        assert (await _call(client, "p360_nope_nope", "GET", "/api/v1/segments"))[0] == 401
+        assert (await _call(client, viewer + "x", "GET", "/api/v1/segments"))[0] == 401
+        status, body = await _call(client, viewer, "GET", "/api/v1/segments")
+        assert status == 200 and body["data"] == []
+        for key in (viewer,):
+            status, body = await _call(client, key, "PUT", "/api/v1/segments/s1", json=SEGMENT)
+            assert (status, body["error"]["code"]) == (403, "forbidden")
+        for key in (viewer, editor):
+            status, body = await _call(client, key, "DELETE", "/api/v1/customers/C1")
+            assert (status, body["error"]["code"]) == (403, "forbidden"), key
+        assert (await _call(client, admin, "DELETE", "/api/v1/customers/C1"))[0] == 404  # allowed, nobody there
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            fresh = await api_keys.create(conn, "acme", "admin")
+            assert await api_keys.revoke(conn, api_keys.split(fresh)[0])
+            stored = await conn.fetchval("SELECT secret_sha256 FROM public.api_keys WHERE key_id = $1", api_keys.split(fresh)[0])
+        finally:
+            await conn.close()
+        assert api_keys.split(fresh)[1].encode() not in stored  # only the hash is kept
+        assert (await _call(client, fresh, "GET", "/api/v1/segments"))[0] == 401
+    finally:
+        await client.close()
+
+
+async def test_a_tenant_never_sees_or_touches_another_tenants_data(settings):
+    async with InProcessWorker(settings):
+        assert await publish_demo(settings, "bravo", wait=60) == 0
+        await publish_records(settings, [(n, {**r, "tenantId": "alpha"}) for n, r in [configured("alpha-on", 1, 0.8, True)]])
+        await wait_caught_up(settings)
+        client = await api_client(settings)
+        try:
+            alpha, bravo = await make_key(settings.database_url, "alpha"), await make_key(settings.database_url, "bravo")
+            cursors = await _cursors_of(client, bravo)
+            seen = await _probe_every_route(client, alpha, cursors)
+            assert seen == routes_of(client.server.app), "a route without an isolation check"
+            for method, path in [("GET", "/api/v1/segments"), ("DELETE", "/api/v1/customers/CUST007"),
+                                 ("GET", "/en/api/customer360")]:
+                status, body = await _call(client, alpha, method, path, headers={"X-Tenant-Id": "bravo"})
+                assert (status, body["error"]["code"]) == (403, "tenant_mismatch")
+            # bravo's data is intact
+            assert (await _call(client, bravo, "GET", "/api/v1/customers/CUST007/unified-profile"))[0] == 200
+            status, body = await _call(client, bravo, "GET", "/api/v1/segments/high_value")
+            assert status == 200 and body["rule"] != SEGMENT["rule"] and body["memberCount"] >= 1
+        finally:
+            await client.close()
+
+
+async def _cursors_of(client, key: str) -> dict[str, str]:
+    """Cursors from bravo's own pages, to replay with alpha's key."""
+    _, history = await _call(client, key, "GET", "/api/v1/interaction-history", params={"limit": "1"})
+    _, summary = await _call(client, key, "GET", "/api/v1/interaction-summary", params={"groupBy": "customer", "limit": "1"})
+    _, members = await _call(client, key, "GET", "/api/v1/segments/high_value/members", params={"limit": "1"})
+    assert history["nextCursor"] and summary["nextCursor"]
+    return {"history": history["nextCursor"], "summary": summary["nextCursor"], "members": members.get("nextCursor") or ""}
+
+
+async def _probe_every_route(client, key: str, cursors: dict[str, str]) -> set[tuple[str, str]]:
+    """Call every route as alpha with bravo's ids and cursors; return the routes probed."""
+    seen: set[tuple[str, str]] = set()
+
+    async def probe(method: str, route: str, path: str, **kwargs):
+        seen.add((method, route))
+        return await _call(client, key, method, path, **kwargs)
+
+    status, body = await probe("GET", "/api/v1/interaction-history", "/api/v1/interaction-history",
+                               params={"customerId": "CUST007"})
+    assert (status, body["data"], body["total"]) == (200, [], 0)
+    status, body = await probe("GET", "/api/v1/interaction-history", "/api/v1/interaction-history",
+                               params={"cursor": cursors["history"]})
+    assert status in (200, 400) and not body.get("data")
+    for group in ("action", "customer"):
+        status, body = await probe("GET", "/api/v1/interaction-summary", "/api/v1/interaction-summary",
+                                   params={"groupBy": group, "days": "3650"})
+        assert (status, body["summary"]) == (200, [])
+    status, body = await probe("GET", "/api/v1/interaction-summary", "/api/v1/interaction-summary",
+                               params={"groupBy": "customer", "cursor": cursors["summary"]})
+    assert status in (200, 400) and not body.get("summary")
+    for ident in ("CUST007", "CUST012", "email:jane.doe@example.com"):
+        status, _ = await probe("GET", "/api/v1/customers/{id}/unified-profile", f"/api/v1/customers/{ident}/unified-profile")
+        assert status == 404, ident
+        status, _ = await probe("GET", "/api/v1/customers/{id}", f"/api/v1/customers/{ident}")
+        assert status == 404, ident
+        status, _ = await probe("GET", "/{locale}/api/customer360/customers/{id}", f"/en/api/customer360/customers/{ident}")
+        assert status == 404, ident
+        status, body = await probe("GET", "/{locale}/api/customer360/customers/{id}/events",
+                                   f"/en/api/customer360/customers/{ident}/events")
+        assert status == 404 or not body["result"]["data"], ident
+    status, body = await probe("GET", "/{locale}/api/customer360", "/en/api/customer360")
+    assert status == 200 and body["result"]["data"]["topSegments"] == []
+    assert (await probe("DELETE", "/api/v1/customers/{id}", "/api/v1/customers/CUST007"))[0] == 404
+    status, body = await probe("GET", "/api/v1/segments", "/api/v1/segments")
+    assert (status, body["data"]) == (200, [])
+    assert (await probe("GET", "/api/v1/segments/{id}", "/api/v1/segments/high_value"))[0] == 404
+    assert (await probe("GET", "/api/v1/segments/{id}/members", "/api/v1/segments/high_value/members",
+                        params={"cursor": cursors["members"]} if cursors["members"] else {}))[0] == 404
+    assert (await probe("DELETE", "/api/v1/segments/{id}", "/api/v1/segments/high_value"))[0] == 404
+    status, _ = await probe("PUT", "/api/v1/segments/{id}", "/api/v1/segments/high_value", json=SEGMENT)
+    assert status in (200, 201, 202)  # alpha's own segment of that name
+    assert (await probe("DELETE", "/api/v1/segments/{id}", "/api/v1/segments/high_value"))[0] in (200, 202)
+    return seen
