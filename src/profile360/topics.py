@@ -21,6 +21,8 @@ RECORDS_BY_FAMILY = {
     "journeys": ("JourneyUpdated",),
     "definitions": ("TenantConfigured", "MetricDefined", "SegmentDefined"),
     "erasure": ("ErasureRequested",),
+    "customers": ("OrgCustomerUpserted",),
+    "feedback": ("FeedbackRecorded", "FeedbackHighlighted", "InsightRecorded", "IssueRecorded"),
 }
 
 #: the dead-letter topic accepts messages this large (the original bytes plus headers of
@@ -32,7 +34,8 @@ DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
 DLQ_CONFIG = {"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES), "retention.ms": str(DLQ_RETENTION_MS)}
 
 #: the families the worker folds today
-PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "definitions", "erasure")
+PROJECTED_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "definitions", "erasure",
+                      "customers", "feedback")
 
 
 async def ensure_topics(settings: Settings) -> None:
@@ -57,7 +60,7 @@ async def ensure_topics(settings: Settings) -> None:
 def partition_key(name: str, record: dict) -> bytes:
     """Kafka key of a record: its tenant and the entity it is about, so that one entity's
     events share a partition (ordering is a courtesy: the folds do not depend on it)."""
-    entity = (record.get("customerId") or record.get("offerId") or record.get("creativeId")
+    entity = (record.get("customerId") or record.get("customerUuid") or record.get("offerId") or record.get("creativeId")
               or record.get("channelId") or record.get("metricId") or record.get("segmentId") or _first_identifier(record) or record.get("eventId"))
     return f"{record.get('tenantId')}:{entity}".encode()
 

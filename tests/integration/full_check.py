@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 import asyncpg
 
-from . import oracle, oracle_people, oracle_segments
+from . import oracle, oracle_orgs, oracle_people, oracle_segments
 
 PROJECTIONS = Path(__file__).resolve().parents[2] / "projections"
 #: bookkeeping, not projections of events
@@ -120,6 +120,12 @@ ORACLES: dict[str, tuple[tuple[str, ...], Callable[[Records, list[dict]], dict]]
     "segment_definitions": (("tenant_id", "segment_id"), lambda recs, _: oracle_segments.expected_segment_definitions(recs)),
     "segment_members": (("tenant_id", "segment_id", "profile_id"), oracle_segments.expected_members),
     "segment_counts": (("tenant_id", "segment_id"), _segment_counts),
+    "org_customers": (("tenant_id", "customer_uuid"), oracle_orgs.expected_customers),
+    "org_activity": (("tenant_id", "customer_uuid"), oracle_orgs.expected_activity),
+    "org_feedbacks": (("tenant_id", "feedback_uuid"), oracle_orgs.expected_feedbacks),
+    "org_highlights": (("tenant_id", "highlight_uuid"), oracle_orgs.expected_highlights),
+    "org_findings": (("tenant_id", "kind", "uuid"), oracle_orgs.expected_findings),
+    "org_finding_customers": (("tenant_id", "kind", "uuid", "customer_uuid"), oracle_orgs.expected_finding_customers),
     "erasures": (("tenant_id", "subject"), _no_erasures),
     "erasure_log": (("tenant_id", "erasure_id"), _no_erasures),
 }

@@ -83,7 +83,9 @@ UNLINK = link("Unlink", "u1", 20, ("customer_id", "C2"), ("email", "ann@x.com"))
 
 TOPIC_OF = {"Identify": "identity", "Link": "identity", "Unlink": "identity", "ConsentChanged": "consent",
             "ExperimentAssigned": "experiments", "JourneyUpdated": "journeys", "MetricDefined": "definitions",
-            "SegmentDefined": "definitions", "TenantConfigured": "definitions", "InteractionEvent": "interactions"}
+            "SegmentDefined": "definitions", "TenantConfigured": "definitions", "InteractionEvent": "interactions",
+            "OrgCustomerUpserted": "customers", "FeedbackRecorded": "feedback", "FeedbackHighlighted": "feedback",
+            "InsightRecorded": "feedback", "IssueRecorded": "feedback", "ErasureRequested": "erasure"}
 
 
 async def publish_records(settings, records):

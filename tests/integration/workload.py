@@ -136,6 +136,42 @@ def people(tenant: str, n: int = 40, seed: int = 11, prefix: str = "p") -> list[
                       "tagsAdded": ["x"], "tagsRemoved": ["x"], "defaultRegion": None}),
         link("self", 920, ident("email", "Same@Mail1.com"), ident("email", " same@mail1.com"), 1.0),  # one identifier
     ]
+    out += organizations(tenant, t0, rnd, prefix)
     out += rnd.sample(out, len(out) // 10)
     rnd.shuffle(out)
+    return out
+
+
+def organizations(tenant: str, t0: datetime, rnd: random.Random, prefix: str = "p") -> list[tuple[str, dict]]:
+    """Seed 003's events: organization customers (each edited, one edit older than the version
+    it follows), feedback (one edited to an earlier date), highlights, and insights and issues
+    whose customer lists change."""
+    def env(eid: str, minutes: int) -> dict:
+        return {"eventId": f"{prefix}-{eid}", "tenantId": tenant, "occurredAt": t0 + timedelta(minutes=minutes)}
+
+    out: list[tuple[str, dict]] = []
+    for i in range(12):
+        base = {"customerUuid": f"oc-{i}", "role": None, "personaUuid": f"persona-{i % 3}", "companyUuid": f"comp-{i % 4}"}
+        out.append(("OrgCustomerUpserted", {**env(f"oc-{i}-a", 10 + i), **base, "fullName": f"Person {i}",
+                                            "email": f"Person.{i}@Example.COM"}))
+        out.append(("OrgCustomerUpserted", {**env(f"oc-{i}-b", 50 + i), **base, "fullName": f"Person {i} Renamed",
+                                            "email": f"p{i}@example.com", "role": "Buyer"}))
+        out.append(("OrgCustomerUpserted", {**env(f"oc-{i}-c", 30 + i), **base, "fullName": "stale", "email": None}))
+    for j in range(30):
+        cust = f"oc-{j % 14}"  # oc-12 and oc-13 have feedback but no customer record
+        fb = {"feedbackUuid": f"fb-{j}", "customerUuid": cust, "contents": f"feedback {j}",
+              "feedbackDate": t0 + timedelta(hours=j), "sentiment": round(rnd.uniform(-1, 1), 3), "source": "survey"}
+        out.append(("FeedbackRecorded", {**env(f"fb-{j}-a", 100 + j), **fb}))
+        if j % 5 == 0:
+            out.append(("FeedbackRecorded", {**env(f"fb-{j}-b", 200 + j), **fb, "contents": f"feedback {j} (edited)",
+                                             "feedbackDate": t0 - timedelta(days=1)}))
+        out.append(("FeedbackHighlighted", {**env(f"hl-{j}", 300 + j), "highlightUuid": f"hl-{j}", "customerUuid": cust,
+                                            "feedbackUuid": f"fb-{j}", "quote": f"quote {j}", "sentimentScore": 0.5}))
+    for k in range(4):
+        for kind, key in (("InsightRecorded", "insightUuid"), ("IssueRecorded", "issueUuid")):
+            extra = {"averageSentiment": -0.5} if kind == "IssueRecorded" else {"description": f"about {k}"}
+            out.append((kind, {**env(f"{kind}-{k}-a", 400 + k), key: f"{kind[:3].lower()}-{k}", "title": f"{kind} {k}",
+                               "customerUuids": [f"oc-{k}", f"oc-{k + 1}"], **extra}))
+            out.append((kind, {**env(f"{kind}-{k}-b", 450 + k), key: f"{kind[:3].lower()}-{k}", "title": f"{kind} {k} v2",
+                               "customerUuids": [f"oc-{k + 2}"], **extra}))
     return out

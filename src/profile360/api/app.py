@@ -5,7 +5,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from profile360.api import auth, commands, customer360, customers, erasure, health, interactions, profiles, sections, segments
+from profile360.api import auth, commands, customer360, customers, erasure, health, interactions, openapi, profiles, sections, segments
 from profile360.api.errors import error_middleware
 from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
 from profile360.settings import Settings
@@ -29,6 +29,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(commands.publisher)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/openapi.json", openapi.openapi_json)
+    app.router.add_get("/docs", openapi.docs_page)
     app.router.add_get("/api/v1/interaction-history", interactions.interaction_history)
     app.router.add_get("/api/v1/interaction-summary", interactions.interaction_summary)
     app.router.add_get("/api/v1/customers/{id}/unified-profile", profiles.unified_profile)

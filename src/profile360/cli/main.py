@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the projection worker")
     sub.add_parser("api", help="serve the HTTP API")
     prod = sub.add_parser("produce", help="publish JSON lines as Avro events")
-    prod.add_argument("--topic", required=True, help="a topic family: interactions, catalog, identity, consent, experiments, journeys, definitions or erasure")
+    prod.add_argument("--topic", required=True, help="a topic family: interactions, catalog, identity, consent, experiments, "
+                                                     "journeys, definitions, erasure, customers or feedback")
     prod.add_argument("file", help="JSON lines file, or - for standard input")
     dead = sub.add_parser("dlq", help="list dead letters, or replay them to their origin topics after a fix")
     dead.add_argument("action", choices=("list", "replay"))
@@ -29,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     reb = sub.add_parser("rebuild", help="rebuild every projection from the topics into a new generation, then switch to it")
     reb.add_argument("--keep-old", action="store_true", help="keep the replaced generation (drop it later with `generations drop`)")
     reb.add_argument("--no-progress", action="store_true", help="no live progress bar")
-    reb.add_argument("--projection", choices=("interactions", "catalog", "profiles", "segments"),
+    reb.add_argument("--projection", choices=("interactions", "catalog", "profiles", "segments", "organizations"),
                      help="rebuild only this projection's tables (the others are copied from the current generation)")
     rep = sub.add_parser("replay", help="re-apply (idempotently) every record published since a time")
     rep.add_argument("--from", dest="since", required=True, metavar="TIMESTAMP", help="ISO 8601, e.g. 2026-11-27T10:00:00Z")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Union
 
-from profile360.events import definitions, erasure, people
+from profile360.events import definitions, erasure, organizations, people
 from profile360.events.rules import MAX_ID_LEN, InvalidEvent, envelope, text
 
 __all__ = ["InvalidEvent", "MAX_ID_LEN", "from_record"]
@@ -75,7 +75,9 @@ class Channel:
 
 CatalogEvent = Union[Offer, Creative, Channel]
 Event = Union[Interaction, Offer, Creative, Channel, people.PersonEvent, definitions.MetricDefined,
-              definitions.SegmentDefined, definitions.TenantConfigured, erasure.ErasureRequested]
+              definitions.SegmentDefined, definitions.TenantConfigured, erasure.ErasureRequested,
+              organizations.OrgCustomerUpserted, organizations.FeedbackRecorded, organizations.FeedbackHighlighted,
+              organizations.Linked]
 
 
 def _interaction(rec: Mapping[str, Any]) -> Interaction:
@@ -131,6 +133,7 @@ def _channel(rec: Mapping[str, Any]) -> Channel:
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
     "InteractionEvent": _interaction,
     "ErasureRequested": erasure.erasure_from_record,
+    **organizations.BUILDERS,
     "Offer": _offer,
     "Creative": _creative,
     "Channel": _channel,

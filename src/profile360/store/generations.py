@@ -34,6 +34,8 @@ PROJECTIONS = {
     "catalog": ("offers", "creatives", "channels"),
     "profiles": ("identity_nodes", "identity_edges", "profile_facts", "tenant_settings", "metric_definitions"),
     "segments": ("segment_definitions", "segment_members", "segment_counts"),
+    "organizations": ("org_customers", "org_activity", "org_feedbacks", "org_highlights", "org_findings",
+                      "org_finding_customers"),
 }
 _SWITCH_LOCK = 3_600_361  # advisory lock id: shared by live writers, exclusive for a switch
 

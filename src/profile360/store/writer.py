@@ -34,7 +34,8 @@ from profile360.events.definitions import SegmentDefined
 from profile360.events.model import Channel, Creative, Event, Interaction, Offer
 from profile360.projections import buckets, catalog, interactions
 from profile360.events.erasure import ErasureRequested
-from profile360.store import erasure, generations
+from profile360.events.organizations import ORG_EVENTS
+from profile360.store import erasure, generations, organizations
 from profile360.store.profile_writer import apply_profile_side
 
 TopicPartition = tuple[str, int]
@@ -262,7 +263,7 @@ class Scope:
 
 #: which projection each event type feeds (the tables of each: ``generations.PROJECTIONS``)
 _PROJECTION_OF = {Interaction: "interactions", Offer: "catalog", Creative: "catalog", Channel: "catalog",
-                  SegmentDefined: "segments"}
+                  SegmentDefined: "segments", **{t: "organizations" for t in ORG_EVENTS}}
 
 
 def projection_of(event: Event) -> str:
@@ -290,6 +291,7 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         # concurrent transaction waits for them only as long as this one takes to commit.
         await add_buckets(conn, buckets.customer_buckets(fresh))
         await _upsert_catalog(conn, [e for e in events if isinstance(e, (Offer, Creative, Channel))])
+        await organizations.apply(conn, [e for e in events if isinstance(e, ORG_EVENTS)])
         await apply_profile_side(conn, events, fresh)
         await add_counts(conn, interactions.summary_deltas(fresh))
         await add_totals(conn, interactions.total_deltas(fresh))
