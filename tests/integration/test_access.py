@@ -14,6 +14,7 @@ from profile360.api.auth import PUBLIC
 from profile360.cli.demo import publish_demo
 from profile360.store import api_keys
 
+from . import workload
 from .api_auth import make_key
 from .harness import InProcessWorker, wait_caught_up
 from .test_pipeline import api_client
@@ -22,6 +23,7 @@ from .test_profiles import configured, publish_records
 pytestmark = pytest.mark.integration
 
 SEGMENT = {"name": "Mine", "rule": "count(click, 30) >= 1"}
+ORG_RECORDS = {"OrgCustomerUpserted", "FeedbackRecorded", "FeedbackHighlighted", "InsightRecorded", "IssueRecorded"}
 
 
 def routes_of(app) -> set[tuple[str, str]]:
@@ -66,6 +68,8 @@ async def test_keys_and_roles(settings):
 async def test_a_tenant_never_sees_or_touches_another_tenants_data(settings):
     async with InProcessWorker(settings):
         assert await publish_demo(settings, "bravo", wait=60) == 0
+        await publish_records(settings, [(n, {**r, "tenantId": "bravo"}) for n, r in workload.people("bravo")
+                                         if n in ORG_RECORDS])
         await publish_records(settings, [(n, {**r, "tenantId": "alpha"}) for n, r in [configured("alpha-on", 1, 0.8, True)]])
         await wait_caught_up(settings)
         client = await api_client(settings)
@@ -138,4 +142,22 @@ async def _probe_every_route(client, key: str, cursors: dict[str, str]) -> set[t
     status, _ = await probe("PUT", "/api/v1/segments/{id}", "/api/v1/segments/high_value", json=SEGMENT)
     assert status in (200, 201, 202)  # alpha's own segment of that name
     assert (await probe("DELETE", "/api/v1/segments/{id}", "/api/v1/segments/high_value"))[0] in (200, 202)
+    await _probe_organizations(probe)
     return seen
+
+
+async def _probe_organizations(probe) -> None:
+    """bravo's organization and customers do not exist for alpha, whatever the path names."""
+    org = "/api/v1/organizations/{org_uuid}/customers"
+    for org_uuid in ("bravo", "alpha"):
+        base = f"/api/v1/organizations/{org_uuid}/customers"
+        status, body = await probe("GET", org, base, params={"uuids": "oc-1", "search": "person"})
+        assert (status, body.get("customers", [])) in ((404, []), (200, [])) and not body.get("total_customer_count")
+        assert (await probe("GET", org + "/{customer_uuid}", f"{base}/oc-1"))[0] == 404
+        assert (await probe("PUT", org + "/{customer_uuid}", f"{base}/oc-1", json={"full_name": "x"}))[0] == 404
+        for sub in ("feedbacks", "feedback_highlights", "insights", "issues"):
+            assert (await probe("GET", org + "/{customer_uuid}/" + sub, f"{base}/oc-1/{sub}"))[0] == 404
+    status, _ = await probe("POST", org, "/api/v1/organizations/bravo/customers", json={"full_name": "Mallory"})
+    assert status == 404
+    status, body = await probe("POST", org, "/api/v1/organizations/alpha/customers", json={"full_name": "Alice"})
+    assert status in (201, 202)  # alpha's own

@@ -5,7 +5,8 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from profile360.api import auth, commands, customer360, customers, erasure, health, interactions, openapi, profiles, sections, segments
+from profile360.api import (auth, commands, customer360, customers, erasure, freshness, health, interactions, openapi,
+                            org_customers, org_feedback, profiles, sections, segments)
 from profile360.api.errors import error_middleware
 from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
 from profile360.settings import Settings
@@ -23,7 +24,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     sections.discover()
-    app = web.Application(middlewares=[error_middleware, auth.middleware()], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[error_middleware, auth.middleware(), freshness.at_least],
+                          client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(commands.publisher)
@@ -41,6 +43,15 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_put("/api/v1/segments/{id}", segments.put_segment)
     app.router.add_delete("/api/v1/segments/{id}", segments.delete_segment)
     app.router.add_get("/api/v1/segments/{id}/members", segments.segment_members)
+    org = "/api/v1/organizations/{org_uuid}/customers"
+    app.router.add_get(org, org_customers.list_customers)
+    app.router.add_post(org, org_customers.create_customer)
+    app.router.add_get(org + "/{customer_uuid}", org_customers.get_customer)
+    app.router.add_put(org + "/{customer_uuid}", org_customers.update_customer)
+    app.router.add_get(org + "/{customer_uuid}/feedbacks", org_feedback.feedbacks)
+    app.router.add_get(org + "/{customer_uuid}/feedback_highlights", org_feedback.highlights)
+    app.router.add_get(org + "/{customer_uuid}/insights", org_feedback.insights)
+    app.router.add_get(org + "/{customer_uuid}/issues", org_feedback.issues)
     app.router.add_get("/{locale}/api/customer360", customer360.overview_handler)
     app.router.add_get("/{locale}/api/customer360/customers/{id}", customer360.profile_handler)
     app.router.add_get("/{locale}/api/customer360/customers/{id}/events", customer360.events_handler)

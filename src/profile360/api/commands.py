@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
@@ -45,14 +46,43 @@ async def _producer(app: web.Application) -> AIOKafkaProducer:
     return state["producer"]
 
 
-async def publish(app: web.Application, family: str, name: str, record: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class Position:
+    """Where a command's event landed. ``str`` is what the ``X-P360-Position`` header carries
+    and ``X-P360-Min-Position`` accepts: ``topic/partition/offset``."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Position | None":
+        topic, _, rest = text.strip().partition("/")
+        partition, _, offset = rest.partition("/")
+        if not topic or not partition.isdigit() or not offset.isdigit() or len(text) > 300:
+            return None
+        return cls(topic, int(partition), int(offset))
+
+
+async def publish(app: web.Application, family: str, name: str, record: dict[str, Any]) -> Position:
     producer = await _producer(app)
     value = app[_PRODUCER]["codec"].encode(name, record)
     try:
-        await asyncio.wait_for(producer.send_and_wait(app[SETTINGS].topic(family), value,
-                                                      key=partition_key(name, record)), 10)
+        meta = await asyncio.wait_for(producer.send_and_wait(app[SETTINGS].topic(family), value,
+                                                             key=partition_key(name, record)), 10)
     except Exception as exc:
         raise ApiError(503, "kafka_unavailable", f"the command was not published: {exc}") from None
+    return Position(meta.topic, meta.partition, meta.offset)
+
+
+async def applied(app: web.Application, conn: asyncpg.Connection, pos: Position) -> bool:
+    """Whether the worker has applied everything up to and including ``pos``."""
+    stored = await conn.fetchval("SELECT next_offset FROM consumer_positions WHERE consumer = $1 AND topic = $2 "
+                                 "AND partition = $3", app[SETTINGS].consumer_group, pos.topic, pos.partition)
+    return stored is not None and stored > pos.offset
 
 
 async def wait_applied(app: web.Application, pool: asyncpg.Pool,

@@ -30,7 +30,7 @@ async def erase_customer(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", f"no customer {ident!r} in tenant {tenant!r}", "id")
     event = {**new_envelope(tenant, "erasure"), "subjects": sorted(subject_of(tenant, k) for k in ref.keys),
              "customerId": None, "requestedBy": request.headers.get("X-Requested-By")}
-    await commands.publish(request.app, "erasure", "ErasureRequested", event)
+    pos = await commands.publish(request.app, "erasure", "ErasureRequested", event)
     found: dict[str, Any] = {}
 
     async def check(conn: Any) -> bool:
@@ -38,7 +38,10 @@ async def erase_customer(request: web.Request) -> web.Response:
         return found["deleted"] is not None
 
     if not await commands.wait_applied(request.app, request.app[POOL], check):
-        return json_response({"success": True, "status": "accepted", "erasureId": event["eventId"],
-                              "identifiers": len(ref.keys)}, 202)
-    return json_response({"success": True, "erasureId": event["eventId"], "identifiers": len(ref.keys),
-                          "deleted": orjson.loads(found["deleted"])})
+        response = json_response({"success": True, "status": "accepted", "erasureId": event["eventId"],
+                                  "identifiers": len(ref.keys)}, 202)
+    else:
+        response = json_response({"success": True, "erasureId": event["eventId"], "identifiers": len(ref.keys),
+                                  "deleted": orjson.loads(found["deleted"])})
+    response.headers["X-P360-Position"] = str(pos)
+    return response

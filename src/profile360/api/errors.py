@@ -45,12 +45,18 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
     try:
         return await handler(request)
     except ApiError as exc:
-        return json_response(exc.body(), exc.status)
+        response = json_response(exc.body(), exc.status)
+        if exc.status == 503:
+            response.headers["Retry-After"] = "1"
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        return json_response(ApiError(exc.status, code, exc.reason).body(), exc.status)
+        response = json_response(ApiError(exc.status, code, exc.reason).body(), exc.status)
+        if "Allow" in exc.headers:  # 405 names the methods the route has (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response(ApiError(500, "internal_error", "internal error").body(), 500)

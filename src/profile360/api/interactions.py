@@ -34,19 +34,19 @@ async def interaction_summary(request: web.Request) -> web.Response:
     group_by = params.choice(request, "groupBy", (*DIMENSIONS, "customer"), "action")
     days = params.integer(request, "days", 30, 1, 3650)
     limit = params.integer(request, "limit", 100, 1, 1000)
+    by_total = params.choice(request, "sort", ("customerId", "total"), "customerId") == "total"
+    after = params.key_cursor(request)  # validated for every grouping; only groupBy=customer pages
     today = datetime.now(timezone.utc).date()
     since = today - timedelta(days=days - 1)
     if group_by == "customer":
-        return await _customer_summary(request, tenant, days, (since, today), limit)
+        return await _customer_summary(request, tenant, days, (since, today), limit, by_total, after)
     async with request.app[POOL].acquire() as conn:
         rows = await reads.summary(conn, tenant, group_by, since, today, limit)
     return json_response({"groupBy": group_by, "days": days, "summary": [render.summary_group(group_by, r) for r in rows]})
 
 
 async def _customer_summary(request: web.Request, tenant: str, days: int, window: tuple[date, date],
-                            limit: int) -> web.Response:
-    by_total = params.choice(request, "sort", ("customerId", "total"), "customerId") == "total"
-    after = params.key_cursor(request)
+                            limit: int, by_total: bool, after: str | None) -> web.Response:
     if by_total and after is not None:
         raise bad_param("cursor", "pages only customers in customerId order (sort=customerId)")
     async with request.app[POOL].acquire() as conn:

@@ -56,7 +56,7 @@ LOCALE = _path("locale", "a locale such as en; echoed in the response")
 
 def _op(summary: str, params: list[Schema], ok: Schema, *extra: int, body: Schema | None = None,
         ok_status: int = 200) -> Schema:
-    statuses = {400, 401, 403, 404, *extra}
+    statuses = {400, 401, 403, 404, *extra} | ({503} if any(p.get("in") == "header" for p in params) else set())
     responses: dict[str, Any] = {str(ok_status): {"description": "OK", "content": {"application/json": {"schema": ok}}}}
     for status in sorted(statuses):
         responses[str(status)] = {"description": "error", "content": {"application/json": {"schema": ERROR}}}
@@ -74,7 +74,49 @@ SEGMENT_BODY: Schema = {"type": "object", "required": ["rule"], "properties": {
     "name": {"type": "string", "maxLength": 200}, "rule": {"type": "string", "maxLength": 4000},
     "description": {"type": ["string", "null"], "maxLength": 2000}, "version": {"type": "integer"}}}
 
+ORG = _path("org_uuid", "the organization: the API key's tenant (any other is 404)")
+CUSTOMER_UUID = _path("customer_uuid", "the customer's uuid in the organization")
+PAGING = [_int("page_size", 1, 100, 25, "page size"), _int("page_number", 1, 10_000, 1, "page, from 1")]
+MIN_POSITION = {"name": "X-P360-Min-Position", "in": "header", "required": False,
+                "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._-]+/[0-9]+/[0-9]+$", "maxLength": 300},
+                "description": "read-your-writes: serve only once this position (X-P360-Position of a write) is applied"}
+_NULLABLE = {"type": ["string", "null"], "maxLength": 256}
+ORG_CUSTOMER_BODY: Schema = {"type": "object", "additionalProperties": False, "properties": {
+    "full_name": {"type": ["string", "null"], "maxLength": 200}, "email": {"type": ["string", "null"], "maxLength": 320},
+    "role": {"type": ["string", "null"], "maxLength": 200}, "persona_uuid": _NULLABLE, "customer_company_uuid": _NULLABLE}}
+ORG_CUSTOMERS = _page("customers")
+
+
+def _list_param(name: str, doc: str) -> Schema:
+    return _text(name, f"comma-separated {doc} (at most 100, 4,000 characters in all)", 4000)
+
+
 PATHS: dict[str, dict[str, Schema]] = {
+    "/api/v1/organizations/{org_uuid}/customers": {
+        "get": _op("An organization's customers, filtered, searched, sorted, paged (seed 003)", [
+            ORG, _list_param("uuids", "customer uuids"), _text("search", "matches names and emails (a substring)", 200),
+            _list_param("personas", "persona uuids"), _list_param("persona_uuids", "persona uuids (alias)"),
+            _list_param("company_uuids", "company uuids"),
+            _enum("sort_by", ("last_interacted_date", "full_name", "email", "created_date", "updated_date"),
+                  "last_interacted_date", "order"), _enum("sort_direction", ("asc", "desc"), "desc", "direction"),
+            *PAGING, MIN_POSITION], ORG_CUSTOMERS),
+        "post": _op("Create a customer (a command: waits until applied)", [ORG], ORG_CUSTOMERS, 202, 503,
+                    body=ORG_CUSTOMER_BODY, ok_status=201)},
+    "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}": {
+        "get": _op("One customer (seed 003)", [ORG, CUSTOMER_UUID, MIN_POSITION], ORG_CUSTOMERS),
+        "put": _op("Update a customer: the fields sent replace the stored ones (a command)", [ORG, CUSTOMER_UUID],
+                   ORG_CUSTOMERS, 202, 503, body=ORG_CUSTOMER_BODY)},
+    "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}/feedbacks": {"get": _op(
+        "A customer's feedback", [ORG, CUSTOMER_UUID, _enum("sort_by", ("feedback_date", "sentiment"), "feedback_date", "order"),
+                                  _enum("sort_direction", ("asc", "desc"), "desc", "direction"), *PAGING, MIN_POSITION],
+        _page("feedbacks"))},
+    "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}/feedback_highlights": {"get": _op(
+        "Highlights of a customer's feedback, with sentiment", [ORG, CUSTOMER_UUID, *PAGING, MIN_POSITION],
+        _page("highlights"))},
+    "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}/insights": {"get": _op(
+        "Insights about a customer", [ORG, CUSTOMER_UUID, *PAGING, MIN_POSITION], _page("insights"))},
+    "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}/issues": {"get": _op(
+        "Issues a customer is affected by", [ORG, CUSTOMER_UUID, *PAGING, MIN_POSITION], _page("issues"))},
     "/api/v1/interaction-history": {"get": _op(
         "Interaction history, newest first, cursor-paged (seed 001)",
         [_text("customerId", "a customer id; follows merges"), _text("offerId", "alias actionId"),

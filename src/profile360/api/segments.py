@@ -113,7 +113,13 @@ async def delete_segment(request: web.Request) -> web.Response:
 
 
 async def _run(request: web.Request, event: dict[str, Any], status: int) -> web.Response:
-    await commands.publish(request.app, "definitions", "SegmentDefined", event)
+    pos = await commands.publish(request.app, "definitions", "SegmentDefined", event)
+    response = await _answer(request, event, status)
+    response.headers["X-P360-Position"] = str(pos)
+    return response
+
+
+async def _answer(request: web.Request, event: dict[str, Any], status: int) -> web.Response:
     tenant, segment_id = event["tenantId"], event["segmentId"]
 
     async def check(conn: Any) -> bool:
