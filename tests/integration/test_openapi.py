@@ -37,7 +37,7 @@ async def test_every_route_is_described_and_served(settings):
         await client.close()
 
 
-async def test_fuzzing_the_running_service_finds_no_error_and_no_broken_promise(settings):
+async def test_fuzzing_the_running_service_finds_no_error_and_no_broken_promise(settings, tmp_path):
     async with InProcessWorker(settings):
         assert await publish_demo(settings, "fuzz", wait=60) == 0
     key = await make_key(settings.database_url, "fuzz", "admin")
@@ -54,7 +54,7 @@ async def test_fuzzing_the_running_service_finds_no_error_and_no_broken_promise(
             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
                         "response_schema_conformance,negative_data_rejection,unsupported_method",
             "--max-examples", os.environ.get("P360_FUZZ_EXAMPLES", "30"), "--seed", "360",
-            "--request-timeout", "10"], capture_output=True, text=True, timeout=600)
+            "--request-timeout", "10"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
         assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     finally:
         api.terminate()

@@ -70,9 +70,9 @@ def _page(key: str) -> Schema:
     return {"type": "object", "required": [key], "properties": {key: {"type": "array"}}}
 
 
-SEGMENT_BODY: Schema = {"type": "object", "required": ["rule"], "properties": {
-    "name": {"type": "string", "maxLength": 200}, "rule": {"type": "string", "maxLength": 4000},
-    "description": {"type": ["string", "null"], "maxLength": 2000}, "version": {"type": "integer"}}}
+SEGMENT_BODY: Schema = {"type": "object", "required": ["name", "rule"], "properties": {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200}, "rule": {"type": "string", "minLength": 1, "maxLength": 4000},
+    "description": {"type": ["string", "null"], "maxLength": 1000}}}
 
 ORG = _path("org_uuid", "the organization: the API key's tenant (any other is 404)")
 CUSTOMER_UUID = _path("customer_uuid", "the customer's uuid in the organization")
