@@ -31,6 +31,9 @@ DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 #: dead letters are kept 30 days: long enough to fix and re-drive them, and not a source of
 #: truth, so the personal data they may hold does not outlive an erasure by more than that
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
+#: the source topics are the source of truth: nothing is ever deleted by age or size (``purge``
+#: removes erased records deliberately); a rebuild refuses a log that lost its first records
+SOURCE_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1"}
 DLQ_CONFIG = {"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES), "retention.ms": str(DLQ_RETENTION_MS)}
 
 #: the families the worker folds today
@@ -47,7 +50,7 @@ async def ensure_topics(settings: Settings) -> None:
         wanted = [settings.topic(f) for f in (*RECORDS_BY_FAMILY, "dlq")]
         dlq = settings.topic("dlq")
         missing = [NewTopic(t, settings.topic_partitions, 1,
-                            topic_configs=DLQ_CONFIG if t == dlq else None)
+                            topic_configs=DLQ_CONFIG if t == dlq else SOURCE_CONFIG)
                    for t in wanted if t not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from profile360.projections.erasure import subject_of
 from profile360.worker.purge import purge
 from profile360.worker.rebuild import rebuild
+from profile360.worker.replay import replay_from
 
 from . import workload
 from .harness import InProcessWorker, end_offsets, wait_caught_up
@@ -40,6 +41,7 @@ async def rows(settings, sql: str, *args) -> list[asyncpg.Record]:
 
 
 async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_rebuild(settings):
+    started = datetime.now(timezone.utc) - timedelta(seconds=1)
     catalog = workload.catalog("acme", datetime(2026, 11, 1, tzinfo=timezone.utc))
     events = interactions()
     kept = [e for e in events if e["customerId"] not in ERASED]
@@ -71,8 +73,18 @@ async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_r
             after = {**events[0], "eventId": "after-erasure", "customerId": "C1",
                      "occurredAt": datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)}
             await publish(settings, [], [after])
+            back = ("Identify", {"eventId": "back", "tenantId": "acme", "occurredAt": after["occurredAt"],
+                                 "identifiers": [{"type": "customer_id", "value": "C2"}], "traits": {"firstName": "New"},
+                                 "tagsAdded": [], "tagsRemoved": [], "defaultRegion": None})
+            await publish_records(settings, [back])
             await wait_caught_up(settings)
-            await check_erased(settings, allowed={"after-erasure"})
+            # a replay re-reads the erasure: applied once already, it leaves the new profile alone
+            moved = await replay_from(settings, started)
+            assert any(topic.endswith(".erasure") for topic, _ in moved), moved
+            await wait_caught_up(settings)  # waits until every moved position is applied again
+            assert [r["key"] for r in await rows(settings, "SELECT key FROM identity_nodes WHERE key = 'customer_id:C2'")] == [
+                "customer_id:C2"], "the returning customer's node survives a replay of the erasure"
+            await check_erased(settings, allowed={"after-erasure"}, returned={"customer_id:C2"})
             await check_tables_match_oracle(settings, kept + [after], catalog)
             assert (await profile(client, "C1"))[0] == 200
 
@@ -92,7 +104,7 @@ async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_r
             await client.close()
         await rebuild(settings, CODEC)
         await wait_caught_up(settings)
-    await check_erased(settings, allowed={"after-erasure", "after-purge"})
+    await check_erased(settings, allowed={"after-erasure", "after-purge"}, returned={"customer_id:C2"})
     await check_tables_match_oracle(settings, kept + [after, {**after, "eventId": "after-purge"}], catalog)
 
 
@@ -115,15 +127,16 @@ async def topic_event_ids(settings) -> list[str]:
     return ids
 
 
-async def check_erased(settings, allowed: set[str] = frozenset()) -> None:
-    """Nothing about C1, C2 or their email is left but events in ``allowed``."""
+async def check_erased(settings, allowed: set[str] = frozenset(), returned: set[str] = frozenset()) -> None:
+    """Nothing about C1, C2 or their email is left but events in ``allowed`` and what the
+    identifiers in ``returned`` did after the erasure."""
     history = await rows(settings, "SELECT event_id FROM interaction_history WHERE customer_id = ANY($1::text[])", sorted(ERASED))
     assert {r["event_id"] for r in history} <= set(allowed)
     keys = {r["key"] for r in await rows(settings, "SELECT key FROM identity_nodes")}
-    assert "email:ann@x.com" not in keys and "customer_id:C2" not in keys
-    facts = await rows(settings, "SELECT key FROM profile_facts WHERE key = ANY($1::text[])",
+    assert "email:ann@x.com" not in keys and ("customer_id:C2" not in keys or "customer_id:C2" in returned)
+    facts = await rows(settings, "SELECT key, event_id FROM profile_facts WHERE key = ANY($1::text[])",
                        ["customer_id:C1", "customer_id:C2", "email:ann@x.com"])
-    assert facts == []
+    assert [(r["key"], r["event_id"]) for r in facts if r["key"] not in returned or r["event_id"] != "back"] == []
     log = await rows(settings, "SELECT * FROM erasure_log")
     assert len(log) == 1 and "C1" not in str(dict(log[0])) and "ann@" not in str(dict(log[0]))
     subjects = {r["subject"] for r in await rows(settings, "SELECT subject FROM erasures")}

@@ -207,3 +207,33 @@ async def test_rebuild_of_one_projection_refolds_it_and_copies_the_others(settin
         assert await conn.fetchval("SELECT count(*) FROM profile_facts WHERE source = 'marked'") == marked
     finally:
         await conn.close()
+
+
+async def test_a_second_rebuild_is_refused_and_a_truncated_log_is_not_rebuilt(settings):
+    """Two rebuilds at once could switch twice; a log that lost its first records to retention
+    would silently lose them in a rebuild: both are refused, with the reason."""
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+
+    from profile360.store.generations import RebuildConflict, one_rebuild_at_a_time
+    from profile360.worker.rebuild import TruncatedLog
+
+    await publish(settings, [], workload.interactions("acme", 50))
+    holder = await asyncpg.connect(settings.database_url)
+    try:
+        await one_rebuild_at_a_time(holder)  # as a running rebuild holds it
+        with pytest.raises(RebuildConflict, match="another rebuild is running"):
+            await rebuild(settings, CODEC)
+    finally:
+        await holder.close()
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:  # what retention does to the oldest segment
+        await admin.delete_records({TopicPartition(settings.topic("interactions"), 0): RecordsToDelete(before_offset=1)})
+    finally:
+        await admin.close()
+    with pytest.raises(TruncatedLog, match="interactions"):
+        await rebuild(settings, CODEC)
+    async with InProcessWorker(settings):
+        result = await rebuild(settings, CODEC, allow_truncated=True)
+    assert result.generation == 2

@@ -7,6 +7,7 @@ Kafka) and stopped with the app.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -46,6 +47,9 @@ async def _producer(app: web.Application) -> AIOKafkaProducer:
     return state["producer"]
 
 
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a command's event landed. ``str`` is what the ``X-P360-Position`` header carries
@@ -62,7 +66,9 @@ class Position:
     def parse(cls, text: str) -> "Position | None":
         topic, _, rest = text.strip().partition("/")
         partition, _, offset = rest.partition("/")
-        if not topic or not partition.isdigit() or not offset.isdigit() or len(text) > 300:
+        if not topic or len(text) > 300 or not _DIGITS.fullmatch(partition) or not _DIGITS.fullmatch(offset):
+            return None
+        if int(partition) >= 2**31 or int(offset) >= 2**63:
             return None
         return cls(topic, int(partition), int(offset))
 

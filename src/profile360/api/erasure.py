@@ -15,7 +15,9 @@ from aiohttp import web
 from profile360.api import commands, params
 from profile360.api.errors import ApiError, json_response
 from profile360.api.keys import POOL
-from profile360.events.rules import new_envelope
+from profile360.api.auth import PRINCIPAL
+from profile360.events.erasure import erasure_from_record
+from profile360.events.rules import InvalidEvent, new_envelope
 from profile360.projections.erasure import subject_of
 from profile360.store import profiles
 
@@ -29,7 +31,11 @@ async def erase_customer(request: web.Request) -> web.Response:
     if ref is None:
         raise ApiError(404, "not_found", f"no customer {ident!r} in tenant {tenant!r}", "id")
     event = {**new_envelope(tenant, "erasure"), "subjects": sorted(subject_of(tenant, k) for k in ref.keys),
-             "customerId": None, "requestedBy": request.headers.get("X-Requested-By")}
+             "customerId": None, "requestedBy": f"key:{request[PRINCIPAL].key_id}"}
+    try:
+        erasure_from_record(event)  # what the worker will check: never publish what it would dead-letter
+    except InvalidEvent as exc:
+        raise ApiError(422, "cannot_erase", f"this profile cannot be erased by one request: {exc.problem}", "id") from None
     pos = await commands.publish(request.app, "erasure", "ErasureRequested", event)
     found: dict[str, Any] = {}
 

@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     reb = sub.add_parser("rebuild", help="rebuild every projection from the topics into a new generation, then switch to it")
     reb.add_argument("--keep-old", action="store_true", help="keep the replaced generation (drop it later with `generations drop`)")
     reb.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    reb.add_argument("--allow-truncated", action="store_true",
+                     help="rebuild even though a topic lost its first records to retention (they are not in the result)")
     reb.add_argument("--projection", choices=("interactions", "catalog", "profiles", "segments", "organizations"),
                      help="rebuild only this projection's tables (the others are copied from the current generation)")
     rep = sub.add_parser("replay", help="re-apply (idempotently) every record published since a time")
@@ -114,7 +116,7 @@ def run(argv: list[str], settings: Settings) -> int:
         from profile360.cli import rebuild
         if args.command == "rebuild":
             return asyncio.run(rebuild.run_rebuild(settings, bootstrap.load_codec(), args.keep_old, not args.no_progress,
-                                                   args.projection))
+                                                   args.projection, args.allow_truncated))
         if args.command == "replay":
             return asyncio.run(rebuild.run_replay(settings, args.since))
         return asyncio.run(rebuild.run_generations(settings, args.action, args.number))
@@ -127,6 +129,8 @@ def run(argv: list[str], settings: Settings) -> int:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from profile360.store.migrations import SchemaMismatch
+    from profile360.store.generations import RebuildConflict
+    from profile360.worker.rebuild import TruncatedLog
     from profile360.worker.runner import PositionBeyondLog
 
     try:
@@ -134,6 +138,6 @@ def main() -> None:
     except ValueError as exc:  # bad settings or arguments, and InvalidEvent
         print(f"profile360: {exc}", file=sys.stderr)
         sys.exit(2)
-    except (SchemaMismatch, PositionBeyondLog) as exc:
+    except (SchemaMismatch, PositionBeyondLog, TruncatedLog, RebuildConflict) as exc:
         print(f"profile360: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -10,7 +10,7 @@ from profile360.events.rules import InvalidEvent, envelope, text
 from profile360.projections.erasure import subject_of
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-MAX_SUBJECTS = 1000
+MAX_SUBJECTS = 10_000
 
 
 @dataclass(frozen=True, slots=True)

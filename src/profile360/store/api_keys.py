@@ -8,6 +8,7 @@ fast hash is enough), and the key itself is shown once, when created.
 from __future__ import annotations
 
 import hashlib
+import re
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import datetime
 import asyncpg
 
 ROLES = ("admin", "editor", "viewer")
+TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 PREFIX = "p360"
 
 
@@ -48,6 +50,8 @@ async def create(conn: asyncpg.Connection, tenant_id: str, role: str, name: str 
     """A new key; returns the whole key (the only time it exists in clear)."""
     if role not in ROLES:
         raise ValueError(f"role: expected one of {ROLES}, got {role!r}")
+    if not TENANT_RE.fullmatch(tenant_id):
+        raise ValueError(f"tenant: must match {TENANT_RE.pattern}, as every event's tenantId does; got {tenant_id!r}")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     await conn.execute("INSERT INTO public.api_keys (key_id, tenant_id, role, name, secret_sha256) VALUES ($1, $2, $3, $4, $5)",
                        key_id, tenant_id, role, name, _digest(secret))

@@ -32,10 +32,29 @@ from profile360.store.identity import _regroup, lock_tenant
 _HASHED = f"encode(sha256(convert_to(tenant_id || '{SEPARATOR}' || {{col}}, 'UTF8')), 'hex')"
 
 
+async def lock_tenants(conn: asyncpg.Connection, tenants: set[str], erasing: set[str]) -> None:
+    """The erasure locks of ``tenants`` for this transaction, in one order: exclusive for the
+    tenants in ``erasing``, shared for the others."""
+    if not erasing:  # the common case: one round trip
+        await conn.execute("SELECT count(pg_advisory_xact_lock_shared(hashtext('profile360.erasure:' || current_schema()), "
+                           "hashtext(u.t))) FROM (SELECT t FROM unnest($1::text[]) AS u0(t) ORDER BY t COLLATE \"C\") u",
+                           sorted(tenants))
+        return
+    for tenant_id in sorted(tenants):
+        mode = "" if tenant_id in erasing else "_shared"
+        await conn.execute(f"SELECT pg_advisory_xact_lock{mode}(hashtext('profile360.erasure:' || current_schema()), "
+                           "hashtext($1))", tenant_id)
+
+
 async def apply_erasures(conn: asyncpg.Connection, erasures: Sequence[ErasureRequested]) -> None:
     for tenant_id in sorted({e.tenant_id for e in erasures}):
         await lock_tenant(conn, tenant_id)
+    done = {r["erasure_id"] for r in await conn.fetch(
+        "SELECT erasure_id FROM erasure_log WHERE tenant_id = ANY($1::text[]) AND erasure_id = ANY($2::text[])",
+        sorted({e.tenant_id for e in erasures}), [e.event_id for e in erasures])}
     for e in erasures:
+        if e.event_id in done:
+            continue  # applied before (a replay): what came after it must stay
         await conn.execute(
             """INSERT INTO erasures (tenant_id, subject, erased_at) SELECT $1, s, $3 FROM unnest($2::text[]) AS s
                ON CONFLICT (tenant_id, subject) DO UPDATE SET erased_at = GREATEST(erasures.erased_at, EXCLUDED.erased_at)""",
@@ -64,8 +83,9 @@ async def without_erased(conn: asyncpg.Connection, events: list[Event]) -> list[
 
 async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> dict[str, int]:
     subjects = list(e.subjects)
-    nodes = await conn.fetch(f"SELECT key, profile_id FROM identity_nodes WHERE tenant_id = $1 AND {_HASHED.format(col='key')} = ANY($2::text[])",
-                             e.tenant_id, subjects)
+    # a node first sighted after the erasure belongs to the person's new profile
+    nodes = await conn.fetch(f"SELECT key, profile_id FROM identity_nodes WHERE tenant_id = $1 AND occurred_at <= $3 "
+                             f"AND {_HASHED.format(col='key')} = ANY($2::text[])", e.tenant_id, subjects, e.occurred_at)
     keys = sorted(r["key"] for r in nodes)
     customers = sorted({k[len(CUSTOMER_PREFIX):] for k in keys if k.startswith(CUSTOMER_PREFIX)}
                        | await _customers_without_node(conn, e.tenant_id, subjects))

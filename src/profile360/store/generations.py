@@ -18,6 +18,7 @@ Contract between writers and the switch:
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from dataclasses import dataclass
 
@@ -38,6 +39,18 @@ PROJECTIONS = {
                       "org_finding_customers"),
 }
 _SWITCH_LOCK = 3_600_361  # advisory lock id: shared by live writers, exclusive for a switch
+_REBUILD_LOCK = 3_600_362  # session lock: one rebuild at a time
+VIEW_LOCK_TIMEOUT = 30.0
+
+
+class RebuildConflict(RuntimeError):
+    """Another rebuild holds the lock, or switched to the generation this one was building."""
+
+
+async def one_rebuild_at_a_time(conn: asyncpg.Connection) -> None:
+    """Take the rebuild lock for the life of ``conn``'s session, or fail at once."""
+    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _REBUILD_LOCK):
+        raise RebuildConflict("another rebuild is running against this database; wait for it, or stop it first")
 
 
 def schema_of(number: int) -> str:
@@ -164,6 +177,9 @@ async def switch_to(conn: asyncpg.Connection, gen: Generation, rebuild_consumer:
     it replaced. Every consumer that wrote the old generation continues from the rebuild's
     positions; partitions the rebuild never read continue from ``starts`` (their log start)."""
     old = await current(conn)
+    if old.number == gen.number or await conn.fetchval(
+            "SELECT state FROM public.generations WHERE number = $1", gen.number) != "building":
+        raise RebuildConflict(f"generation {gen.number} is no longer being built (another rebuild switched to it?)")
     consumers = [r["consumer"] for r in await conn.fetch(f"SELECT DISTINCT consumer FROM {old.schema}.consumer_positions")]
     await conn.execute(f"""
         INSERT INTO {gen.schema}.consumer_positions (consumer, topic, partition, next_offset)
@@ -197,9 +213,11 @@ async def copy_others(conn: asyncpg.Connection, new: Generation, keep: frozenset
 
 
 async def drop(conn: asyncpg.Connection, gen: Generation) -> None:
-    """Remove a retired or abandoned generation and its tables."""
-    if gen.state == "current":
-        raise ValueError("the current generation cannot be dropped")
+    """Remove a retired or abandoned generation and its tables (never the current one: its
+    state is read from the database, not from ``gen``)."""
+    state = await conn.fetchval("SELECT state FROM public.generations WHERE number = $1", gen.number)
+    if state == "current" or gen.state == "current":
+        raise ValueError(f"generation {gen.number} is current: it cannot be dropped")
     await conn.execute(f"DROP SCHEMA IF EXISTS {gen.schema} CASCADE")
     await conn.execute("DELETE FROM public.generations WHERE number = $1", gen.number)
 
@@ -227,7 +245,7 @@ async def _lock_views(conn: asyncpg.Connection, views: list[str]) -> None:
     if not views:
         return
     names = ", ".join(f'public."{v}"' for v in views)
-    delay = 0.01
+    delay, deadline = 0.01, time.monotonic() + VIEW_LOCK_TIMEOUT
     while True:
         try:
             async with conn.transaction():  # a savepoint: a timed-out attempt leaves nothing behind
@@ -236,6 +254,8 @@ async def _lock_views(conn: asyncpg.Connection, views: list[str]) -> None:
                 await conn.execute("SET LOCAL lock_timeout = 0")
             return
         except asyncpg.LockNotAvailableError:
+            if time.monotonic() > deadline:  # the caller's transaction aborts: live writers go on
+                raise TimeoutError(f"readers held the views for {VIEW_LOCK_TIMEOUT:.0f}s; the switch was abandoned") from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
 

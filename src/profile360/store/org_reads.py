@@ -27,7 +27,9 @@ class CustomerQuery:
 
 
 def _like(term: str) -> str:
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """A LIKE pattern for ``term`` anywhere; PostgreSQL lowercases it (as the index expression
+    does, with the same rules)."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -39,7 +41,7 @@ def _where(q: CustomerQuery) -> tuple[str, list]:
             conditions.append(f"{column} = ANY(${len(args)}::text[])")
     if q.search:
         args.append(_like(q.search))
-        conditions.append(f"{SEARCHED} LIKE ${len(args)}")
+        conditions.append(f"{SEARCHED} LIKE lower(${len(args)})")
     return " AND ".join(conditions), args
 
 

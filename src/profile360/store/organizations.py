@@ -24,6 +24,14 @@ async def apply(conn: asyncpg.Connection, events: Sequence[object]) -> None:
     feedbacks = _latest([e for e in events if isinstance(e, FeedbackRecorded)], lambda e: (e.tenant_id, e.feedback_uuid))
     highlights = _latest([e for e in events if isinstance(e, FeedbackHighlighted)], lambda e: (e.tenant_id, e.highlight_uuid))
     findings = _latest([e for e in events if isinstance(e, Linked)], lambda e: (e.tenant_id, e.kind, e.uuid))
+    touched = sorted({(e.tenant_id, e.customer_uuid) for e in [*customers, *feedbacks]})
+    if touched:
+        # a customer row and a feedback about it in concurrent transactions: each waits for the
+        # other, so the one that commits second sees the first's last_interacted_at
+        await conn.execute("SELECT count(pg_advisory_xact_lock(hashtext('profile360.org:' || current_schema() || ':' || t), hashtext(c))) "
+                           "FROM (SELECT * FROM unnest($1::text[], $2::text[]) AS u(t, c) "
+                           "ORDER BY t COLLATE \"C\", c COLLATE \"C\") s",
+                           [t for t, _ in touched], [c for _, c in touched])
     if customers:
         await _customers(conn, customers, [e for e in events if isinstance(e, OrgCustomerUpserted)])
     if feedbacks:

@@ -18,9 +18,10 @@ Contract (exactly-once effect on top of at-least-once delivery):
   connection's ``search_path`` points.
 
 Lock order, the same in every writer (so concurrent lanes and workers cannot deadlock):
-position rows, the batch's own history and customer rows (sorted), catalog rows, the tenant
-locks of identity and segments (sorted), then the rows every writer shares: summary rows and
-totals (sorted), last, so others wait for them only until this transaction commits.
+position rows, the tenants' erasure locks (sorted), the batch's own history and customer rows
+(sorted), catalog and organization rows, the tenant locks of identity and segments (sorted),
+then the rows every writer shares: summary rows and totals (sorted), last, so others wait for
+them only until this transaction commits.
 """
 from __future__ import annotations
 
@@ -221,10 +222,17 @@ async def _upsert_catalog(conn: asyncpg.Connection, events: list) -> None:
 
 
 async def _erasing(conn: asyncpg.Connection, events: list) -> list:
-    """Apply the batch's erasures first, then keep out every event an erasure covers. (An
-    erasure takes its tenant's lock before its rows, against the lock order below: a rare
-    deadlock with a concurrent lane is detected by PostgreSQL and the batch retried.)"""
+    """Apply the batch's erasures first, then keep out every event an erasure covers.
+
+    Every batch holds its tenants' erasure locks until commit: shared, or exclusive for a
+    tenant this batch erases. So an erasure waits for a concurrent batch that filtered its
+    events before the erasure existed (and then deletes what it wrote), and a batch that
+    starts later sees the erasure. (An erasure then takes its tenant's identity lock before
+    its rows, against the lock order below: a rare deadlock with a concurrent lane is
+    detected by PostgreSQL and the batch retried.)"""
     found = [e for e in events if isinstance(e, ErasureRequested)]
+    erasing = {e.tenant_id for e in found}
+    await erasure.lock_tenants(conn, {e.tenant_id for e in events}, erasing)
     if found:
         await erasure.apply_erasures(conn, found)
     return await erasure.without_erased(conn, events)

@@ -32,6 +32,7 @@ from profile360.events.codec import Codec, DecodeError
 from profile360.events.model import from_record
 from profile360.events.rules import InvalidEvent
 from profile360.settings import Settings
+from profile360.store import log_starts
 from profile360.store.erasure import without_erased
 from profile360.topics import DLQ_MAX_MESSAGE_BYTES, PROJECTED_FAMILIES
 from profile360.worker import progress
@@ -84,6 +85,11 @@ async def _rewrite(settings: Settings, producer: AIOKafkaProducer, tp: TopicPart
         await producer.send(tp.topic, r.value, key=r.key, partition=tp.partition, timestamp_ms=r.timestamp,
                             headers=list(r.headers or ()))
     await producer.flush()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await log_starts.record(conn, (tp.topic, tp.partition), end)  # first: a rebuild must accept the new start
+    finally:
+        await conn.close()
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:

@@ -25,7 +25,7 @@ import asyncpg
 from profile360.events.codec import Codec
 from profile360.resources import projections_dir
 from profile360.settings import Settings
-from profile360.store import generations, migrations
+from profile360.store import generations, log_starts, migrations
 from profile360.topics import PROJECTED_FAMILIES
 from profile360.worker import progress, schedule
 from profile360.store.writer import Scope
@@ -65,12 +65,15 @@ class Result:
 
 async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
                   on_progress: Callable[[Progress], None] = lambda p: None, poll: float = 0.5,
-                  projection: str | None = None) -> Result:
+                  projection: str | None = None, allow_truncated: bool = False) -> Result:
     """Rebuild every projection (or only ``projection``) into a new generation and switch to
     it (see module doc)."""
     started = time.monotonic()
     admin = await asyncpg.connect(settings.database_url)
     try:
+        await generations.one_rebuild_at_a_time(admin)  # held until ``admin`` closes
+        if not allow_truncated:
+            await _full_history(settings, admin)
         gen, scope = await _building(admin, projection)
         group = f"{settings.consumer_group}.rebuild.g{gen.number}"
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.apply_concurrency + 2,
@@ -91,6 +94,18 @@ async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
         return Result(gen.number, old.number, not keep_old, records, time.monotonic() - started)
     finally:
         await admin.close()
+
+
+class TruncatedLog(RuntimeError):
+    """A topic no longer holds its first records: a rebuild would lose them."""
+
+
+async def _full_history(settings: Settings, conn: asyncpg.Connection) -> None:
+    cut = await log_starts.truncated(conn, await progress.start_offsets(settings))
+    if cut:
+        raise TruncatedLog(f"these partitions no longer start at their first record (retention or the broker removed "
+                           f"records; partition: log start): {cut}. A rebuild would lose those records. Keep the topics "
+                           "at retention.ms=-1 (profile360 creates them so); rebuild --allow-truncated rebuilds from what is left")
 
 
 async def _building(conn: asyncpg.Connection, projection: str | None) -> tuple[generations.Generation, Scope | None]:
