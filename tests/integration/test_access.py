@@ -155,6 +155,7 @@ async def _probe_organizations(probe) -> None:
         assert (status, body.get("customers", [])) in ((404, []), (200, [])) and not body.get("total_customer_count")
         assert (await probe("GET", org + "/{customer_uuid}", f"{base}/oc-1"))[0] == 404
         assert (await probe("PUT", org + "/{customer_uuid}", f"{base}/oc-1", json={"full_name": "x"}))[0] == 404
+        assert (await probe("DELETE", org + "/{customer_uuid}", f"{base}/oc-1"))[0] == 404
         for sub in ("feedbacks", "feedback_highlights", "insights", "issues"):
             assert (await probe("GET", org + "/{customer_uuid}/" + sub, f"{base}/oc-1/{sub}"))[0] == 404
     status, _ = await probe("POST", org, "/api/v1/organizations/bravo/customers", json={"full_name": "Mallory"})

@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post(org, org_customers.create_customer)
     app.router.add_get(org + "/{customer_uuid}", org_customers.get_customer)
     app.router.add_put(org + "/{customer_uuid}", org_customers.update_customer)
+    app.router.add_delete(org + "/{customer_uuid}", org_customers.erase_customer)
     app.router.add_get(org + "/{customer_uuid}/feedbacks", org_feedback.feedbacks)
     app.router.add_get(org + "/{customer_uuid}/feedback_highlights", org_feedback.highlights)
     app.router.add_get(org + "/{customer_uuid}/insights", org_feedback.insights)

@@ -105,7 +105,9 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}": {
         "get": _op("One customer (seed 003)", [ORG, CUSTOMER_UUID, MIN_POSITION], ORG_CUSTOMERS),
         "put": _op("Update a customer: the fields sent replace the stored ones (a command)", [ORG, CUSTOMER_UUID],
-                   ORG_CUSTOMERS, 202, 503, body=ORG_CUSTOMER_BODY)},
+                   ORG_CUSTOMERS, 202, 503, body=ORG_CUSTOMER_BODY),
+        "delete": _op("GDPR erasure of the customer, their feedback and highlights (admin; a command)",
+                      [ORG, CUSTOMER_UUID], {"type": "object", "required": ["success"]}, 202, 503)},
     "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}/feedbacks": {"get": _op(
         "A customer's feedback", [ORG, CUSTOMER_UUID, _enum("sort_by", ("feedback_date", "sentiment"), "feedback_date", "order"),
                                   _enum("sort_direction", ("asc", "desc"), "desc", "direction"), *PAGING, MIN_POSITION],

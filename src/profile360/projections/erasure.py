@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Iterable, Mapping
 
 SEPARATOR = "\x1f"
+ORG_CUSTOMER_PREFIX = "org_customer:"  # seed 003's customers: a subject of their own
 
 
 def subject_of(tenant_id: str, key: str) -> str:
@@ -27,15 +28,18 @@ def erased(occurred_at: datetime, subjects: Iterable[str], erased_until: Mapping
 
 def keys_of(event: object, region: str | None) -> list[str]:
     """The identifier keys an event is about (normalized as the identity fold does; ``region``
-    is the tenant's default phone region). Events about no person (catalog, definitions)
-    have none."""
+    is the tenant's default phone region; an organization customer is ``org_customer:<uuid>``).
+    Events about no person (catalog, definitions, insights and issues) have none."""
     from profile360.events.model import Interaction
+    from profile360.events.organizations import FeedbackHighlighted, FeedbackRecorded, OrgCustomerUpserted
     from profile360.events.people import Identify, Link, Unlink
     from profile360.projections.identifiers import normalize
     from profile360.projections.identity import CUSTOMER_PREFIX, identifiers_of
 
     if isinstance(event, Interaction):
         return [CUSTOMER_PREFIX + event.customer_id]
+    if isinstance(event, (OrgCustomerUpserted, FeedbackRecorded, FeedbackHighlighted)):
+        return [ORG_CUSTOMER_PREFIX + event.customer_uuid]
     if isinstance(event, Identify):
         return [i.key for i in identifiers_of(event, region)]
     if isinstance(event, (Link, Unlink)):

@@ -24,7 +24,7 @@ import orjson
 from profile360.events.erasure import ErasureRequested
 from profile360.events.model import Event, Interaction
 from profile360.projections import buckets, interactions
-from profile360.projections.erasure import SEPARATOR, erased, keys_of, subject_of
+from profile360.projections.erasure import ORG_CUSTOMER_PREFIX, SEPARATOR, erased, keys_of, subject_of
 from profile360.projections.identity import CUSTOMER_PREFIX
 from profile360.store import segments, tenants
 from profile360.store.identity import _regroup, lock_tenant
@@ -100,7 +100,36 @@ async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> dict[str, int
         e.tenant_id, keys, e.occurred_at)).split()[-1])
     deleted["identities"] = len(keys)
     deleted["segmentMemberships"] = await _erase_profiles(conn, e.tenant_id, nodes, customers)
+    deleted.update(await _erase_org_customers(conn, e))
     return deleted
+
+
+async def _erase_org_customers(conn: asyncpg.Connection, e: ErasureRequested) -> dict[str, int]:
+    """Seed 003: the organization customers among the subjects, their feedback and highlights
+    up to the erasure time; their last interaction is recomputed from what remains."""
+    uuids = [r["customer_uuid"] for r in await conn.fetch(
+        f"""SELECT customer_uuid FROM (SELECT customer_uuid FROM org_customers WHERE tenant_id = $1
+                                       UNION SELECT customer_uuid FROM org_activity WHERE tenant_id = $1
+                                       UNION SELECT customer_uuid FROM org_highlights WHERE tenant_id = $1) u
+            WHERE encode(sha256(convert_to($1 || '{SEPARATOR}{ORG_CUSTOMER_PREFIX}' || customer_uuid, 'UTF8')), 'hex')
+                  = ANY($2::text[])""", e.tenant_id, list(e.subjects))]
+    if not uuids:
+        return {}
+    args = (e.tenant_id, uuids, e.occurred_at)
+    counts = {name: int((await conn.execute(
+        f"DELETE FROM {table} WHERE tenant_id = $1 AND customer_uuid = ANY($2::text[]) AND occurred_at <= $3", *args)).split()[-1])
+        for name, table in (("orgCustomers", "org_customers"), ("feedbacks", "org_feedbacks"),
+                            ("highlights", "org_highlights"))}
+    await conn.execute("DELETE FROM org_activity WHERE tenant_id = $1 AND customer_uuid = ANY($2::text[])", *args[:2])
+    await conn.execute("""INSERT INTO org_activity (tenant_id, customer_uuid, last_interacted_at)
+                          SELECT tenant_id, customer_uuid, max(feedback_date) FROM org_feedbacks
+                          WHERE tenant_id = $1 AND customer_uuid = ANY($2::text[]) GROUP BY 1, 2""", *args[:2])
+    await conn.execute("""UPDATE org_customers c SET last_interacted_at = a.last_interacted_at FROM
+                          (SELECT u AS customer_uuid, (SELECT last_interacted_at FROM org_activity x
+                                                       WHERE x.tenant_id = $1 AND x.customer_uuid = u) AS last_interacted_at
+                           FROM unnest($2::text[]) AS u) a
+                          WHERE c.tenant_id = $1 AND c.customer_uuid = a.customer_uuid""", *args[:2])
+    return counts
 
 
 async def _customers_without_node(conn: asyncpg.Connection, tenant_id: str, subjects: list[str]) -> set[str]:
