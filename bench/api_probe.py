@@ -130,7 +130,6 @@ async def auth_headers(settings: Settings, tenant: str) -> dict[str, str]:
 
     conn = await asyncpg.connect(settings.database_url)
     try:
-        await api_keys.ensure_table(conn)
         return {"Authorization": f"Bearer {await api_keys.create(conn, tenant, 'admin', 'bench')}"}
     finally:
         await conn.close()

@@ -4,17 +4,9 @@ with the greatest (occurredAt, eventId); a customer's ``created_at`` is its earl
 ``last_interacted_at`` the latest feedback date seen for it."""
 from __future__ import annotations
 
+from .oracle_segments import last_writers
+
 Records = list[tuple[str, dict]]
-
-
-def _latest(records: Records, name: str, key) -> dict[tuple, dict]:
-    out: dict[tuple, dict] = {}
-    for n, r in records:
-        if n == name:
-            k = key(r)
-            if k not in out or (out[k]["occurredAt"], out[k]["eventId"]) < (r["occurredAt"], r["eventId"]):
-                out[k] = r
-    return out
 
 
 def _email(value: str | None) -> str | None:
@@ -43,7 +35,7 @@ def expected_customers(records: Records, _=None) -> dict[tuple, dict]:
     return {k: {"full_name": r.get("fullName"), "email": _email(r.get("email")), "role": r.get("role"),
                 "persona_uuid": r.get("personaUuid"), "company_uuid": r.get("companyUuid"), "created_at": first[k],
                 "last_interacted_at": activity.get(k), "occurred_at": r["occurredAt"], "event_id": r["eventId"]}
-            for k, r in _latest(records, "OrgCustomerUpserted", lambda r: (r["tenantId"], r["customerUuid"])).items()}
+            for k, r in last_writers(records, "OrgCustomerUpserted", lambda r: (r["tenantId"], r["customerUuid"])).items()}
 
 
 def expected_activity(records: Records, _=None) -> dict[tuple, dict]:
@@ -54,19 +46,19 @@ def expected_feedbacks(records: Records, _=None) -> dict[tuple, dict]:
     return {k: {"customer_uuid": r["customerUuid"], "contents": r["contents"], "feedback_date": r["feedbackDate"],
                 "sentiment": r.get("sentiment"), "source": r.get("source"), "occurred_at": r["occurredAt"],
                 "event_id": r["eventId"]}
-            for k, r in _latest(records, "FeedbackRecorded", lambda r: (r["tenantId"], r["feedbackUuid"])).items()}
+            for k, r in last_writers(records, "FeedbackRecorded", lambda r: (r["tenantId"], r["feedbackUuid"])).items()}
 
 
 def expected_highlights(records: Records, _=None) -> dict[tuple, dict]:
     return {k: {"customer_uuid": r["customerUuid"], "feedback_uuid": r.get("feedbackUuid"), "quote": r["quote"],
                 "sentiment_score": r.get("sentimentScore"), "occurred_at": r["occurredAt"], "event_id": r["eventId"]}
-            for k, r in _latest(records, "FeedbackHighlighted", lambda r: (r["tenantId"], r["highlightUuid"])).items()}
+            for k, r in last_writers(records, "FeedbackHighlighted", lambda r: (r["tenantId"], r["highlightUuid"])).items()}
 
 
 def _findings(records: Records) -> dict[tuple, dict]:
     out = {}
     for name, kind, id_key in (("InsightRecorded", "insight", "insightUuid"), ("IssueRecorded", "issue", "issueUuid")):
-        for (tenant, uuid), r in _latest(records, name, lambda r, k=id_key: (r["tenantId"], r[k])).items():
+        for (tenant, uuid), r in last_writers(records, name, lambda r, k=id_key: (r["tenantId"], r[k])).items():
             out[(tenant, kind, uuid)] = r
     return out
 

@@ -23,7 +23,7 @@ from . import oracle, oracle_people
 DEFAULT_SETTINGS = {"is_customer360": False, "link_threshold": oracle_people.THRESHOLD, "default_region": None}
 
 
-def _last_writers(records, name: str, ident) -> dict[tuple, dict]:
+def last_writers(records, name: str, ident) -> dict[tuple, dict]:
     best: dict[tuple, dict] = {}
     for n, r in records:
         if n == name:
@@ -36,7 +36,7 @@ def _last_writers(records, name: str, ident) -> dict[tuple, dict]:
 def expected_tenant_settings(records) -> dict[tuple, dict]:
     return {k: {"is_customer360": bool(r.get("isCustomer360", False)), "link_threshold": float(r.get("linkThreshold", 0.8)),
                 "default_region": r.get("defaultRegion"), "occurred_at": r["occurredAt"], "event_id": r["eventId"]}
-            for k, r in _last_writers(records, "TenantConfigured", lambda r: (r["tenantId"],)).items()}
+            for k, r in last_writers(records, "TenantConfigured", lambda r: (r["tenantId"],)).items()}
 
 
 def thresholds(records) -> dict[str, float]:
@@ -47,7 +47,7 @@ def expected_metric_definitions(records) -> dict[tuple, dict]:
     return {k: {"aggregation": r["aggregation"], "event_type": r["eventType"], "window_days": r.get("windowDays"),
                 "description": r.get("description"), "deleted": bool(r.get("deleted", False)),
                 "occurred_at": r["occurredAt"], "event_id": r["eventId"]}
-            for k, r in _last_writers(records, "MetricDefined", lambda r: (r["tenantId"], r["metricId"])).items()}
+            for k, r in last_writers(records, "MetricDefined", lambda r: (r["tenantId"], r["metricId"])).items()}
 
 
 def _windowed(rule: str) -> bool:
@@ -59,7 +59,7 @@ def expected_segment_definitions(records) -> dict[tuple, dict]:
     return {k: {"name": r["name"], "rule": r["rule"], "description": r.get("description"),
                 "version": r.get("version", 1), "deleted": bool(r.get("deleted", False)), "windowed": _windowed(r["rule"]),
                 "occurred_at": r["occurredAt"], "event_id": r["eventId"]}
-            for k, r in _last_writers(records, "SegmentDefined", lambda r: (r["tenantId"], r["segmentId"])).items()}
+            for k, r in last_writers(records, "SegmentDefined", lambda r: (r["tenantId"], r["segmentId"])).items()}
 
 
 # --- rules --------------------------------------------------------------------------------------

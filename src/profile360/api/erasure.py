@@ -7,7 +7,7 @@ wait ran out (the erasure still happens: it is in the topic).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import orjson
 from aiohttp import web
@@ -30,12 +30,19 @@ async def erase_customer(request: web.Request) -> web.Response:
         ref = await profiles.resolve(conn, tenant, ident)
     if ref is None:
         raise ApiError(404, "not_found", f"no customer {ident!r} in tenant {tenant!r}", "id")
-    event = {**new_envelope(tenant, "erasure"), "subjects": sorted(subject_of(tenant, k) for k in ref.keys),
+    return await erase(request, tenant, ref.keys, "id")
+
+
+async def erase(request: web.Request, tenant: str, keys: Iterable[str], field: str) -> web.Response:
+    """Publish the erasure of the identifier ``keys`` (as hashes), wait for the worker, answer
+    with what it deleted (or 202). Shared by every erasure route."""
+    keys = sorted(keys)
+    event = {**new_envelope(tenant, "erasure"), "subjects": [subject_of(tenant, k) for k in keys],
              "customerId": None, "requestedBy": f"key:{request[PRINCIPAL].key_id}"}
     try:
         erasure_from_record(event)  # what the worker will check: never publish what it would dead-letter
     except InvalidEvent as exc:
-        raise ApiError(422, "cannot_erase", f"this profile cannot be erased by one request: {exc.problem}", "id") from None
+        raise ApiError(422, "cannot_erase", f"this customer cannot be erased by one request: {exc.problem}", field) from None
     pos = await commands.publish(request.app, "erasure", "ErasureRequested", event)
     found: dict[str, Any] = {}
 
@@ -43,11 +50,10 @@ async def erase_customer(request: web.Request) -> web.Response:
         found["deleted"] = await conn.fetchval(_LOG, tenant, event["eventId"])
         return found["deleted"] is not None
 
-    if not await commands.wait_applied(request.app, request.app[POOL], check):
-        response = json_response({"success": True, "status": "accepted", "erasureId": event["eventId"],
-                                  "identifiers": len(ref.keys)}, 202)
+    body = {"success": True, "erasureId": event["eventId"], "identifiers": len(keys)}
+    if await commands.wait_applied(request.app, request.app[POOL], check):
+        response = json_response({**body, "deleted": orjson.loads(found["deleted"])})
     else:
-        response = json_response({"success": True, "erasureId": event["eventId"], "identifiers": len(ref.keys),
-                                  "deleted": orjson.loads(found["deleted"])})
+        response = json_response({**body, "status": "accepted"}, 202)
     response.headers["X-P360-Position"] = str(pos)
     return response

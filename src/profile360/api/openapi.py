@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from profile360.api.errors import json_response
+from profile360.api.params import MAX_PATH_ID
 
 Schema = dict[str, Any]
 
@@ -21,16 +22,13 @@ ERROR: Schema = {"type": "object", "required": ["error"], "properties": {"error"
     "type": "object", "required": ["status", "code", "message"],
     "properties": {"status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"},
                    "field": {"type": "string"}}}}}
-LIMITS = {"history page": 1000, "summary page": 1000, "members page": 1000, "events page": 100,
-          "request body": 1024 * 1024, "id": 320, "query text": 256}
-
 
 def _q(name: str, schema: Schema, doc: str) -> Schema:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": doc}
 
 
 def _path(name: str, doc: str, pattern: str | None = None) -> Schema:
-    schema: Schema = {"type": "string", "minLength": 1, "maxLength": LIMITS["id"]}
+    schema: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_PATH_ID}
     if pattern:
         schema["pattern"] = pattern
     return {"name": name, "in": "path", "required": True, "schema": schema, "description": doc}

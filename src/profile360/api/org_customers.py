@@ -11,12 +11,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from profile360.api import commands, params
+from profile360.api import commands, erasure, params
 from profile360.api.errors import ApiError, bad_param, json_response
 from profile360.api.keys import POOL
-from profile360.api.auth import PRINCIPAL
 from profile360.events.organizations import customer as validate
-from profile360.projections.erasure import ORG_CUSTOMER_PREFIX, subject_of
+from profile360.projections.erasure import ORG_CUSTOMER_PREFIX
 from profile360.events.rules import InvalidEvent, new_envelope
 from profile360.store import org_reads
 
@@ -134,20 +133,4 @@ async def erase_customer(request: web.Request) -> web.Response:
     """GDPR erasure of an organization customer (admin only): the customer, their feedback and
     highlights, now and on every replay; answers with the counts deleted (or 202)."""
     row = await _existing(request)
-    tenant, cid = row["tenant_id"], row["customer_uuid"]
-    event = {**new_envelope(tenant, "erasure"), "subjects": [subject_of(tenant, ORG_CUSTOMER_PREFIX + cid)],
-             "customerId": None, "requestedBy": f"key:{request[PRINCIPAL].key_id}"}
-    pos = await commands.publish(request.app, "erasure", "ErasureRequested", event)
-    found: dict[str, Any] = {}
-
-    async def check(conn: Any) -> bool:
-        found["deleted"] = await conn.fetchval("SELECT deleted FROM erasure_log WHERE tenant_id = $1 AND erasure_id = $2",
-                                               tenant, event["eventId"])
-        return found["deleted"] is not None
-
-    if await commands.wait_applied(request.app, request.app[POOL], check):
-        response = json_response({"success": True, "erasureId": event["eventId"], "deleted": orjson.loads(found["deleted"])})
-    else:
-        response = json_response({"success": True, "status": "accepted", "erasureId": event["eventId"]}, 202)
-    response.headers["X-P360-Position"] = str(pos)
-    return response
+    return await erasure.erase(request, row["tenant_id"], [ORG_CUSTOMER_PREFIX + row["customer_uuid"]], "customer_uuid")

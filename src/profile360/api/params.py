@@ -20,11 +20,14 @@ def tenant(request: web.Request) -> str:
     return request[PRINCIPAL].tenant_id
 
 
+MAX_PATH_ID = MAX_ID_LEN + 64  # a customer id, or type:value
+
+
 def path_id(request: web.Request) -> str:
     """The ``{id}`` of a customer route: a customer id or ``type:value``."""
     value = request.match_info["id"]
-    if not 0 < len(value) <= MAX_ID_LEN + 64 or "\x00" in value:
-        raise bad_param("id", f"must be 1 to {MAX_ID_LEN + 64} characters, without NUL")
+    if not 0 < len(value) <= MAX_PATH_ID or "\x00" in value:
+        raise bad_param("id", f"must be 1 to {MAX_PATH_ID} characters, without NUL")
     return value
 
 

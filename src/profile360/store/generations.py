@@ -71,9 +71,6 @@ async def ensure_layout(conn: asyncpg.Connection) -> None:
     """Create ``public.generations`` and generation 1 on first use. A database laid out before
     generations existed (tables in ``public``) has its tables moved into generation 1."""
     if await conn.fetchval("SELECT to_regclass('public.generations') IS NOT NULL"):
-        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' "
-                                   "AND table_name = 'generations' AND column_name = 'scope')"):
-            await conn.execute("ALTER TABLE public.generations ADD COLUMN scope jsonb")
         return
     async with conn.transaction():
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_of(1)}")

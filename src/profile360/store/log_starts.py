@@ -12,13 +12,13 @@ TP = tuple[str, int]
 
 
 async def ensure_table(conn: asyncpg.Connection) -> None:
+    """Called by ``migrate`` (the table lives in ``public``, outside the generations)."""
     await conn.execute("""CREATE TABLE IF NOT EXISTS public.purged (
         topic text COLLATE "C" NOT NULL, partition integer NOT NULL, before_offset bigint NOT NULL,
         purged_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (topic, partition))""")
 
 
 async def record(conn: asyncpg.Connection, tp: TP, before_offset: int) -> None:
-    await ensure_table(conn)
     await conn.execute("""INSERT INTO public.purged (topic, partition, before_offset) VALUES ($1, $2, $3)
                           ON CONFLICT (topic, partition) DO UPDATE SET
                             before_offset = GREATEST(purged.before_offset, EXCLUDED.before_offset), purged_at = now()""",
@@ -27,7 +27,6 @@ async def record(conn: asyncpg.Connection, tp: TP, before_offset: int) -> None:
 
 async def truncated(conn: asyncpg.Connection, starts: dict[TP, int]) -> dict[TP, int]:
     """The partitions (with their log start) whose log starts beyond the last purge boundary."""
-    await ensure_table(conn)
     bounds = {(r["topic"], r["partition"]): r["before_offset"]
               for r in await conn.fetch("SELECT topic, partition, before_offset FROM public.purged")}
     return {tp: start for tp, start in starts.items() if start > bounds.get(tp, 0)}

@@ -44,12 +44,13 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration]) -> list
     """Apply the migrations not applied yet to the current generation (creating generation 1
     on first use), each in its own transaction; returns their names. A generation being
     rebuilt gets them when the rebuild resumes."""
-    from profile360.store import api_keys, generations
+    from profile360.store import api_keys, generations, log_starts
 
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
     try:
         await generations.ensure_layout(conn)
         await api_keys.ensure_table(conn)
+        await log_starts.ensure_table(conn)
         return await generations.migrate_generation(conn, await generations.current(conn), migrations)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)

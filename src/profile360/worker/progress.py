@@ -27,25 +27,34 @@ async def partitions(settings: Settings, topics: list[str]) -> list[TopicPartiti
 
 async def end_offsets(settings: Settings, families: tuple[str, ...] = PROJECTED_FAMILIES) -> dict[TP, int]:
     """The next offset to be written in every partition of the given topic families."""
-    return await _offsets(settings, families, "end_offsets")
+    return (await log_bounds(settings, families))[1]
 
 
 async def start_offsets(settings: Settings, families: tuple[str, ...] = PROJECTED_FAMILIES) -> dict[TP, int]:
     """The first offset still in the log of every partition of the given topic families."""
-    return await _offsets(settings, families, "beginning_offsets")
+    return (await log_bounds(settings, families))[0]
 
 
-async def _offsets(settings: Settings, families: tuple[str, ...], which: str) -> dict[TP, int]:
+async def log_bounds(settings: Settings, families: tuple[str, ...] = PROJECTED_FAMILIES) -> tuple[dict[TP, int], dict[TP, int]]:
+    """(first offset still in the log, next offset to be written) of every partition of the
+    given topic families, from one metadata request and one consumer."""
     tps = await partitions(settings, [settings.topic(f) for f in families])
     if not tps:
-        return {}
+        return {}, {}
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     await consumer.start()
     try:
-        found = await getattr(consumer, which)(tps)
-        return {(tp.topic, tp.partition): o for tp, o in found.items()}
+        starts, ends = await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
+        return ({(tp.topic, tp.partition): o for tp, o in starts.items()},
+                {(tp.topic, tp.partition): o for tp, o in ends.items()})
     finally:
         await consumer.stop()
+
+
+def reached(stored: dict[TP, int], starts: dict[TP, int]) -> dict[TP, int]:
+    """How far each partition is applied: its stored position, but never before its log start
+    (records removed by retention or ``purge`` are not waited for)."""
+    return {tp: max(stored.get(tp, 0), starts.get(tp, 0)) for tp in stored.keys() | starts.keys()}
 
 
 async def stored_positions(conn: asyncpg.Connection, consumer: str) -> dict[TP, int]:
@@ -56,16 +65,13 @@ async def stored_positions(conn: asyncpg.Connection, consumer: str) -> dict[TP, 
 async def wait_caught_up(settings: Settings, timeout: float = 60, poll: float = 0.1) -> None:
     """Return once everything published *before this call* has been applied; raise
     ``TimeoutError`` after ``timeout`` seconds."""
-    starts = await start_offsets(settings)
-    # a partition whose records are all gone (retention, purge) has nothing left to apply
-    ends = {tp: o for tp, o in (await end_offsets(settings)).items() if o > starts.get(tp, 0)}
+    starts, ends = await log_bounds(settings)
     deadline = time.monotonic() + timeout
     conn = await asyncpg.connect(settings.database_url)
     try:
         while True:
-            stored = await stored_positions(conn, settings.consumer_group)
-            behind = {tp: o - max(stored.get(tp, 0), starts.get(tp, 0)) for tp, o in ends.items()
-                      if max(stored.get(tp, 0), starts.get(tp, 0)) < o}
+            applied = reached(await stored_positions(conn, settings.consumer_group), starts)
+            behind = {tp: o - applied[tp] for tp, o in ends.items() if applied[tp] < o}
             if not behind:
                 return
             if time.monotonic() > deadline:

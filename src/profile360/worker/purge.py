@@ -71,7 +71,7 @@ async def purge(settings: Settings, codec: Codec, dry_run: bool = False) -> Purg
                 report.removed += scanned - len(keep)
                 report.partitions.append(f"{topic}[{partition}]")
                 if not dry_run:
-                    await _rewrite(settings, producer, tp, end, keep)
+                    await _rewrite(settings, conn, producer, tp, end, keep)
     finally:
         await producer.stop()
         await consumer.stop()
@@ -79,17 +79,14 @@ async def purge(settings: Settings, codec: Codec, dry_run: bool = False) -> Purg
     return report
 
 
-async def _rewrite(settings: Settings, producer: AIOKafkaProducer, tp: TopicPartition, end: int, keep: list) -> None:
+async def _rewrite(settings: Settings, conn: asyncpg.Connection, producer: AIOKafkaProducer, tp: TopicPartition,
+                   end: int, keep: list) -> None:
     """Append ``keep`` to ``tp`` unchanged, then delete everything below ``end``."""
     for r in keep:
         await producer.send(tp.topic, r.value, key=r.key, partition=tp.partition, timestamp_ms=r.timestamp,
                             headers=list(r.headers or ()))
     await producer.flush()
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await log_starts.record(conn, (tp.topic, tp.partition), end)  # first: a rebuild must accept the new start
-    finally:
-        await conn.close()
+    await log_starts.record(conn, (tp.topic, tp.partition), end)  # first: a rebuild must accept the new start
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:

@@ -162,8 +162,7 @@ async def _run_until_caught_up(settings: Settings, job: _Job, gen: generations.G
     slack = settings.batch_max_records if slack is None else slack
     while True:
         await _alive(job, poll)
-        ends = await progress.end_offsets(settings, families)
-        starts = await progress.start_offsets(settings, families)
+        starts, ends = await progress.log_bounds(settings, families)
         sample = _sample(gen.number, ends, await _stored(job, starts), samples)
         on_progress(sample)
         if sample.remaining <= slack and (job.worker.stats.assigned or not any(ends.values())):
@@ -210,9 +209,7 @@ async def _stored(job: _Job, starts: dict[TP, int] | None = None) -> dict[TP, in
     (records removed by retention or ``purge`` are not waited for)."""
     async with job.worker.pool.acquire() as conn:
         stored = await progress.stored_positions(conn, job.worker.settings.consumer_group)
-    for tp, start in (starts or {}).items():
-        stored[tp] = max(stored.get(tp, 0), start)
-    return stored
+    return progress.reached(stored, starts or {})
 
 
 def _sample(generation: int, ends: dict[TP, int], stored: dict[TP, int], samples: list[tuple[float, int]]) -> Progress:
