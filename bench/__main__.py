@@ -17,6 +17,7 @@ import shutil
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from bench import api_probe, e2e, faust_probe, people, raw, report, services, workload
@@ -44,6 +45,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="publish events in random time order (a 30-day backfill) instead of arrival order")
     p.add_argument("--batch-max-records", type=int, default=None,
                    help="worker batch size (default: P360_BATCH_MAX_RECORDS, else 5000)")
+    p.add_argument("--worker-processes", type=int, default=2,
+                   help="processes of the end-to-end worker (`profile360 worker --processes N`, default 2: one per core)")
     p.add_argument("--api-seconds", type=float, default=5.0, help="seconds per API endpoint (default 5)")
     p.add_argument("--api-concurrency", type=int, default=16, help="concurrent request loops (default 16)")
     p.add_argument("--faust-events", type=int, default=200_000, help="events the Faust probe reads (0 skips it)")
@@ -92,7 +95,7 @@ class Run:
         say("producer alone (topic without consumer) ...")
         seconds = await e2e.produce_alone(self.settings, self.wl.interactions)
         self.add("Kafka produce alone (1 aiokafka producer, acks=all)", rate(len(self.wl.interactions), seconds),
-                 "events/s", f"{len(self.wl.interactions):,} events in {seconds:.1f} s, linger 10 ms, 512 KiB batches")
+                 "events/s", f"{len(self.wl.interactions):,} events in {seconds:.1f} s, 512 KiB batches per partition (send_batch)")
 
     async def end_to_end(self) -> None:
         say("end-to-end: worker process + producer ...")
@@ -100,7 +103,8 @@ class Run:
                             self.args.profile_worker)
         self.add("**End-to-end** (produce → worker → PostgreSQL positions)", rate(res.events, res.seconds), "events/s",
                  f"{res.events:,} events in {res.seconds:.1f} s; worker CPU {res.worker_cpu / res.seconds:.0%} of one "
-                 f"core, machine {res.machine_busy:.0%} busy; batch ≤ {self.settings.batch_max_records}", role="e2e")
+                 f"core, machine {res.machine_busy:.0%} busy; {self.settings.worker_processes} worker process(es); "
+                 f"batch ≤ {self.settings.batch_max_records}", role="e2e")
         self.add("Kafka produce during end-to-end", rate(res.events, res.produce_seconds), "events/s",
                  f"{res.produce_seconds:.1f} s, worker consuming concurrently")
         self.add("Worker stop on SIGTERM", res.exit_seconds, "s",
@@ -266,7 +270,8 @@ async def _cleanup(base: Settings, settings: Settings, stamp: str) -> None:
 
 async def bench(args: argparse.Namespace, command: str, base: Settings) -> str:
     stamp, started = time.strftime("%Y%m%d%H%M%S"), time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    settings = services.run_settings(base, stamp, args.batch_max_records or base.batch_max_records)
+    settings = replace(services.run_settings(base, stamp, args.batch_max_records or base.batch_max_records),
+                       worker_processes=args.worker_processes)
     workdir = Path(f"/tmp/profile360-bench-{stamp}")
     workdir.mkdir(parents=True, exist_ok=True)
     run = Run(settings, args, workdir)

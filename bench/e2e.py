@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from bench import services
 from profile360.settings import Settings
@@ -46,21 +47,49 @@ class E2EResult:
 
 
 async def publish(settings: Settings, topic: str, messages: list[tuple[bytes, bytes]]) -> Published:
-    """Send all (key, value) without awaiting each delivery, then wait for every acknowledgement."""
+    """Send all (key, value) and wait for every acknowledgement.
+
+    The load generator shares the machine with the system under test, so it is made cheap:
+    records go into one batch per partition (aiokafka ``create_batch``/``send_batch``, about
+    4 µs of CPU per record instead of 16 µs for one ``send`` each), placed by the same keyed
+    partitioner a plain ``send`` uses."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=10,
                                 max_batch_size=512 * 1024, max_request_size=2 * 1024 * 1024)
     await producer.start()
     try:
+        partitions = sorted(await producer.partitions_for(topic))
         first = time.perf_counter()
-        futures = [await producer.send(topic, value, key=key) for key, value in messages]
-        metadata = await asyncio.gather(*futures)
+        sent = await _send_batched(producer, topic, partitions, messages)
+        metadata = await asyncio.gather(*(future for future, _ in sent))
         acked = time.perf_counter()
     finally:
         await producer.stop()
     ends: dict[tuple[str, int], int] = {}
-    for md in metadata:
-        ends[(md.topic, md.partition)] = max(ends.get((md.topic, md.partition), 0), md.offset + 1)
+    for md, (_, count) in zip(metadata, sent, strict=True):
+        ends[(md.topic, md.partition)] = max(ends.get((md.topic, md.partition), 0), md.offset + count)
     return Published(first, acked, ends)
+
+
+async def _send_batched(producer: AIOKafkaProducer, topic: str, partitions: list[int],
+                        messages: list[tuple[bytes, bytes]]) -> list[tuple[asyncio.Future, int]]:
+    """Fill one batch per partition, sending each when full; (delivery future, records) each."""
+    place, open_batches, sent = DefaultPartitioner(), {}, []
+
+    async def flush(partition: int) -> None:
+        batch = open_batches.pop(partition)
+        sent.append((await producer.send_batch(batch, topic, partition=partition), batch.record_count()))
+
+    for key, value in messages:
+        partition = place(key, partitions, partitions)
+        batch = open_batches.get(partition) or open_batches.setdefault(partition, producer.create_batch())
+        if batch.append(key=key, value=value, timestamp=None) is None:  # full
+            await flush(partition)
+            open_batches[partition] = producer.create_batch()
+            if open_batches[partition].append(key=key, value=value, timestamp=None) is None:
+                raise ValueError(f"a record of {len(value)} bytes does not fit in a producer batch")
+    for partition in list(open_batches):
+        await flush(partition)
+    return sent
 
 
 def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen:
@@ -123,7 +152,7 @@ def _profile(pid: int, out: Path | None) -> subprocess.Popen | None:
     """py-spy sampling the worker until it exits (collapsed stacks into ``out``), if asked."""
     if out is None:
         return None
-    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "100", "--nonblocking",
+    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "100", "--nonblocking", "--subprocesses",
                              "--format", "raw", "--output", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

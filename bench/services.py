@@ -93,7 +93,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "P360_TOPIC_PREFIX": settings.topic_prefix, "P360_CONSUMER_GROUP": settings.consumer_group,
             "P360_BATCH_MAX_RECORDS": str(settings.batch_max_records),
             "P360_BATCH_TIMEOUT_MS": str(settings.batch_timeout_ms),
-            "P360_TOPIC_PARTITIONS": str(settings.topic_partitions)}
+            "P360_TOPIC_PARTITIONS": str(settings.topic_partitions),
+            "P360_WORKER_PROCESSES": str(settings.worker_processes)}
 
 
 def _meminfo_gib() -> float:
@@ -126,9 +127,25 @@ async def machine_facts(settings: Settings) -> dict[str, str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by process ``pid``."""
+    """User + system CPU seconds used so far by process ``pid`` and its live children (the
+    processes of ``profile360 worker --processes N``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_or_zero(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _cpu_or_zero(pid: int) -> float:
+    try:
+        return cpu_seconds(pid)
+    except OSError:  # exited meanwhile
+        return 0.0
 
 
 def machine_busy() -> tuple[float, float]:

@@ -35,6 +35,7 @@ class Settings:
     batch_max_records: int = 5000
     batch_timeout_ms: int = 200
     apply_concurrency: int = 2
+    worker_processes: int = 1  # consumer-group members ``profile360 worker`` runs (see worker.processes)
     max_event_bytes: int = 256 * 1024
     topic_partitions: int = 4
     segment_refresh_seconds: float = 3600.0  # windowed segments re-evaluated this often (0: never)
@@ -42,8 +43,8 @@ class Settings:
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
     def __post_init__(self) -> None:
-        for name in ("api_port", "batch_max_records", "batch_timeout_ms", "apply_concurrency", "max_event_bytes",
-                     "topic_partitions", "command_wait_ms"):
+        for name in ("api_port", "batch_max_records", "batch_timeout_ms", "apply_concurrency", "worker_processes",
+                     "max_event_bytes", "topic_partitions", "command_wait_ms"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.segment_refresh_seconds < 0:
@@ -81,6 +82,7 @@ class Settings:
             batch_max_records=int(env.get("P360_BATCH_MAX_RECORDS", base.batch_max_records)),
             batch_timeout_ms=int(env.get("P360_BATCH_TIMEOUT_MS", base.batch_timeout_ms)),
             apply_concurrency=int(env.get("P360_APPLY_CONCURRENCY", base.apply_concurrency)),
+            worker_processes=int(env.get("P360_WORKER_PROCESSES", base.worker_processes)),
             max_event_bytes=int(env.get("P360_MAX_EVENT_BYTES", base.max_event_bytes)),
             topic_partitions=int(env.get("P360_TOPIC_PARTITIONS", base.topic_partitions)),
             segment_refresh_seconds=float(env.get("P360_SEGMENT_REFRESH_SECONDS", base.segment_refresh_seconds)),

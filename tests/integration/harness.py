@@ -12,6 +12,8 @@ import time
 from typing import Any, Awaitable, Callable
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from profile360.bootstrap import load_codec, open_pool
 from profile360.settings import Settings
@@ -68,11 +70,12 @@ def env_for(settings: Settings) -> dict[str, str]:
             "P360_TOPIC_PARTITIONS": str(settings.topic_partitions)}
 
 
-def start_worker_process(settings: Settings) -> subprocess.Popen:
-    """``profile360 worker`` as a real process; its log goes to a temporary file whose tail
-    ``worker_log`` returns."""
+def start_worker_process(settings: Settings, processes: int = 1) -> subprocess.Popen:
+    """``profile360 worker --processes N`` as a real process; its log goes to a temporary file
+    whose tail ``worker_log`` returns."""
     log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "profile360", "worker"], env=env_for(settings),
+    proc = subprocess.Popen([sys.executable, "-m", "profile360", "worker", "--processes", str(processes)],
+                            env=env_for(settings),
                             stdout=subprocess.DEVNULL, stderr=log)
     proc.log_path = log.name  # type: ignore[attr-defined]
     return proc
@@ -96,3 +99,19 @@ def worker_log(proc: subprocess.Popen, chars: int = 4000) -> str:
 
 async def table(conn: asyncpg.Connection, name: str, order: str) -> list[dict]:
     return [dict(r) for r in await conn.fetch(f"SELECT * FROM {name} ORDER BY {order}")]
+
+
+async def group_members(settings, count: int) -> bool:
+    """Whether the worker group is stable with ``count`` members that each own partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([settings.consumer_group])
+    except KafkaError as exc:
+        if exc.retriable:  # e.g. the coordinator of a new broker is not ready yet
+            return False
+        raise
+    finally:
+        await admin.close()
+    group = response.groups[0]
+    return group[2] == "Stable" and len(group[5]) == count and all(member[-1] for member in group[5])

@@ -9,14 +9,13 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from profile360.devstack import kafka as dk
 from profile360.devstack import postgres as dp
 
 from . import workload
 from .full_check import check_all_tables
-from .harness import start_worker_process, stop_process as stop, worker_log, stored_positions, wait_caught_up, wait_until
+from .harness import group_members, start_worker_process, stop_process as stop, worker_log, stored_positions, wait_caught_up, wait_until
 from .test_pipeline import publish
 from .test_profiles import publish_records
 
@@ -109,18 +108,6 @@ async def test_rebalance_one_two_one_workers(settings):
             if w is not None and w.poll() is None:
                 stop(w)
     await check_all_tables(settings, events + people)
-
-
-async def group_members(settings, count: int) -> bool:
-    """Whether the worker group is stable with ``count`` members that each own partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        (response,) = await admin.describe_consumer_groups([settings.consumer_group])
-    finally:
-        await admin.close()
-    group = response.groups[0]
-    return group[2] == "Stable" and len(group[5]) == count and all(member[-1] for member in group[5])
 
 
 async def test_sigterm_drains_the_batch_in_flight_and_exits_promptly(settings):

@@ -2,14 +2,17 @@
 every projection table is then compared with an independent fold of the events (``full_check``)."""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from . import workload
 from .full_check import check_all_tables
-from .harness import start_worker_process, stop_process, worker_log, stored_positions, wait_caught_up, wait_until
+from .harness import group_members, start_worker_process, stop_process, worker_log, stored_positions, wait_caught_up, wait_until
 from .test_pipeline import publish
 from .test_profiles import publish_records
 
@@ -58,3 +61,71 @@ async def test_a_stored_position_beyond_the_log_stops_the_worker_loudly(settings
         raise
     assert returncode != 0
     assert "beyond the end of the log" in worker_log(worker)
+
+
+def children_of(proc: subprocess.Popen) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_worker_processes_share_the_partitions_and_fold_like_one(settings):
+    settings = replace(settings, batch_max_records=100)
+    events = workload.interactions("acme", 4000, customers=300)
+    catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
+    worker = start_worker_process(settings, processes=2)
+    try:
+        await wait_until(lambda: group_members(settings, 2), 60, "both processes in the group")
+        pids = children_of(worker)
+        await publish(settings, catalog, events)
+        await publish_records(settings, people)
+        await wait_caught_up(settings, timeout=120)
+    finally:
+        returncode = stop_process(worker)
+    assert returncode == 0, worker_log(worker)
+    assert len(pids) == 2 and not any(alive(p) for p in pids)
+    await check_all_tables(settings, catalog + events + people)
+
+
+async def test_killing_the_supervisor_stops_its_processes(settings):
+    worker = start_worker_process(settings, processes=2)
+    try:
+        pids = await wait_until(lambda: _two_children(worker), 60, "two worker processes")
+        worker.kill()  # SIGKILL: the supervisor cannot pass anything on
+        worker.wait(10)
+        await wait_until(lambda: _none_alive(pids), 30, "the orphaned processes to stop")
+    finally:
+        for pid in children_of(worker):
+            os.kill(pid, signal.SIGKILL)
+
+
+async def test_a_process_that_dies_stops_the_group_with_its_exit_code(settings):
+    worker = start_worker_process(settings, processes=2)
+    try:
+        first, second = await wait_until(lambda: _two_children(worker), 60, "two worker processes")
+        os.kill(first, signal.SIGKILL)
+        returncode = worker.wait(60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        raise
+    assert returncode == 128 + signal.SIGKILL, worker_log(worker)
+    assert not alive(second)
+    assert "stopping them" in worker_log(worker)
+
+
+async def _two_children(proc: subprocess.Popen) -> list[int] | None:
+    pids = children_of(proc)
+    return pids if len(pids) == 2 else None
+
+
+async def _none_alive(pids: list[int]) -> bool:
+    return not any(alive(p) for p in pids)

@@ -16,7 +16,9 @@ def _parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("devstack", help="local Kafka (KRaft) and PostgreSQL without Docker")
     dev.add_argument("action", choices=("up", "down", "status"))
     sub.add_parser("migrate", help="apply the projection schema (idempotent)")
-    sub.add_parser("worker", help="run the projection worker")
+    work = sub.add_parser("worker", help="run the projection worker")
+    work.add_argument("--processes", type=int, metavar="N",
+                      help="consumer-group members to run, one process each (default: P360_WORKER_PROCESSES or 1)")
     sub.add_parser("api", help="serve the HTTP API")
     prod = sub.add_parser("produce", help="publish JSON lines as Avro events")
     prod.add_argument("--topic", required=True, help="a topic family: interactions, catalog, identity, consent, experiments, "
@@ -92,6 +94,12 @@ def run(argv: list[str], settings: Settings) -> int:
         print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
         return 0
     if args.command == "worker":
+        processes = settings.worker_processes if args.processes is None else args.processes
+        if processes < 1:
+            raise ValueError(f"--processes must be at least 1, got {processes}")
+        if processes > 1:
+            from profile360.worker.processes import supervise
+            return supervise(processes)
         asyncio.run(bootstrap.run_worker(settings))
         return 0
     if args.command == "api":

@@ -170,7 +170,7 @@ class Worker:
                 if not any(batch.values()):
                     await self._follow_rewinds()
                 for lane, records in self._by_lane(batch, len(queues)).items():
-                    await _enqueue(queues[lane], self.prepare(records), lanes[lane])
+                    await _enqueue(queues[lane], await self.prepare(records), lanes[lane])
             for q, task in zip(queues, lanes, strict=True):
                 await _enqueue(q, None, task)
             await asyncio.gather(*lanes)
@@ -209,9 +209,16 @@ class Worker:
     def stop(self) -> None:
         self.stopping.set()
 
-    def prepare(self, records: Sequence[Any]) -> Prepared:
-        """Decode and validate a polled batch (CPU only)."""
-        entries, dead = decode_records(self.codec, records, self.settings.max_event_bytes)
+    async def prepare(self, records: Sequence[Any], chunk: int = 250) -> Prepared:
+        """Decode and validate a polled batch (CPU only), a chunk at a time: between chunks
+        the lanes get to send their next statement, so PostgreSQL works while this decodes."""
+        entries: list[Entry] = []
+        dead: list[DeadLetter] = []
+        for start in range(0, len(records), chunk):
+            more, letters = decode_records(self.codec, records[start:start + chunk], self.settings.max_event_bytes)
+            entries += more
+            dead += letters
+            await asyncio.sleep(0)
         return Prepared(entries, dead, records)
 
     async def commit(self, batch: Prepared) -> None:
