@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import os
 import random
 import shlex
 import shutil
@@ -105,6 +106,11 @@ class Run:
                  f"{res.events:,} events in {res.seconds:.1f} s; worker CPU {res.worker_cpu / res.seconds:.0%} of one "
                  f"core, machine {res.machine_busy:.0%} busy; {self.settings.worker_processes} worker process(es); "
                  f"batch ≤ {self.settings.batch_max_records}", role="e2e")
+        per_event = {"worker": res.worker_cpu, **res.service_cpu}
+        self.add("CPU per event during end-to-end", sum(per_event.values()) / res.events * 1e6, "µs", "; ".join(
+            f"{who} {seconds / res.events * 1e6:.0f} µs" for who, seconds in per_event.items()) +
+            f"; the machine has {os.cpu_count()} cores, i.e. {os.cpu_count() / res.events * res.seconds * 1e6:.0f} µs "
+            "of CPU per event at this rate", role="info")
         self.add("Kafka produce during end-to-end", rate(res.events, res.produce_seconds), "events/s",
                  f"{res.produce_seconds:.1f} s, worker consuming concurrently")
         self.add("Worker stop on SIGTERM", res.exit_seconds, "s",

@@ -126,12 +126,16 @@ async def machine_facts(settings: Settings) -> dict[str, str]:
             "kafka": f"{KAFKA_VERSION} (devstack version; broker at {settings.kafka_bootstrap})", "postgres": f"{pg} ({', '.join(tuning)})"}
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by process ``pid`` and its live children (the
-    processes of ``profile360 worker --processes N``)."""
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` itself (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(_cpu_or_zero(child) for child in _children(pid))
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds of process ``pid`` and its live children (the processes of
+    ``profile360 worker --processes N``)."""
+    return own_cpu_seconds(pid) + sum(_cpu_or_zero(child) for child in _children(pid))
 
 
 def _children(pid: int) -> list[int]:
@@ -146,6 +150,24 @@ def _cpu_or_zero(pid: int) -> float:
         return cpu_seconds(pid)
     except OSError:  # exited meanwhile
         return 0.0
+
+
+def service_cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this machine's PostgreSQL processes and Kafka broker (by
+    process name: meaningful on a machine that runs one of each, as the devstack does).
+    Processes that exit between two readings take their last seconds with them."""
+    used = {"postgres": 0.0, "kafka": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+            role = "postgres" if comm == "postgres" else "kafka" if b"kafka.Kafka" in (entry / "cmdline").read_bytes() else None
+            if role:
+                used[role] += own_cpu_seconds(int(entry.name))
+        except OSError:  # exited meanwhile
+            continue
+    return used
 
 
 def machine_busy() -> tuple[float, float]:
