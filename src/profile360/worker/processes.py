@@ -65,7 +65,10 @@ def supervise(processes: int) -> int:
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
     while any(c.returncode is None for c in children.values()):
-        pid, status = os.wait()
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:  # the last ones were reaped by Popen.send_signal's poll
+            break
         if pid not in children:
             continue
         children[pid].returncode = code = _exit_code(status)
