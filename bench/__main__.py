@@ -230,7 +230,8 @@ class Run:
         say("rebuild: every projection from the topics into a new generation ...")
         res = await rebuild(self.settings, load_codec())
         self.add("Rebuild of the data set (blue/green, to the switch)", rate(res.records, res.seconds), "records/s",
-                 f"{res.records:,} records in {res.seconds:.1f} s", role="info")
+                 f"{res.records:,} records in {res.seconds:.1f} s; {self.settings.worker_processes} process(es)",
+                 role="info")
 
     async def all(self) -> None:
         """Every measurement; one that fails is reported as failed and the next one still runs."""

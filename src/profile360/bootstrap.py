@@ -40,7 +40,7 @@ async def open_pool(settings: Settings, size: int = 4) -> asyncpg.Pool:
     return pool
 
 
-def _on_signals(callback: Callable[[], object]) -> None:
+def on_signals(callback: Callable[[], object]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, callback)
@@ -51,7 +51,7 @@ async def run_worker(settings: Settings) -> None:
     await ensure_topics(settings)
     pool = await open_pool(settings)
     worker = Worker(settings, load_codec(), pool)
-    _on_signals(worker.stop)
+    on_signals(worker.stop)
     log.info("worker started: %r", settings)
     try:
         await worker.run()
@@ -68,7 +68,7 @@ async def run_api(settings: Settings) -> None:
     await runner.setup()
     await web.TCPSite(runner, settings.api_host, settings.api_port).start()
     stop = asyncio.Event()
-    _on_signals(stop.set)
+    on_signals(stop.set)
     log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
     try:
         await stop.wait()

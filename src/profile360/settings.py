@@ -65,6 +65,20 @@ class Settings:
                 f"api={self.api_host}:{self.api_port}, topic_prefix={self.topic_prefix!r}, "
                 f"consumer_group={self.consumer_group!r})")
 
+    def to_env(self) -> dict[str, str]:
+        """The environment variables ``from_env`` reads back into these settings: how this
+        process hands its settings to the worker processes it starts."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "DATABASE_URL": self.database_url,
+            "API_BIND": f"{self.api_host}:{self.api_port}", "P360_TOPIC_PREFIX": self.topic_prefix,
+            "P360_CONSUMER_GROUP": self.consumer_group, "P360_BATCH_MAX_RECORDS": str(self.batch_max_records),
+            "P360_BATCH_TIMEOUT_MS": str(self.batch_timeout_ms), "P360_APPLY_CONCURRENCY": str(self.apply_concurrency),
+            "P360_WORKER_PROCESSES": str(self.worker_processes), "P360_MAX_EVENT_BYTES": str(self.max_event_bytes),
+            "P360_TOPIC_PARTITIONS": str(self.topic_partitions),
+            "P360_SEGMENT_REFRESH_SECONDS": repr(self.segment_refresh_seconds),
+            "P360_COMMAND_WAIT_MS": str(self.command_wait_ms), "P360_DEVSTACK_DIR": str(self.devstack_dir),
+        }
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         """Read ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``API_BIND`` (host:port) and the

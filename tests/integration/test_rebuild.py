@@ -20,6 +20,7 @@ from . import workload
 from .harness import InProcessWorker, env_for, wait_caught_up, wait_until
 from .test_pipeline import CODEC, api_client, check_tables_match_oracle, publish
 from .test_profiles import PEOPLE, check_membership, publish_records
+from .test_rebuild_member import running_members
 
 pytestmark = pytest.mark.integration
 
@@ -86,8 +87,9 @@ async def test_a_rebuild_of_a_quiet_stream_equals_the_live_generation(settings):
 
 
 async def test_rebuild_while_ingesting_and_reading(settings):
-    """Events keep arriving and the API keeps answering during the rebuild and its switch: no
-    request fails, totals never go back, and the new generation holds every event once."""
+    """Events keep arriving and the API keeps answering during the rebuild (in two processes)
+    and its switch: no request fails, totals never go back, and the new generation holds every
+    event once."""
     catalog = workload.catalog("acme", datetime(2026, 11, 1, tzinfo=timezone.utc))
     first, later = workload.interactions("acme", 1500), workload.interactions("acme", 600, seed=11, prefix="later")
     await publish(settings, catalog, first)
@@ -100,7 +102,9 @@ async def test_rebuild_while_ingesting_and_reading(settings):
         try:
             feeder = asyncio.create_task(_feed(settings, later))
             reader = asyncio.create_task(_read_totals(client, stop, totals))
-            result = await rebuild(settings, CODEC, on_progress=samples.append, poll=0.1)
+            # two processes: this one and a rebuild_member, stopped before the switch
+            result = await rebuild(settings, CODEC, on_progress=samples.append, poll=0.1, processes=2)
+            assert not running_members(), "a rebuild process outlived the rebuild"
             await feeder
             await wait_caught_up(settings)
             stop.set()

@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     reb.add_argument("--no-progress", action="store_true", help="no live progress bar")
     reb.add_argument("--allow-truncated", action="store_true",
                      help="rebuild even though a topic lost its first records to retention (they are not in the result)")
+    reb.add_argument("--processes", type=int, metavar="N",
+                     help="processes applying the records (default: P360_WORKER_PROCESSES or 1)")
     reb.add_argument("--projection", choices=("interactions", "catalog", "profiles", "segments", "organizations"),
                      help="rebuild only this projection's tables (the others are copied from the current generation)")
     rep = sub.add_parser("replay", help="re-apply (idempotently) every record published since a time")
@@ -123,8 +125,10 @@ def run(argv: list[str], settings: Settings) -> int:
     if args.command in ("rebuild", "replay", "generations"):
         from profile360.cli import rebuild
         if args.command == "rebuild":
+            if args.processes is not None and args.processes < 1:
+                raise ValueError(f"--processes must be at least 1, got {args.processes}")
             return asyncio.run(rebuild.run_rebuild(settings, bootstrap.load_codec(), args.keep_old, not args.no_progress,
-                                                   args.projection, args.allow_truncated))
+                                                   args.projection, args.allow_truncated, args.processes))
         if args.command == "replay":
             return asyncio.run(rebuild.run_replay(settings, args.since))
         return asyncio.run(rebuild.run_generations(settings, args.action, args.number))

@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+from typing import Mapping
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,12 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _spawn() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "profile360", "worker", "--processes", "1"],
+def spawn(module_args: list[str], settings_env: Mapping[str, str] | None = None) -> subprocess.Popen:
+    """``python -m <module_args>`` as a child that receives SIGTERM when this process dies.
+    ``settings_env`` (``Settings.to_env``) is laid over this process's environment, which the
+    child otherwise inherits (PATH, HOME, ...)."""
+    env = None if settings_env is None else {**os.environ, **settings_env}
+    return subprocess.Popen([sys.executable, "-m", *module_args], env=env,
                             preexec_fn=functools.partial(_die_with, os.getpid()))
 
 
@@ -51,7 +56,7 @@ def _exit_code(status: int) -> int:
 def supervise(processes: int) -> int:
     """Run ``processes`` worker processes until a signal or until one of them exits; see the
     module docstring. Returns the exit code for the command."""
-    children = {c.pid: c for c in (_spawn() for _ in range(processes))}
+    children = {c.pid: c for c in (spawn(["profile360", "worker", "--processes", "1"]) for _ in range(processes))}
     log.info("worker supervisor: %d processes %s", processes, sorted(children))
     stopping, failure = False, 0
 

@@ -16,6 +16,7 @@ and its positions are kept until the next ``rebuild`` finishes it.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -27,7 +28,9 @@ from profile360.resources import projections_dir
 from profile360.settings import Settings
 from profile360.store import generations, log_starts, migrations
 from profile360.topics import PROJECTED_FAMILIES
-from profile360.worker import progress, schedule
+from profile360.worker import progress, rebuild_member, schedule
+from profile360.worker.processes import spawn
+from profile360.worker.rebuild_member import scope_of
 from profile360.store.writer import Scope
 from profile360.worker.runner import Worker
 
@@ -65,9 +68,10 @@ class Result:
 
 async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
                   on_progress: Callable[[Progress], None] = lambda p: None, poll: float = 0.5,
-                  projection: str | None = None, allow_truncated: bool = False) -> Result:
+                  projection: str | None = None, allow_truncated: bool = False, processes: int | None = None) -> Result:
     """Rebuild every projection (or only ``projection``) into a new generation and switch to
-    it (see module doc)."""
+    it (see module doc). ``processes``: how many processes apply the records (default:
+    ``settings.worker_processes``); this one and ``processes - 1`` others."""
     started = time.monotonic()
     admin = await asyncpg.connect(settings.database_url)
     try:
@@ -75,15 +79,15 @@ async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
         if not allow_truncated:
             await _full_history(settings, admin)
         gen, scope = await _building(admin, projection)
-        group = f"{settings.consumer_group}.rebuild.g{gen.number}"
-        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.apply_concurrency + 2,
-                                         command_timeout=300, server_settings={"search_path": f"{gen.schema}, public"})
+        pool = await rebuild_member.open_pool(settings, gen)
         try:
-            rebuilder = replace(settings, consumer_group=group)
+            rebuilder = replace(settings, consumer_group=rebuild_member.group_of(settings, gen))
             erasures = _Job(Worker(rebuilder, codec, pool, live=False, families=("erasure",), scope=scope))
             await _run_until_caught_up(settings, erasures, gen, on_progress, poll, ("erasure",), 0)
             await erasures.stop()
-            job = _Job(Worker(rebuilder, codec, pool, live=False, scope=scope))
+            extra = (processes or settings.worker_processes) - 1
+            job = _Job(Worker(rebuilder, codec, pool, live=False, scope=scope),
+                       [spawn(["profile360.worker.rebuild_member", str(gen.number)], settings.to_env()) for _ in range(extra)])
             await _run_until_caught_up(settings, job, gen, on_progress, poll)
             old = await _switch(settings, admin, job, gen)
             records = sum((await _stored(job)).values())
@@ -122,7 +126,7 @@ async def _building(conn: asyncpg.Connection, projection: str | None) -> tuple[g
             gen, saved = unfinished
             if (saved or {}).get("only") == ([projection] if projection else None):
                 await generations.migrate_generation(conn, gen, found)
-                return gen, _scope(saved)
+                return gen, scope_of(saved)
             await generations.drop(conn, gen)  # another scope: start afresh
         gen = await generations.create_building(conn, found)
         if projection is None:
@@ -130,27 +134,45 @@ async def _building(conn: asyncpg.Connection, projection: str | None) -> tuple[g
         full_from = await generations.copy_others(conn, gen, frozenset({projection}))
         saved = {"only": [projection], "full_from": [[t, p, o] for (t, p), o in sorted(full_from.items())]}
         await generations.set_scope(conn, gen, saved)
-        return gen, _scope(saved)
+        return gen, scope_of(saved)
     finally:
         await migrations.unlock(conn)
 
 
-def _scope(saved: dict | None) -> Scope | None:
-    if not saved or not saved.get("only"):
-        return None
-    return Scope(frozenset(saved["only"]), {(t, p): o for t, p, o in saved["full_from"]})
-
-
 class _Job:
-    """The rebuild's worker and the task running it."""
+    """The rebuild's worker, the task running it, and its extra processes (members of the same
+    consumer group, see ``rebuild_member``)."""
 
-    def __init__(self, worker: Worker):
+    def __init__(self, worker: Worker, processes: list[subprocess.Popen] = ()):
         self.worker = worker
         self.task = asyncio.create_task(worker.run())
+        self.processes = list(processes)
+
+    def ended(self) -> str | None:
+        """Why the job can no longer finish, if it can't: its worker or a process ended."""
+        if self.task.done():
+            self.task.result()
+            return "the rebuild worker stopped before the switch"
+        codes = [p.returncode for p in self.processes if p.poll() is not None]
+        return f"a rebuild process exited with code {codes[0]} before the switch" if codes else None
 
     async def stop(self) -> None:
+        """Stop everything; returns once no process of the job writes any more."""
+        for p in self.processes:
+            if p.poll() is None:
+                p.terminate()
         self.worker.stop()
         await self.task
+        for p in self.processes:
+            await asyncio.to_thread(_wait_or_kill, p)
+
+
+def _wait_or_kill(process: subprocess.Popen, timeout: float = 60) -> None:
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 async def _run_until_caught_up(settings: Settings, job: _Job, gen: generations.Generation,
@@ -165,7 +187,7 @@ async def _run_until_caught_up(settings: Settings, job: _Job, gen: generations.G
         starts, ends = await progress.log_bounds(settings, families)
         sample = _sample(gen.number, ends, await _stored(job, starts), samples)
         on_progress(sample)
-        if sample.remaining <= slack and (job.worker.stats.assigned or not any(ends.values())):
+        if sample.remaining <= slack and (job.worker.stats.assigned or job.processes or not any(ends.values())):
             return
 
 
@@ -197,11 +219,10 @@ def _behind(reached: dict[TP, int], stored: dict[TP, int]) -> dict[TP, tuple[int
 
 
 async def _alive(job: _Job, seconds: float) -> None:
-    """Wait ``seconds``; raise if the rebuild worker ended meanwhile."""
-    done, _ = await asyncio.wait({job.task}, timeout=seconds)
-    if done:
-        job.task.result()
-        raise RuntimeError("the rebuild worker stopped before the switch")
+    """Wait ``seconds``; raise if the rebuild worker or one of its processes ended meanwhile."""
+    await asyncio.wait({job.task}, timeout=seconds)
+    if (why := job.ended()) is not None:
+        raise RuntimeError(why)
 
 
 async def _stored(job: _Job, starts: dict[TP, int] | None = None) -> dict[TP, int]:

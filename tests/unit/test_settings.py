@@ -1,0 +1,23 @@
+"""Settings come from the environment, and go back to it for the processes a command starts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from profile360.settings import Settings
+
+
+def test_settings_survive_the_round_trip_through_the_environment():
+    custom = Settings(kafka_bootstrap="k1:9093,k2:9093", database_url="postgresql://u:secret@db:5433/p", api_host="0.0.0.0",
+                      api_port=9000, topic_prefix="t", consumer_group="g", batch_max_records=7, batch_timeout_ms=9,
+                      apply_concurrency=3, worker_processes=4, max_event_bytes=1024, topic_partitions=8,
+                      segment_refresh_seconds=0.25, command_wait_ms=11, devstack_dir=Path("/tmp/ds"))
+    assert Settings.from_env(custom.to_env()) == custom
+    assert Settings.from_env({}) == Settings()
+
+
+@pytest.mark.parametrize("variable", ["P360_WORKER_PROCESSES", "P360_APPLY_CONCURRENCY", "P360_BATCH_MAX_RECORDS"])
+def test_a_count_below_one_is_refused_naming_the_setting(variable):
+    with pytest.raises(ValueError, match=variable.removeprefix("P360_").lower()):
+        Settings.from_env({variable: "0"})
