@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import asyncpg
@@ -115,3 +116,10 @@ async def group_members(settings, count: int) -> bool:
         await admin.close()
     group = response.groups[0]
     return group[2] == "Stable" and len(group[5]) == count and all(member[-1] for member in group[5])
+
+
+def children_of(proc: subprocess.Popen) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    except OSError:
+        return []

@@ -5,7 +5,9 @@ in chunks while worker processes ingest them; meanwhile the worker is SIGKILLed 
 ``P360_SOAK_KILLS`` times at random moments, PostgreSQL and the Kafka broker are restarted, a
 second worker joins and leaves the group, and a blue/green rebuild runs and switches. At the
 end every projection table is compared with an independent fold of everything published, and a
-summary table is printed (and written to ``P360_SOAK_REPORT`` when set).
+summary table is printed (and written to ``P360_SOAK_REPORT`` when set). With
+``P360_SOAK_PROCESSES=N`` the worker and the rebuild run N processes each
+(``worker --processes N``), and a kill SIGKILLs the worker command and every process of it.
 
 Not part of ``make test`` (the file name does not match ``test_*.py``); run it with
 ``make soak`` or ``python -m pytest -s tests/integration/soak_faults.py``.
@@ -29,8 +31,8 @@ from profile360.worker.rebuild import rebuild
 
 from . import workload
 from .full_check import check_all_tables
-from .harness import end_offsets, start_worker_process, stop_process, stored_positions, wait_caught_up, worker_log
-from .test_faults import group_members, owned  # noqa: F401  (fixture)
+from .harness import children_of, end_offsets, group_members, start_worker_process, stop_process, stored_positions, wait_caught_up, worker_log
+from .test_faults import owned  # noqa: F401  (fixture)
 from .test_pipeline import CODEC, publish
 from .test_profiles import publish_records
 from .harness import wait_until
@@ -41,9 +43,9 @@ pytestmark = pytest.mark.integration
 class Soak:
     """The worker processes and what happened to them, for the summary."""
 
-    def __init__(self, settings, stack):
-        self.settings, self.stack = settings, stack
-        self.worker = start_worker_process(settings)
+    def __init__(self, settings, stack, processes: int):
+        self.settings, self.stack, self.processes = settings, stack, processes
+        self.worker = start_worker_process(settings, processes)
         self.log: list[tuple[float, str, int]] = []
         self.t0 = time.monotonic()
 
@@ -65,10 +67,11 @@ class Soak:
         await wait_until(moved, 300, "the worker to apply records again")
 
     async def kill(self) -> None:
-        self.worker.send_signal(signal.SIGKILL)
+        for pid in [*children_of(self.worker), self.worker.pid]:  # with processes, every one at once
+            os.kill(pid, signal.SIGKILL)
         self.worker.wait()
         await self.note("worker SIGKILLed and restarted")
-        self.worker = start_worker_process(self.settings)
+        self.worker = start_worker_process(self.settings, self.processes)
 
     async def restart_postgres(self) -> None:
         await asyncio.to_thread(dp.restart_postgres, self.stack.pg_dir)
@@ -81,8 +84,8 @@ class Soak:
         await self.note("Kafka broker restarted")
 
     async def scale_out_and_in(self) -> None:
-        second = start_worker_process(self.settings)
-        await wait_until(lambda: group_members(self.settings, 2), 120, "two workers in the group")
+        second = start_worker_process(self.settings, self.processes)
+        await wait_until(lambda: group_members(self.settings, 2 * self.processes), 120, "two workers in the group")
         await self.note("1 -> 2 workers")
         await asyncio.sleep(5)
         assert stop_process(second, 60) == 0, worker_log(second)
@@ -95,7 +98,7 @@ class Soak:
         await self.note("rebuild started")
         while True:
             try:
-                result = await rebuild(self.settings, CODEC)
+                result = await rebuild(self.settings, CODEC, processes=self.processes)
                 break
             except (OSError, KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 await asyncio.sleep(1)
@@ -136,7 +139,7 @@ async def test_soak(settings, owned):  # noqa: F811
     started = time.monotonic()
     rate = float(os.environ.get("P360_SOAK_RATE", "4000"))  # events/s published: ingestion spans the faults
     publisher = asyncio.create_task(_publish_in_chunks(settings, catalog, events, people, rate))
-    soak = Soak(settings, owned)
+    soak = Soak(settings, owned, int(os.environ.get("P360_SOAK_PROCESSES", "1")))
     rebuilding = None
     try:
         faults = [soak.kill] * kills + [soak.restart_postgres, soak.restart_kafka, soak.scale_out_and_in]
@@ -159,12 +162,13 @@ async def test_soak(settings, owned):  # noqa: F811
     assert code == 0, worker_log(soak.worker)
     seconds = time.monotonic() - started
     await check_all_tables(settings, catalog + events + people)
-    _report(n + len(people) + len(catalog), kills, seconds, rebuild_seconds, soak.log)
+    _report(n + len(people) + len(catalog), kills, seconds, rebuild_seconds, soak.log, soak.processes)
 
 
-def _report(records: int, kills: int, seconds: float, rebuild_seconds: float | None, log: list) -> None:
+def _report(records: int, kills: int, seconds: float, rebuild_seconds: float | None, log: list, processes: int) -> None:
     lines = ["| figure | value |", "|---|---|",
              f"| records published (interactions, people, catalog) | {records:,} |",
+             f"| processes per worker command and per rebuild | {processes} |",
              f"| worker SIGKILLs / PostgreSQL restarts / Kafka restarts / 1→2→1 rebalances | {kills} / 1 / 1 / 1 |",
              f"| blue/green rebuild during ingestion (until switched) | {rebuild_seconds:.0f} s |",
              f"| wall time, first publish to caught up | {seconds:.0f} s |",

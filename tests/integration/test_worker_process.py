@@ -12,7 +12,7 @@ import pytest
 
 from . import workload
 from .full_check import check_all_tables
-from .harness import group_members, start_worker_process, stop_process, worker_log, stored_positions, wait_caught_up, wait_until
+from .harness import children_of, group_members, start_worker_process, stop_process, worker_log, stored_positions, wait_caught_up, wait_until
 from .test_pipeline import publish
 from .test_profiles import publish_records
 
@@ -61,13 +61,6 @@ async def test_a_stored_position_beyond_the_log_stops_the_worker_loudly(settings
         raise
     assert returncode != 0
     assert "beyond the end of the log" in worker_log(worker)
-
-
-def children_of(proc: subprocess.Popen) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 def alive(pid: int) -> bool:
