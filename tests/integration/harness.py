@@ -119,7 +119,15 @@ async def group_members(settings, count: int) -> bool:
 
 
 def children_of(proc: subprocess.Popen) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
-    except OSError:
-        return []
+    return children_of_pid(proc.pid)
+
+
+def children_of_pid(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (of any of its threads)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found

@@ -241,3 +241,21 @@ async def test_a_second_rebuild_is_refused_and_a_truncated_log_is_not_rebuilt(se
     async with InProcessWorker(settings):
         result = await rebuild(settings, CODEC, allow_truncated=True)
     assert result.generation == 2
+
+
+async def test_a_failed_rebuild_leaves_no_process_behind_and_the_next_one_resumes(settings):
+    catalog = workload.catalog("acme", datetime(2026, 11, 1, tzinfo=timezone.utc))
+    events = workload.interactions("acme", 800)
+    await publish(settings, catalog, events)
+
+    def fail_once_the_members_run(progress) -> None:
+        if settings.topic("interactions") in progress.lag:  # past the erasure phase: the members are started
+            raise RuntimeError("operator pressed Ctrl-C")
+
+    with pytest.raises(RuntimeError, match="Ctrl-C"):
+        await rebuild(settings, CODEC, on_progress=fail_once_the_members_run, poll=0.1, processes=2)
+    assert not running_members(), "a process of the failed rebuild goes on writing"
+    result = await rebuild(settings, CODEC, poll=0.1, processes=2)
+    assert (result.generation, result.replaced) == (2, 1), "the second rebuild resumes generation 2"
+    assert not running_members()
+    await check_tables_match_oracle(settings, events, catalog)

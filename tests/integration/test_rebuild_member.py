@@ -3,6 +3,7 @@ real broker and database: it applies into the building generation only, stops on
 and refuses a generation that is not being built."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -16,19 +17,19 @@ from profile360.store import generations
 from profile360.store.migrations import load_migrations
 
 from . import workload
-from .harness import env_for, stop_process, wait_until, worker_log
+from .harness import children_of_pid, env_for, stop_process, wait_until, worker_log
 from .test_pipeline import publish
 
 pytestmark = pytest.mark.integration
 
 
 def running_members() -> list[int]:
-    """Processes of this machine running a rebuild member."""
+    """This test process's children that run a rebuild member."""
     found = []
-    for entry in Path("/proc").iterdir():
+    for pid in children_of_pid(os.getpid()):
         try:
-            if entry.name.isdigit() and b"profile360.worker.rebuild_member" in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
+            if b"profile360.worker.rebuild_member" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
         except OSError:
             continue
     return found

@@ -16,10 +16,11 @@ and its positions are kept until the next ``rebuild`` finishes it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import AsyncIterator, Callable
 
 import asyncpg
 
@@ -82,15 +83,15 @@ async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
         pool = await rebuild_member.open_pool(settings, gen)
         try:
             rebuilder = replace(settings, consumer_group=rebuild_member.group_of(settings, gen))
-            erasures = _Job(Worker(rebuilder, codec, pool, live=False, families=("erasure",), scope=scope))
-            await _run_until_caught_up(settings, erasures, gen, on_progress, poll, ("erasure",), 0)
-            await erasures.stop()
+            async with _running(Worker(rebuilder, codec, pool, live=False, families=("erasure",), scope=scope)) as erasures:
+                await _run_until_caught_up(settings, erasures, gen, on_progress, poll, ("erasure",), 0)
+                await erasures.stop()
             extra = (processes or settings.worker_processes) - 1
-            job = _Job(Worker(rebuilder, codec, pool, live=False, scope=scope),
-                       [spawn(["profile360.worker.rebuild_member", str(gen.number)], settings.to_env()) for _ in range(extra)])
-            await _run_until_caught_up(settings, job, gen, on_progress, poll)
-            old = await _switch(settings, admin, job, gen)
-            records = sum((await _stored(job)).values())
+            members = [spawn(["profile360.worker.rebuild_member", str(gen.number)], settings.to_env()) for _ in range(extra)]
+            async with _running(Worker(rebuilder, codec, pool, live=False, scope=scope), members) as job:
+                await _run_until_caught_up(settings, job, gen, on_progress, poll)
+                old = await _switch(settings, admin, job, gen)
+                records = sum((await _stored(job)).values())
         finally:
             await pool.close()
         if not keep_old:
@@ -165,6 +166,30 @@ class _Job:
         await self.task
         for p in self.processes:
             await asyncio.to_thread(_wait_or_kill, p)
+
+
+    async def abandon(self) -> None:
+        """After a failure: stop the processes and the worker, whatever became of them."""
+        for p in self.processes:
+            if p.poll() is None:
+                p.terminate()
+        self.worker.stop()
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        for p in self.processes:
+            await asyncio.to_thread(_wait_or_kill, p)
+
+
+@contextlib.asynccontextmanager
+async def _running(worker: Worker, processes: list[subprocess.Popen] = ()) -> AsyncIterator[_Job]:
+    """A job that is abandoned if the block fails, so that no process of a failed rebuild
+    goes on writing (the next ``rebuild`` resumes the generation)."""
+    job = _Job(worker, processes)
+    try:
+        yield job
+    except BaseException:
+        await job.abandon()
+        raise
 
 
 def _wait_or_kill(process: subprocess.Popen, timeout: float = 60) -> None:
