@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -152,22 +152,49 @@ def _cpu_or_zero(pid: int) -> float:
         return 0.0
 
 
-def service_cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by this machine's PostgreSQL processes and Kafka broker (by
-    process name: meaningful on a machine that runs one of each, as the devstack does).
-    Processes that exit between two readings take their last seconds with them."""
-    used = {"postgres": 0.0, "kafka": 0.0}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            comm = (entry / "comm").read_text().strip()
-            role = "postgres" if comm == "postgres" else "kafka" if b"kafka.Kafka" in (entry / "cmdline").read_bytes() else None
-            if role:
-                used[role] += own_cpu_seconds(int(entry.name))
-        except OSError:  # exited meanwhile
-            continue
-    return used
+@dataclass(frozen=True)
+class ServiceCpu:
+    """A reading of the CPU used so far by this machine's PostgreSQL processes and Kafka broker
+    (by process name: meaningful on a machine that runs one of each, as the devstack does).
+    ``own``: per live process (pid, start time), its own CPU seconds; ``reaped``: per role, the
+    CPU of children its top process has reaped (backends that ended), so ``minus`` counts a
+    process that ends between two readings, too."""
+
+    own: dict[tuple[int, int], tuple[str, float]]
+    reaped: dict[str, float]
+
+    @classmethod
+    def read(cls) -> "ServiceCpu":
+        own, reaped, roles = {}, {"postgres": 0.0, "kafka": 0.0}, {}
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and (role := _role(entry)):
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    tick = os.sysconf("SC_CLK_TCK")
+                    own[(int(entry.name), int(fields[19]))] = (role, (int(fields[11]) + int(fields[12])) / tick)
+                    roles[int(entry.name)] = (role, int(fields[1]), (int(fields[13]) + int(fields[14])) / tick)
+            except OSError:  # exited meanwhile
+                continue
+        for role, parent, children in roles.values():
+            if parent not in roles:  # the top process of its role (the postmaster)
+                reaped[role] += children
+        return cls(own, reaped)
+
+    def minus(self, earlier: "ServiceCpu") -> dict[str, float]:
+        """CPU seconds per role between ``earlier`` and this reading."""
+        used = {role: self.reaped[role] - earlier.reaped[role] for role in self.reaped}
+        for key, (role, seconds) in self.own.items():
+            used[role] += seconds - earlier.own.get(key, (role, 0.0))[1]
+        for key, (role, seconds) in earlier.own.items():
+            if key not in self.own:  # ended and reaped: its whole life is in ``reaped``
+                used[role] -= seconds
+        return used
+
+
+def _role(entry: Path) -> str | None:
+    if (entry / "comm").read_text().strip() == "postgres":
+        return "postgres"
+    return "kafka" if b"kafka.Kafka" in (entry / "cmdline").read_bytes() else None
 
 
 def machine_busy() -> tuple[float, float]:

@@ -102,7 +102,8 @@ async def test_rebuild_while_ingesting_and_reading(settings):
         try:
             feeder = asyncio.create_task(_feed(settings, later))
             reader = asyncio.create_task(_read_totals(client, stop, totals))
-            # two processes: this one and a rebuild_member, stopped before the switch
+            # two processes: this one and a rebuild_member (the rebuild waits for both in its group),
+            # stopped before the switch
             result = await rebuild(settings, CODEC, on_progress=samples.append, poll=0.1, processes=2)
             assert not running_members(), "a rebuild process outlived the rebuild"
             await feeder

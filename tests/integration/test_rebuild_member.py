@@ -52,12 +52,14 @@ async def test_a_member_applies_into_the_building_generation_only(settings):
         await generations.ensure_layout(conn)
         gen = await generations.create_building(conn, load_migrations(projections_dir()))
         member = start_member(settings, gen.number)
+
+        async def applied():
+            return await conn.fetchval(f"SELECT count(*) FROM {gen.schema}.interaction_history") == len(events)
         try:
-            async def applied():
-                return await conn.fetchval(f"SELECT count(*) FROM {gen.schema}.interaction_history") == len(events)
             await wait_until(applied, 60, "the member to apply every event into the building generation")
         finally:
-            assert stop_process(member) == 0, worker_log(member)
+            returncode = stop_process(member)
+        assert returncode == 0, worker_log(member)
         group = f"{settings.consumer_group}.rebuild.g{gen.number}"
         assert await conn.fetchval(f"SELECT sum(next_offset) FROM {gen.schema}.consumer_positions WHERE consumer = $1",
                                    group) == len(events)

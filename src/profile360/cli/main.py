@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     work = sub.add_parser("worker", help="run the projection worker")
     work.add_argument("--processes", type=int, metavar="N",
                       help="consumer-group members to run, one process each (default: P360_WORKER_PROCESSES or 1)")
+    work.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # a member started by a supervisor
     sub.add_parser("api", help="serve the HTTP API")
     prod = sub.add_parser("produce", help="publish JSON lines as Avro events")
     prod.add_argument("--topic", required=True, help="a topic family: interactions, catalog, identity, consent, experiments, "
@@ -96,12 +97,15 @@ def run(argv: list[str], settings: Settings) -> int:
         print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
         return 0
     if args.command == "worker":
+        if args.parent_pid is not None:
+            from profile360.worker.processes import die_with
+            die_with(args.parent_pid)
         processes = settings.worker_processes if args.processes is None else args.processes
         if processes < 1:
             raise ValueError(f"--processes must be at least 1, got {processes}")
         if processes > 1:
             from profile360.worker.processes import supervise
-            return supervise(processes)
+            return supervise(processes, settings.to_env())
         asyncio.run(bootstrap.run_worker(settings))
         return 0
     if args.command == "api":

@@ -7,45 +7,53 @@ guarantee of ``worker.runner`` holds per partition exactly as with N workers sta
 
 Contract of the supervisor:
 - SIGTERM or SIGINT is passed on to every child; each commits the batch it holds and leaves
-  the group; the supervisor exits 0 once all have.
+  the group. A child still running ``STOP_GRACE`` seconds later is SIGKILLed (its open
+  transaction rolls back; nothing is lost). The command exits 0 if every child stopped
+  cleanly, else with the first failure's code.
 - A child that exits on its own (a crash, or a fatal condition such as ``GenerationMismatch``)
   makes the supervisor stop the others and exit non-zero (the child's code, or 1 if that was
   0): the group fails as one, for the process manager to restart, rather than run on with
   fewer members than configured.
 - If the supervisor itself dies, even by SIGKILL, the kernel sends every child SIGTERM
-  (``PR_SET_PDEATHSIG``), so no orphan goes on consuming.
+  (``PR_SET_PDEATHSIG``, set by the child itself at start-up, see ``die_with``), so no orphan
+  goes on consuming.
 """
 from __future__ import annotations
 
 import ctypes
-import functools
 import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from typing import Mapping
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 60.0
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with(parent: int) -> None:
-    """Runs in the child between fork and exec: ask for SIGTERM when the parent dies (and
-    leave at once if it already has)."""
+def die_with(parent: int) -> None:
+    """Called first thing in a child: have the kernel send SIGTERM when ``parent`` ends, and
+    leave at once if it already has."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:
-        os._exit(1)
+        sys.exit(1)
 
 
-def spawn(module_args: list[str], settings_env: Mapping[str, str] | None = None) -> subprocess.Popen:
-    """``python -m <module_args>`` as a child that receives SIGTERM when this process dies.
+def spawn(module_args: list[str], settings_env: Mapping[str, str]) -> subprocess.Popen:
+    """``python -m <module_args> --parent-pid <this pid>``, a child that calls ``die_with``.
+
     ``settings_env`` (``Settings.to_env``) is laid over this process's environment, which the
-    child otherwise inherits (PATH, HOME, ...)."""
-    env = None if settings_env is None else {**os.environ, **settings_env}
-    return subprocess.Popen([sys.executable, "-m", *module_args], env=env,
-                            preexec_fn=functools.partial(_die_with, os.getpid()))
+    child otherwise inherits (PATH, HOME, ...). Only from the main thread: the kernel signals
+    the child when the *thread* that started it ends."""
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("spawn() must run on the main thread")
+    return subprocess.Popen([sys.executable, "-m", *module_args, "--parent-pid", str(os.getpid())],
+                            env={**os.environ, **settings_env})
 
 
 def _exit_code(status: int) -> int:
@@ -53,32 +61,60 @@ def _exit_code(status: int) -> int:
     return 128 - code if code < 0 else code  # killed by signal n: 128 + n, as a shell reports it
 
 
-def supervise(processes: int) -> int:
+class _Group:
+    """The children and what became of them; only ``reap`` collects exit statuses (signals
+    are sent with ``os.kill``, never through ``Popen``, whose poll would reap behind it)."""
+
+    def __init__(self, children: list[subprocess.Popen]):
+        self.codes: dict[int, int | None] = {c.pid: None for c in children}
+        self.stopping_since: float | None = None
+        self.failure = 0
+
+    def running(self) -> list[int]:
+        return [pid for pid, code in self.codes.items() if code is None]
+
+    def signal_all(self, sig: int) -> None:
+        for pid in self.running():
+            os.kill(pid, sig)  # a zombie (exited, not yet reaped) ignores it; its pid is not reused
+
+    def stop(self, *_: object) -> None:
+        if self.stopping_since is None:
+            self.stopping_since = time.monotonic()
+        self.signal_all(signal.SIGTERM)
+
+    def reap(self) -> None:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0 or pid not in self.codes:
+            if self.stopping_since is not None and time.monotonic() - self.stopping_since > STOP_GRACE:
+                log.error("worker processes %s did not stop within %.0fs; killing them", self.running(), STOP_GRACE)
+                self.signal_all(signal.SIGKILL)
+            time.sleep(0.1)  # a signal wakes this early; nothing else to wait for
+            return
+        self.codes[pid] = code = _exit_code(status)
+        if self.stopping_since is None:
+            log.error("worker process %d exited with %d while the others ran; stopping them", pid, code)
+            self.failure = code or 1
+            self.stop()
+        elif code not in (0, 128 + signal.SIGTERM) and not self.failure:  # SIGTERM before its handler: a clean stop
+            self.failure = code
+
+
+def supervise(processes: int, settings_env: Mapping[str, str]) -> int:
     """Run ``processes`` worker processes until a signal or until one of them exits; see the
     module docstring. Returns the exit code for the command."""
-    children = {c.pid: c for c in (spawn(["profile360", "worker", "--processes", "1"]) for _ in range(processes))}
-    log.info("worker supervisor: %d processes %s", processes, sorted(children))
-    stopping, failure = False, 0
-
-    def stop_all(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children.values():
-            if child.returncode is None:
-                child.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop_all)
-    signal.signal(signal.SIGINT, stop_all)
-    while any(c.returncode is None for c in children.values()):
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:  # the last ones were reaped by Popen.send_signal's poll
+    children: list[subprocess.Popen] = []
+    group = _Group(children)
+    signal.signal(signal.SIGTERM, group.stop)
+    signal.signal(signal.SIGINT, group.stop)
+    for _ in range(processes):
+        if group.stopping_since is not None:  # a signal came while starting them
             break
-        if pid not in children:
-            continue
-        children[pid].returncode = code = _exit_code(status)
-        if not stopping:
-            log.error("worker process %d exited with %d while the others ran; stopping them", pid, code)
-            failure = code or 1
-            stop_all()
-    return failure
+        child = spawn(["profile360", "worker", "--processes", "1"], settings_env)
+        children.append(child)
+        group.codes[child.pid] = None
+    log.info("worker supervisor: %d processes %s", processes, [c.pid for c in children])
+    while group.running():
+        group.reap()
+    for child in children:
+        child.returncode = group.codes[child.pid]  # reaped here, not by Popen
+    return group.failure

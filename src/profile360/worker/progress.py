@@ -7,6 +7,7 @@ import time
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from profile360.settings import Settings
 from profile360.store.writer import TopicPartition as TP
@@ -23,6 +24,23 @@ async def partitions(settings: Settings, topics: list[str]) -> list[TopicPartiti
         await admin.close()
     return [TopicPartition(d["topic"], p["partition"]) for d in described if d["error_code"] == 0
             for p in sorted(d["partitions"], key=lambda p: p["partition"])]
+
+
+async def stable_members(settings: Settings, group: str) -> int:
+    """How many members consumer group ``group`` has once it is stable (0 while it rebalances,
+    is empty, or its coordinator is not ready yet)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([group])
+    except KafkaError as exc:
+        if not exc.retriable:
+            raise
+        return 0
+    finally:
+        await admin.close()
+    _error, _group, state, _protocol_type, _protocol, members, *_ = response.groups[0]
+    return len(members) if state == "Stable" else 0
 
 
 async def end_offsets(settings: Settings, families: tuple[str, ...] = PROJECTED_FAMILIES) -> dict[TP, int]:

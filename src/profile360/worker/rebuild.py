@@ -87,8 +87,8 @@ async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
                 await _run_until_caught_up(settings, erasures, gen, on_progress, poll, ("erasure",), 0)
                 await erasures.stop()
             extra = (processes or settings.worker_processes) - 1
-            members = [spawn(["profile360.worker.rebuild_member", str(gen.number)], settings.to_env()) for _ in range(extra)]
-            async with _running(Worker(rebuilder, codec, pool, live=False, scope=scope), members) as job:
+            members = [["profile360.worker.rebuild_member", str(gen.number)]] * extra
+            async with _running(Worker(rebuilder, codec, pool, live=False, scope=scope), members, settings) as job:
                 await _run_until_caught_up(settings, job, gen, on_progress, poll)
                 old = await _switch(settings, admin, job, gen)
                 records = sum((await _stored(job)).values())
@@ -144,10 +144,11 @@ class _Job:
     """The rebuild's worker, the task running it, and its extra processes (members of the same
     consumer group, see ``rebuild_member``)."""
 
-    def __init__(self, worker: Worker, processes: list[subprocess.Popen] = ()):
+    def __init__(self, worker: Worker):
         self.worker = worker
         self.task = asyncio.create_task(worker.run())
-        self.processes = list(processes)
+        self.processes: list[subprocess.Popen] = []
+        self.stopped = False
 
     def ended(self) -> str | None:
         """Why the job can no longer finish, if it can't: its worker or a process ended."""
@@ -157,47 +158,63 @@ class _Job:
         codes = [p.returncode for p in self.processes if p.poll() is not None]
         return f"a rebuild process exited with code {codes[0]} before the switch" if codes else None
 
+    async def ready(self, settings: Settings) -> bool:
+        """Whether every process of the job is a member of the stable group."""
+        if not self.processes:
+            return bool(self.worker.stats.assigned)
+        return await progress.stable_members(settings, self.worker.settings.consumer_group) >= 1 + len(self.processes)
+
     async def stop(self) -> None:
         """Stop everything; returns once no process of the job writes any more."""
-        for p in self.processes:
-            if p.poll() is None:
-                p.terminate()
+        if self.stopped:
+            return
+        self.stopped = True
+        self._terminate()
         self.worker.stop()
-        await self.task
-        for p in self.processes:
-            await asyncio.to_thread(_wait_or_kill, p)
-
+        try:
+            await self.task
+        finally:
+            await asyncio.to_thread(_wait_or_kill, self.processes)
 
     async def abandon(self) -> None:
         """After a failure: stop the processes and the worker, whatever became of them."""
-        for p in self.processes:
-            if p.poll() is None:
-                p.terminate()
+        self.stopped = True
+        self._terminate()
         self.worker.stop()
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
+        await asyncio.to_thread(_wait_or_kill, self.processes)
+
+    def _terminate(self) -> None:
         for p in self.processes:
-            await asyncio.to_thread(_wait_or_kill, p)
+            if p.poll() is None:
+                p.terminate()
 
 
 @contextlib.asynccontextmanager
-async def _running(worker: Worker, processes: list[subprocess.Popen] = ()) -> AsyncIterator[_Job]:
-    """A job that is abandoned if the block fails, so that no process of a failed rebuild
-    goes on writing (the next ``rebuild`` resumes the generation)."""
-    job = _Job(worker, processes)
+async def _running(worker: Worker, members: list[list[str]] = (), settings: Settings | None = None) -> AsyncIterator[_Job]:
+    """A job (this process's worker plus a process per entry of ``members``) that is abandoned
+    if the block fails, so that no process of a failed rebuild goes on writing (the next
+    ``rebuild`` resumes the generation)."""
+    job = _Job(worker)
     try:
+        for args in members:
+            job.processes.append(spawn(args, settings.to_env()))
         yield job
     except BaseException:
         await job.abandon()
         raise
 
 
-def _wait_or_kill(process: subprocess.Popen, timeout: float = 60) -> None:
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def _wait_or_kill(processes: list[subprocess.Popen], timeout: float = 60) -> None:
+    """Wait for ``processes`` to exit, together at most ``timeout`` seconds; then kill them."""
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 async def _run_until_caught_up(settings: Settings, job: _Job, gen: generations.Generation,
@@ -212,7 +229,7 @@ async def _run_until_caught_up(settings: Settings, job: _Job, gen: generations.G
         starts, ends = await progress.log_bounds(settings, families)
         sample = _sample(gen.number, ends, await _stored(job, starts), samples)
         on_progress(sample)
-        if sample.remaining <= slack and (job.worker.stats.assigned or job.processes or not any(ends.values())):
+        if sample.remaining <= slack and (not any(ends.values()) or await job.ready(settings)):
             return
 
 

@@ -1,7 +1,7 @@
 """An extra process of a rebuild: ``rebuild --processes N`` runs N-1 of these beside its own
 worker, so a rebuild uses as many cores as the live worker may.
 
-``python -m profile360.worker.rebuild_member GENERATION``, with the settings in the
+``python -m profile360.worker.rebuild_member GENERATION [--parent-pid PID]``, with the settings in the
 environment (``Settings.to_env``). It joins the rebuild's consumer group and applies into the
 building generation ``GENERATION``, with the same scope as the rebuild, until SIGTERM; it
 exits with code 3 at once if that generation is no longer being built. The rebuild stops its
@@ -9,6 +9,7 @@ members before it switches, and they die with it (see ``worker.processes``).
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
@@ -20,6 +21,7 @@ from profile360.bootstrap import load_codec, on_signals
 from profile360.settings import Settings
 from profile360.store import generations
 from profile360.store.writer import Scope
+from profile360.worker.processes import die_with
 from profile360.worker.runner import Worker
 
 log = logging.getLogger(__name__)
@@ -67,8 +69,14 @@ async def run(settings: Settings, number: int) -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m profile360.worker.rebuild_member")
+    parser.add_argument("generation", type=int)
+    parser.add_argument("--parent-pid", type=int, help="stop when this process ends (set by the rebuild)")
+    args = parser.parse_args()
+    if args.parent_pid is not None:
+        die_with(args.parent_pid)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    sys.exit(asyncio.run(run(Settings.from_env(), int(sys.argv[1]))))
+    sys.exit(asyncio.run(run(Settings.from_env(), args.generation)))
 
 
 if __name__ == "__main__":
