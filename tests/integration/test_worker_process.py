@@ -94,6 +94,7 @@ async def test_killing_the_supervisor_stops_its_processes(settings):
     pids: list[int] = []
     try:
         pids = await wait_until(lambda: _two_children(worker), 60, "two worker processes")
+        await wait_until(lambda: group_members(settings, 2), 60, "both processes running, in the group")
         worker.kill()  # SIGKILL: the supervisor cannot pass anything on
         worker.wait(10)
         await wait_until(lambda: _none_alive(pids), 30, "the orphaned processes to stop")
