@@ -88,13 +88,8 @@ async def delete_topics(settings: Settings, prefix: str) -> list[str]:
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
-    """Environment of a profile360 process for ``settings`` (as the integration harness builds it)."""
-    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap, "DATABASE_URL": settings.database_url,
-            "P360_TOPIC_PREFIX": settings.topic_prefix, "P360_CONSUMER_GROUP": settings.consumer_group,
-            "P360_BATCH_MAX_RECORDS": str(settings.batch_max_records),
-            "P360_BATCH_TIMEOUT_MS": str(settings.batch_timeout_ms),
-            "P360_TOPIC_PARTITIONS": str(settings.topic_partitions),
-            "P360_WORKER_PROCESSES": str(settings.worker_processes)}
+    """Environment of a profile360 process for ``settings``."""
+    return {**os.environ, **settings.to_env()}
 
 
 def _meminfo_gib() -> float:

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 
 from profile360.bootstrap import load_codec, open_pool
 from profile360.settings import Settings
@@ -65,10 +63,7 @@ class InProcessWorker:
 
 
 def env_for(settings: Settings) -> dict[str, str]:
-    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap, "DATABASE_URL": settings.database_url,
-            "P360_TOPIC_PREFIX": settings.topic_prefix, "P360_CONSUMER_GROUP": settings.consumer_group,
-            "P360_BATCH_MAX_RECORDS": str(settings.batch_max_records),
-            "P360_TOPIC_PARTITIONS": str(settings.topic_partitions)}
+    return {**os.environ, **settings.to_env()}
 
 
 def start_worker_process(settings: Settings, processes: int = 1) -> subprocess.Popen:
@@ -103,19 +98,8 @@ async def table(conn: asyncpg.Connection, name: str, order: str) -> list[dict]:
 
 
 async def group_members(settings, count: int) -> bool:
-    """Whether the worker group is stable with ``count`` members that each own partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        (response,) = await admin.describe_consumer_groups([settings.consumer_group])
-    except KafkaError as exc:
-        if exc.retriable:  # e.g. the coordinator of a new broker is not ready yet
-            return False
-        raise
-    finally:
-        await admin.close()
-    group = response.groups[0]
-    return group[2] == "Stable" and len(group[5]) == count and all(member[-1] for member in group[5])
+    """Whether the worker group is stable with ``count`` members."""
+    return await progress.stable_members(settings, settings.consumer_group) == count
 
 
 def children_of(proc: subprocess.Popen) -> list[int]:

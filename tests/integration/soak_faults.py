@@ -98,7 +98,7 @@ class Soak:
         await self.note("rebuild started")
         while True:
             try:
-                result = await rebuild(self.settings, CODEC, processes=self.processes)
+                result = await rebuild(replace(self.settings, worker_processes=self.processes), CODEC)
                 break
             except (OSError, KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 await asyncio.sleep(1)

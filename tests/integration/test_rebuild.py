@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import asyncpg
@@ -104,7 +105,7 @@ async def test_rebuild_while_ingesting_and_reading(settings):
             reader = asyncio.create_task(_read_totals(client, stop, totals))
             # two processes: this one and a rebuild_member (the rebuild waits for both in its group),
             # stopped before the switch
-            result = await rebuild(settings, CODEC, on_progress=samples.append, poll=0.1, processes=2)
+            result = await rebuild(replace(settings, worker_processes=2), CODEC, on_progress=samples.append, poll=0.1)
             assert not running_members(), "a rebuild process outlived the rebuild"
             await feeder
             await wait_caught_up(settings)
@@ -249,14 +250,16 @@ async def test_a_failed_rebuild_leaves_no_process_behind_and_the_next_one_resume
     events = workload.interactions("acme", 800)
     await publish(settings, catalog, events)
 
+    two = replace(settings, worker_processes=2)
+
     def fail_once_the_members_run(progress) -> None:
         if settings.topic("interactions") in progress.lag:  # past the erasure phase: the members are started
             raise RuntimeError("operator pressed Ctrl-C")
 
     with pytest.raises(RuntimeError, match="Ctrl-C"):
-        await rebuild(settings, CODEC, on_progress=fail_once_the_members_run, poll=0.1, processes=2)
+        await rebuild(two, CODEC, on_progress=fail_once_the_members_run, poll=0.1)
     assert not running_members(), "a process of the failed rebuild goes on writing"
-    result = await rebuild(settings, CODEC, poll=0.1, processes=2)
+    result = await rebuild(two, CODEC, poll=0.1)
     assert (result.generation, result.replaced) == (2, 1), "the second rebuild resumes generation 2"
     assert not running_members()
     await check_tables_match_oracle(settings, events, catalog)

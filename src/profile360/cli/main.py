@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sys
+from dataclasses import replace
 
 from profile360.settings import Settings
 
@@ -88,6 +89,8 @@ def _produce(settings: Settings, topic: str, path: str) -> int:
 
 def run(argv: list[str], settings: Settings) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "processes", None) is not None:  # worker and rebuild: overrides P360_WORKER_PROCESSES
+        settings = replace(settings, worker_processes=args.processes)
     from profile360 import bootstrap
 
     if args.command == "devstack":
@@ -100,12 +103,9 @@ def run(argv: list[str], settings: Settings) -> int:
         if args.parent_pid is not None:
             from profile360.worker.processes import die_with
             die_with(args.parent_pid)
-        processes = settings.worker_processes if args.processes is None else args.processes
-        if processes < 1:
-            raise ValueError(f"--processes must be at least 1, got {processes}")
-        if processes > 1:
+        if settings.worker_processes > 1:
             from profile360.worker.processes import supervise
-            return supervise(processes, settings.to_env())
+            return supervise(settings.worker_processes, settings.to_env())
         asyncio.run(bootstrap.run_worker(settings))
         return 0
     if args.command == "api":
@@ -129,10 +129,8 @@ def run(argv: list[str], settings: Settings) -> int:
     if args.command in ("rebuild", "replay", "generations"):
         from profile360.cli import rebuild
         if args.command == "rebuild":
-            if args.processes is not None and args.processes < 1:
-                raise ValueError(f"--processes must be at least 1, got {args.processes}")
             return asyncio.run(rebuild.run_rebuild(settings, bootstrap.load_codec(), args.keep_old, not args.no_progress,
-                                                   args.projection, args.allow_truncated, args.processes))
+                                                   args.projection, args.allow_truncated))
         if args.command == "replay":
             return asyncio.run(rebuild.run_replay(settings, args.since))
         return asyncio.run(rebuild.run_generations(settings, args.action, args.number))

@@ -34,11 +34,11 @@ class _Bar:
 
 
 async def run_rebuild(settings: Settings, codec: Codec, keep_old: bool, show_progress: bool,
-                      projection: str | None = None, allow_truncated: bool = False, processes: int | None = None) -> int:
+                      projection: str | None = None, allow_truncated: bool = False) -> int:
     bar = _Bar(show_progress)
     try:
         result = await rebuild(settings, codec, keep_old=keep_old, on_progress=bar, projection=projection,
-                               allow_truncated=allow_truncated, processes=processes)
+                               allow_truncated=allow_truncated)
     finally:
         bar.close()
     fate = "dropped" if result.dropped else "kept (drop it with: profile360 generations drop " \

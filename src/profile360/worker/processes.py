@@ -65,8 +65,8 @@ class _Group:
     """The children and what became of them; only ``reap`` collects exit statuses (signals
     are sent with ``os.kill``, never through ``Popen``, whose poll would reap behind it)."""
 
-    def __init__(self, children: list[subprocess.Popen]):
-        self.codes: dict[int, int | None] = {c.pid: None for c in children}
+    def __init__(self) -> None:
+        self.codes: dict[int, int | None] = {}  # pid: exit code, None while it runs
         self.stopping_since: float | None = None
         self.failure = 0
 
@@ -103,7 +103,7 @@ def supervise(processes: int, settings_env: Mapping[str, str]) -> int:
     """Run ``processes`` worker processes until a signal or until one of them exits; see the
     module docstring. Returns the exit code for the command."""
     children: list[subprocess.Popen] = []
-    group = _Group(children)
+    group = _Group()
     signal.signal(signal.SIGTERM, group.stop)
     signal.signal(signal.SIGINT, group.stop)
     for _ in range(processes):

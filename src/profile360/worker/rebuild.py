@@ -69,10 +69,10 @@ class Result:
 
 async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
                   on_progress: Callable[[Progress], None] = lambda p: None, poll: float = 0.5,
-                  projection: str | None = None, allow_truncated: bool = False, processes: int | None = None) -> Result:
+                  projection: str | None = None, allow_truncated: bool = False) -> Result:
     """Rebuild every projection (or only ``projection``) into a new generation and switch to
-    it (see module doc). ``processes``: how many processes apply the records (default:
-    ``settings.worker_processes``); this one and ``processes - 1`` others."""
+    it (see module doc). ``settings.worker_processes`` processes apply the records: this one
+    and that many minus one ``rebuild_member`` processes."""
     started = time.monotonic()
     admin = await asyncpg.connect(settings.database_url)
     try:
@@ -86,8 +86,7 @@ async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
             async with _running(Worker(rebuilder, codec, pool, live=False, families=("erasure",), scope=scope)) as erasures:
                 await _run_until_caught_up(settings, erasures, gen, on_progress, poll, ("erasure",), 0)
                 await erasures.stop()
-            extra = (processes or settings.worker_processes) - 1
-            members = [["profile360.worker.rebuild_member", str(gen.number)]] * extra
+            members = [["profile360.worker.rebuild_member", str(gen.number)]] * (settings.worker_processes - 1)
             async with _running(Worker(rebuilder, codec, pool, live=False, scope=scope), members, settings) as job:
                 await _run_until_caught_up(settings, job, gen, on_progress, poll)
                 old = await _switch(settings, admin, job, gen)
