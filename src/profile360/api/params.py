@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from profile360.api.auth import PRINCIPAL
-from profile360.api.errors import ApiError, bad_param
+from profile360.api.errors import bad_param
 from profile360.events.rules import MAX_ID_LEN, MAX_TIME, MIN_TIME
 
 

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 MIN_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 MAX_TIME = datetime(2100, 1, 1, tzinfo=timezone.utc)
 MAX_ID_LEN = 256
-_TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 class InvalidEvent(ValueError):
@@ -47,7 +47,7 @@ def text(name: str, rec: Mapping[str, Any], key: str, *, required: bool = True, 
 def envelope(name: str, rec: Mapping[str, Any]) -> tuple[str, str, datetime]:
     event_id = text(name, rec, "eventId")
     tenant_id = text(name, rec, "tenantId")
-    if not _TENANT_RE.fullmatch(tenant_id):
+    if not TENANT_RE.fullmatch(tenant_id):
         raise InvalidEvent(name, "tenantId", "must match [A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
     occurred_at = rec.get("occurredAt")
     if not isinstance(occurred_at, datetime) or not MIN_TIME <= occurred_at < MAX_TIME:

@@ -8,7 +8,6 @@ fast hash is enough), and the key itself is shown once, when created.
 from __future__ import annotations
 
 import hashlib
-import re
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -16,8 +15,9 @@ from datetime import datetime
 
 import asyncpg
 
+from profile360.events.rules import TENANT_RE
+
 ROLES = ("admin", "editor", "viewer")
-TENANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 PREFIX = "p360"
 
 
