@@ -12,6 +12,7 @@ from aiohttp import web
 
 from profile360.api.app import create_app
 from profile360.events.codec import Codec
+from profile360.outages import riding_out
 from profile360.resources import projections_dir, schemas_dir
 from profile360.settings import Settings
 from profile360.store.migrations import load_migrations, migrate
@@ -35,8 +36,10 @@ async def apply_migrations(settings: Settings) -> list[str]:
 
 
 async def open_pool(settings: Settings, size: int = 4) -> asyncpg.Pool:
-    """A pool to a database whose schema matches this build (else ``SchemaMismatch``)."""
-    pool, _ = await open_checked_pool(settings.database_url, size, command_timeout=120)
+    """A pool to a database whose schema matches this build (else ``SchemaMismatch``); waits
+    for the database through an outage."""
+    pool, _ = await riding_out(open_checked_pool, settings.database_url, size, what="connecting to PostgreSQL",
+                               command_timeout=120)
     return pool
 
 
@@ -48,7 +51,7 @@ def on_signals(callback: Callable[[], object]) -> None:
 
 async def run_worker(settings: Settings) -> None:
     """Run the projection worker until SIGTERM/SIGINT; the batch in flight is finished first."""
-    await ensure_topics(settings)
+    await riding_out(ensure_topics, settings, what="connecting to Kafka")
     pool = await open_pool(settings)
     worker = Worker(settings, load_codec(), pool)
     on_signals(worker.stop)

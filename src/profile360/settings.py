@@ -40,6 +40,7 @@ class Settings:
     topic_partitions: int = 4
     segment_refresh_seconds: float = 3600.0  # windowed segments re-evaluated this often (0: never)
     command_wait_ms: int = 5000  # how long an API command waits for its event to be applied
+    stall_seconds: float = 60.0  # /readyz answers 503 ``stalled`` when a record waits this long unapplied
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
     def __post_init__(self) -> None:
@@ -49,6 +50,8 @@ class Settings:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.segment_refresh_seconds < 0:
             raise ValueError(f"segment_refresh_seconds must be 0 (never) or more, got {self.segment_refresh_seconds}")
+        if self.stall_seconds <= 0:
+            raise ValueError(f"stall_seconds must be more than 0, got {self.stall_seconds}")
 
     def topic(self, family: str) -> str:
         """Kafka topic name of an event family (see ``TOPIC_FAMILIES``)."""
@@ -77,6 +80,7 @@ class Settings:
             "P360_TOPIC_PARTITIONS": str(self.topic_partitions),
             "P360_SEGMENT_REFRESH_SECONDS": repr(self.segment_refresh_seconds),
             "P360_COMMAND_WAIT_MS": str(self.command_wait_ms), "P360_DEVSTACK_DIR": str(self.devstack_dir),
+            "P360_STALL_SECONDS": repr(self.stall_seconds),
         }
 
     @classmethod
@@ -102,6 +106,7 @@ class Settings:
             segment_refresh_seconds=float(env.get("P360_SEGMENT_REFRESH_SECONDS", base.segment_refresh_seconds)),
             command_wait_ms=int(env.get("P360_COMMAND_WAIT_MS", base.command_wait_ms)),
             devstack_dir=Path(env.get("P360_DEVSTACK_DIR", str(base.devstack_dir))),
+            stall_seconds=float(env.get("P360_STALL_SECONDS", base.stall_seconds)),
         )
 
 

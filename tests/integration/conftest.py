@@ -44,3 +44,11 @@ async def settings(stack: Services) -> Settings:
                  consumer_group=f"worker-{name}", batch_max_records=500, batch_timeout_ms=100, topic_partitions=3)
     await apply_migrations(s)
     return s
+
+
+@pytest.fixture
+def owned(stack: Services) -> Services:
+    """The stack, when the tests own its services (fault tests stop and restart them)."""
+    if stack.pg_dir is None:
+        pytest.skip("restarting services needs the tests' own Kafka and PostgreSQL (KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL are set)")
+    return stack

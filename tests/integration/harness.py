@@ -77,6 +77,21 @@ def start_worker_process(settings: Settings, processes: int = 1) -> subprocess.P
     return proc
 
 
+def start_api_process(settings: Settings, **env: str) -> subprocess.Popen:
+    """``profile360 api`` as a real process on a free port (``proc.base_url``); ``env`` adds
+    variables; its log goes to a temporary file (``worker_log`` reads it too)."""
+    from profile360.devstack import free_port
+
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="api-", suffix=".log", delete=False)
+    proc = subprocess.Popen([sys.executable, "-m", "profile360", "api"],
+                            env={**env_for(settings), "API_BIND": f"127.0.0.1:{port}", **env},
+                            stdout=subprocess.DEVNULL, stderr=log)
+    proc.log_path = log.name  # type: ignore[attr-defined]
+    proc.base_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    return proc
+
+
 def stop_process(proc: subprocess.Popen, timeout: float = 30) -> int:
     """SIGTERM, then the exit code; a process that does not exit within ``timeout`` is
     killed and the test fails."""

@@ -32,7 +32,6 @@ from profile360.worker.rebuild import rebuild
 from . import workload
 from .full_check import check_all_tables
 from .harness import children_of, end_offsets, group_members, start_worker_process, stop_process, stored_positions, wait_caught_up, worker_log
-from .test_faults import owned  # noqa: F401  (fixture)
 from .test_pipeline import CODEC, publish
 from .test_profiles import publish_records
 from .harness import wait_until

@@ -31,13 +31,6 @@ async def some_applied(settings, at_least: int = 1) -> None:
     await wait_until(check, 60, f"{at_least} applied records")
 
 
-@pytest.fixture
-def owned(stack):
-    if stack.pg_dir is None:
-        pytest.skip("restarting services needs the tests' own Kafka and PostgreSQL (KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL are set)")
-    return stack
-
-
 async def ingest_with(settings, events, fault) -> None:
     """Publish the catalog, ``events`` and half of the people events, run a worker process, call
     ``fault()`` once some are applied, publish the other half, then wait until everything is

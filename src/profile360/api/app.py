@@ -9,14 +9,16 @@ from profile360.api import (auth, commands, customer360, customers, erasure, fre
                             org_customers, org_feedback, profiles, sections, segments)
 from profile360.api.errors import error_middleware
 from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
+from profile360.outages import riding_out
 from profile360.settings import Settings
 from profile360.store.pool import open_checked_pool
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     # JIT compilation costs more than it saves on these short, index-driven queries
-    pool, app[SCHEMA_VERSION] = await open_checked_pool(app[SETTINGS].database_url, 10, command_timeout=30,
-                                                        server_settings={"jit": "off"})
+    pool, app[SCHEMA_VERSION] = await riding_out(open_checked_pool, app[SETTINGS].database_url, 10,
+                                                 what="connecting to PostgreSQL", command_timeout=30,
+                                                 server_settings={"jit": "off"})
     app[POOL] = pool
     yield
     await pool.close()
@@ -27,6 +29,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth.middleware(), freshness.at_least],
                           client_max_size=1024 * 1024)
     app[SETTINGS] = settings
+    app[health.PROBE] = health.LagProbe()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(commands.publisher)
     app.router.add_get("/healthz", health.healthz)

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from profile360.api.errors import ApiError
 from profile360.api.keys import SETTINGS
 from profile360.events.codec import Codec
+from profile360.outages import database_down, describe
 from profile360.resources import schemas_dir
 from profile360.topics import partition_key
 
@@ -42,7 +43,7 @@ async def _producer(app: web.Application) -> AIOKafkaProducer:
                 await asyncio.wait_for(producer.start(), 10)
             except Exception as exc:
                 await producer.stop()
-                raise ApiError(503, "kafka_unavailable", f"cannot publish the command: {exc}") from None
+                raise ApiError(503, "kafka_unavailable", f"cannot publish the command: {describe(exc)}") from None
             state["producer"] = producer
     return state["producer"]
 
@@ -80,7 +81,7 @@ async def publish(app: web.Application, family: str, name: str, record: dict[str
         meta = await asyncio.wait_for(producer.send_and_wait(app[SETTINGS].topic(family), value,
                                                              key=partition_key(name, record)), 10)
     except Exception as exc:
-        raise ApiError(503, "kafka_unavailable", f"the command was not published: {exc}") from None
+        raise ApiError(503, "kafka_unavailable", f"the command was not published: {describe(exc)}") from None
     return Position(meta.topic, meta.partition, meta.offset)
 
 
@@ -93,12 +94,17 @@ async def applied(app: web.Application, conn: asyncpg.Connection, pos: Position)
 
 async def wait_applied(app: web.Application, pool: asyncpg.Pool,
                        check: Callable[[asyncpg.Connection], Awaitable[bool]]) -> bool:
-    """Poll ``check`` until it holds or ``command_wait_ms`` has passed."""
+    """Poll ``check`` until it holds or ``command_wait_ms`` has passed; a database outage
+    meanwhile only means not seen yet."""
     deadline = time.monotonic() + app[SETTINGS].command_wait_ms / 1000
     while True:
-        async with pool.acquire() as conn:
-            if await check(conn):
-                return True
+        try:
+            async with pool.acquire(timeout=max(0.1, deadline - time.monotonic())) as conn:
+                if await check(conn):
+                    return True
+        except Exception as exc:
+            if not database_down(exc):
+                raise
         if time.monotonic() >= deadline:
             return False
         await asyncio.sleep(0.05)

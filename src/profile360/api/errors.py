@@ -1,4 +1,11 @@
-"""One JSON error format for every route: ``{"error": {"status", "code", "message", "field"?}}``."""
+"""One JSON error format for every route: ``{"error": {"status", "code", "message", "field"?}}``.
+
+Status codes: 4xx for the caller's mistakes; 503 with ``Retry-After`` when a dependency is
+away (``database_unavailable``, ``kafka_unavailable``, the cause in the message) or a write is
+not applied yet; 500 (``internal_error``) only for bugs. A read (GET/HEAD) that meets a
+connection broken under it (a PostgreSQL restart leaves every pooled connection dead) is
+answered once more on fresh connections before it is given up as 503.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,6 +14,9 @@ from typing import Awaitable, Callable
 
 import orjson
 from aiohttp import web
+
+from profile360.api.keys import POOL
+from profile360.outages import database_down, describe, kafka_down
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +50,43 @@ def json_response(data: object, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def unavailable(exc: BaseException) -> ApiError | None:
+    """The 503 for an outage of PostgreSQL or Kafka, else None."""
+    if database_down(exc):
+        return ApiError(503, "database_unavailable", f"the database is unavailable ({describe(exc)}); retry shortly")
+    if kafka_down(exc):
+        return ApiError(503, "kafka_unavailable", f"Kafka is unavailable ({describe(exc)}); retry shortly")
+    return None
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except Exception as exc:
+        if request.method not in ("GET", "HEAD") or not database_down(exc) or POOL not in request.app:
+            raise
+        log.info("%s %s met a broken database connection (%s); answering once more on fresh ones",
+                 request.method, request.path, describe(exc))
+        await request.app[POOL].expire_connections()
+        return await handler(request)
+
+
+def error_response(exc: ApiError) -> web.Response:
+    response = json_response(exc.body(), exc.status)
+    if exc.status == 503:
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await _answer(request, handler)
     except ApiError as exc:
-        response = json_response(exc.body(), exc.status)
-        if exc.status == 503:
-            response.headers["Retry-After"] = "1"
-        return response
+        return error_response(exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -57,6 +95,10 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
         if "Allow" in exc.headers:  # 405 names the methods the route has (RFC 9110)
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except Exception:
+    except Exception as exc:
+        outage = unavailable(exc)
+        if outage is not None:
+            log.warning("%s %s: %s", request.method, request.path, outage.message)
+            return error_response(outage)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response(ApiError(500, "internal_error", "internal error").body(), 500)

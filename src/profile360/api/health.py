@@ -1,11 +1,60 @@
-"""Liveness and readiness."""
+"""Liveness and readiness.
+
+``/readyz`` answers 200 ``ready`` when the database answers, with each consumer's stored
+progress and the live worker's lag; 503 ``unavailable`` when the database does not answer;
+503 ``stalled`` when the worker has applied nothing to a partition for ``P360_STALL_SECONDS``
+while a record there has waited longer than that (a worker that is down, hung or failing on
+every batch). The lag is looked up at most once a second per process; when Kafka does not
+answer within 2 s the answer stays 200 and says so (reads do not need Kafka).
+"""
 from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
 
 from aiohttp import web
 
 from profile360.api.errors import json_response
-from profile360.api.keys import POOL, SCHEMA_VERSION
+from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
+from profile360.outages import describe
+from profile360.settings import Settings
 from profile360.store import reads
+from profile360.worker import progress
+
+KAFKA_TIMEOUT = 2.0
+
+
+class LagProbe:
+    """The live worker's lag and stalled partitions, computed at most once a second."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.at = float("-inf")
+        self.last: dict[str, Any] = {}
+
+    async def check(self, settings: Settings, stored: dict) -> dict[str, Any]:
+        async with self.lock:
+            if time.monotonic() - self.at >= 1.0:
+                try:
+                    self.last = await asyncio.wait_for(_lag(settings, stored), KAFKA_TIMEOUT)
+                except Exception as exc:  # Kafka away: no verdict on the worker
+                    self.last = {"kafka": f"unavailable ({describe(exc)})"}
+                self.at = time.monotonic()
+            return self.last
+
+
+async def _lag(settings: Settings, stored: dict) -> dict[str, Any]:
+    starts, ends = await progress.log_bounds(settings)
+    now = time.time()
+    suspects = progress.suspects(now, settings.stall_seconds, stored, starts, ends)
+    stalled = progress.stalled(now, settings.stall_seconds, await progress.record_times(settings, suspects))
+    applied = progress.reached({tp: o for tp, (o, _) in stored.items()}, starts)
+    return {"kafka": "ok", "lag": sum(max(0, end - applied.get(tp, 0)) for tp, end in ends.items()),
+            "stalled": [{"topic": t, "partition": p, "waitingSeconds": s} for (t, p), s in sorted(stalled.items())]}
+
+
+PROBE = web.AppKey("lag_probe", LagProbe)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -14,11 +63,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the database answers; reports the schema version and each consumer's stored progress."""
+    """Ready, unavailable or stalled (see the module's docstring)."""
+    settings = request.app[SETTINGS]
     try:
         async with request.app[POOL].acquire(timeout=2) as conn:
             consumers = await reads.readiness(conn)
+            stored = await progress.positions_with_times(conn, settings.consumer_group)
     except Exception as exc:  # any failure to reach the database means not ready
-        return json_response({"status": "unavailable", "database": f"{type(exc).__name__}: {exc}"}, 503)
-    return json_response({"status": "ready", "database": "ok", "schemaVersion": request.app[SCHEMA_VERSION],
-                          "consumers": consumers})
+        return json_response({"status": "unavailable", "database": describe(exc)}, 503)
+    worker = await request.app[PROBE].check(settings, stored)
+    status = "stalled" if worker.get("stalled") else "ready"
+    return json_response({"status": status, "database": "ok", "schemaVersion": request.app[SCHEMA_VERSION],
+                          "consumers": consumers, "worker": worker}, 503 if worker.get("stalled") else 200)

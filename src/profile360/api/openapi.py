@@ -52,12 +52,16 @@ SEGMENT_ID = _path("id", "segment id", r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 LOCALE = _path("locale", "a locale such as en; echoed in the response")
 
 
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
+
+
 def _op(summary: str, params: list[Schema], ok: Schema, *extra: int, body: Schema | None = None,
         ok_status: int = 200) -> Schema:
-    statuses = {400, 401, 403, 404, *extra} | ({503} if any(p.get("in") == "header" for p in params) else set())
+    statuses = {400, 401, 403, 404, 503, *extra}  # 503: a dependency is away (database_unavailable, …)
     responses: dict[str, Any] = {str(ok_status): {"description": "OK", "content": {"application/json": {"schema": ok}}}}
     for status in sorted(statuses):
         responses[str(status)] = {"description": "error", "content": {"application/json": {"schema": ERROR}}}
+    responses["503"]["headers"] = RETRY_AFTER
     op: Schema = {"summary": summary, "parameters": params, "responses": responses}
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sys
+import traceback
 from dataclasses import replace
 
 from profile360.settings import Settings
@@ -144,7 +145,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from profile360.store.migrations import SchemaMismatch
     from profile360.store.generations import RebuildConflict
-    from profile360.worker.rebuild import TruncatedLog
+    from profile360.worker.rebuild import RebuildInterrupted, TruncatedLog
     from profile360.worker.runner import PositionBeyondLog
 
     try:
@@ -152,6 +153,10 @@ def main() -> None:
     except ValueError as exc:  # bad settings or arguments, and InvalidEvent
         print(f"profile360: {exc}", file=sys.stderr)
         sys.exit(2)
-    except (SchemaMismatch, PositionBeyondLog, TruncatedLog, RebuildConflict) as exc:
+    except (SchemaMismatch, PositionBeyondLog, TruncatedLog, RebuildConflict, RebuildInterrupted) as exc:
         print(f"profile360: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as exc:  # a bug, or an error a process must not ride out: the trace, then one clear line
+        traceback.print_exc()
+        logging.getLogger("profile360").critical("fatal: %s: %s; exiting with code 1", type(exc).__name__, exc)
         sys.exit(1)

@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from profile360.outages import riding_out
 from profile360.settings import Settings
 from profile360.store.writer import TopicPartition as TP
 from profile360.topics import PROJECTED_FAMILIES
@@ -82,18 +83,75 @@ async def stored_positions(conn: asyncpg.Connection, consumer: str) -> dict[TP, 
 
 async def wait_caught_up(settings: Settings, timeout: float = 60, poll: float = 0.1) -> None:
     """Return once everything published *before this call* has been applied; raise
-    ``TimeoutError`` after ``timeout`` seconds."""
-    starts, ends = await log_bounds(settings)
+    ``TimeoutError`` after ``timeout`` seconds. Outages meanwhile are waited out."""
     deadline = time.monotonic() + timeout
+    starts, ends = await asyncio.wait_for(riding_out(log_bounds, settings, what="reading log ends"), timeout)
+    while True:
+        left = max(0.1, deadline - time.monotonic())
+        stored = await asyncio.wait_for(riding_out(_stored_now, settings, what="reading stored positions"), left)
+        applied = reached(stored, starts)
+        behind = {tp: o - applied[tp] for tp, o in ends.items() if applied[tp] < o}
+        if not behind:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"projections still behind after {timeout}s: {behind}")
+        await asyncio.sleep(poll)
+
+
+async def _stored_now(settings: Settings) -> dict[TP, int]:
     conn = await asyncpg.connect(settings.database_url)
     try:
-        while True:
-            applied = reached(await stored_positions(conn, settings.consumer_group), starts)
-            behind = {tp: o - applied[tp] for tp, o in ends.items() if applied[tp] < o}
-            if not behind:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"projections still behind after {timeout}s: {behind}")
-            await asyncio.sleep(poll)
+        return await stored_positions(conn, settings.consumer_group)
     finally:
         await conn.close()
+
+
+async def record_times(settings: Settings, offsets: dict[TP, int], timeout: float = 2.0) -> dict[TP, float]:
+    """The timestamp (seconds since the epoch) of the record at each given offset, for the
+    partitions where one is there to read within ``timeout``."""
+    tps = {TopicPartition(t, p): o for (t, p), o in offsets.items()}
+    if not tps:
+        return {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(tps))
+        for tp, offset in tps.items():
+            consumer.seek(tp, offset)
+        found: dict[TP, float] = {}
+        deadline = time.monotonic() + timeout
+        while len(found) < len(tps) and time.monotonic() < deadline:
+            for tp, records in (await consumer.getmany(timeout_ms=200)).items():
+                if records and (tp.topic, tp.partition) not in found:
+                    found[(tp.topic, tp.partition)] = records[0].timestamp / 1000
+                    consumer.pause(tp)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def positions_with_times(conn: asyncpg.Connection, consumer: str) -> dict[TP, tuple[int, float]]:
+    """Each stored position of ``consumer`` with when it was last written (seconds since the epoch)."""
+    rows = await conn.fetch("SELECT topic, partition, next_offset, extract(epoch FROM updated_at)::float8 AS at "
+                            "FROM consumer_positions WHERE consumer = $1", consumer)
+    return {(r["topic"], r["partition"]): (r["next_offset"], r["at"]) for r in rows}
+
+
+def suspects(now: float, stall_seconds: float, stored: dict[TP, tuple[int, float]], starts: dict[TP, int],
+             ends: dict[TP, int]) -> dict[TP, int]:
+    """Partitions with records to apply where nothing was applied for ``stall_seconds``, each
+    with the offset of its first record not applied (never before the log start)."""
+    found = {}
+    for tp, end in ends.items():
+        offset, at = stored.get(tp, (0, float("-inf")))
+        first = max(offset, starts.get(tp, 0))
+        if first < end and now - at > stall_seconds:
+            found[tp] = first
+    return found
+
+
+def stalled(now: float, stall_seconds: float, waiting_since: dict[TP, float]) -> dict[TP, float]:
+    """Of the suspects, those whose first record not applied was published more than
+    ``stall_seconds`` ago, with how long it has waited: the worker is not keeping up with them
+    (a record that just arrived on a quiet partition is not a stall)."""
+    return {tp: round(now - at, 1) for tp, at in waiting_since.items() if now - at > stall_seconds}

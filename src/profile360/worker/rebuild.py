@@ -25,6 +25,7 @@ from typing import AsyncIterator, Callable
 import asyncpg
 
 from profile360.events.codec import Codec
+from profile360.outages import riding_out
 from profile360.resources import projections_dir
 from profile360.settings import Settings
 from profile360.store import generations, log_starts, migrations
@@ -84,11 +85,11 @@ async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
         try:
             rebuilder = replace(settings, consumer_group=rebuild_member.group_of(settings, gen))
             async with _running(Worker(rebuilder, codec, pool, live=False, families=("erasure",), scope=scope)) as erasures:
-                await _run_until_caught_up(settings, erasures, gen, on_progress, poll, ("erasure",), 0)
+                await _run_until_caught_up(settings, admin, erasures, gen, on_progress, poll, ("erasure",), 0)
                 await erasures.stop()
             members = [["profile360.worker.rebuild_member", str(gen.number)]] * (settings.worker_processes - 1)
             async with _running(Worker(rebuilder, codec, pool, live=False, scope=scope), members, settings) as job:
-                await _run_until_caught_up(settings, job, gen, on_progress, poll)
+                await _run_until_caught_up(settings, admin, job, gen, on_progress, poll)
                 old = await _switch(settings, admin, job, gen)
                 records = sum((await _stored(job)).values())
         finally:
@@ -98,6 +99,10 @@ async def rebuild(settings: Settings, codec: Codec, keep_old: bool = False,
         return Result(gen.number, old.number, not keep_old, records, time.monotonic() - started)
     finally:
         await admin.close()
+
+
+class RebuildInterrupted(RuntimeError):
+    """The rebuild lost its lock; it resumes when run again."""
 
 
 class TruncatedLog(RuntimeError):
@@ -216,17 +221,22 @@ def _wait_or_kill(processes: list[subprocess.Popen], timeout: float = 60) -> Non
             process.wait()
 
 
-async def _run_until_caught_up(settings: Settings, job: _Job, gen: generations.Generation,
+async def _run_until_caught_up(settings: Settings, lock: asyncpg.Connection, job: _Job, gen: generations.Generation,
                                on_progress: Callable[[Progress], None], poll: float,
                                families: tuple[str, ...] = PROJECTED_FAMILIES, slack: int | None = None) -> None:
     """Return once the rebuild is within ``slack`` records (default: one batch) of the end of
-    every partition of ``families``."""
+    every partition of ``families``. The polls ride out outages of Kafka and PostgreSQL (so does
+    the rebuild's worker); losing ``lock``, the session that holds the rebuild lock (a
+    PostgreSQL restart ends it), ends the rebuild with ``RebuildInterrupted``."""
     samples: list[tuple[float, int]] = []
     slack = settings.batch_max_records if slack is None else slack
     while True:
         await _alive(job, poll)
-        starts, ends = await progress.log_bounds(settings, families)
-        sample = _sample(gen.number, ends, await _stored(job, starts), samples)
+        if lock.is_closed():
+            raise RebuildInterrupted("the database session holding the rebuild lock ended (PostgreSQL restarted?); "
+                                     "run rebuild again to resume where it stopped")
+        starts, ends = await riding_out(progress.log_bounds, settings, families, what="rebuild progress (Kafka)")
+        sample = _sample(gen.number, ends, await riding_out(_stored, job, starts, what="rebuild progress"), samples)
         on_progress(sample)
         if sample.remaining <= slack and (not any(ends.values()) or await job.ready(settings)):
             return

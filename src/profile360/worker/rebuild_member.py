@@ -18,6 +18,7 @@ from dataclasses import replace
 import asyncpg
 
 from profile360.bootstrap import load_codec, on_signals
+from profile360.outages import riding_out
 from profile360.settings import Settings
 from profile360.store import generations
 from profile360.store.writer import Scope
@@ -47,17 +48,21 @@ async def open_pool(settings: Settings, gen: generations.Generation) -> asyncpg.
                                      command_timeout=300, server_settings={"search_path": f"{gen.schema}, public"})
 
 
-async def run(settings: Settings, number: int) -> int:
+async def _building(settings: Settings) -> tuple[generations.Generation, dict | None] | None:
     conn = await asyncpg.connect(settings.database_url)
     try:
-        found = await generations.building(conn)
+        return await generations.building(conn)
     finally:
         await conn.close()
+
+
+async def run(settings: Settings, number: int) -> int:
+    found = await riding_out(_building, settings, what="connecting to PostgreSQL")
     if found is None or found[0].number != number:
         log.error("generation %d is not being built; nothing to do", number)
         return NOT_BUILDING
     gen, saved = found
-    pool = await open_pool(settings, gen)
+    pool = await riding_out(open_pool, settings, gen, what="connecting to PostgreSQL")
     try:
         worker = Worker(replace(settings, consumer_group=group_of(settings, gen)), load_codec(), pool, live=False,
                         scope=scope_of(saved))

@@ -25,9 +25,9 @@ from typing import Any, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from profile360.events.codec import Codec
+from profile360.outages import riding_out
 from profile360.settings import Settings
 from profile360.store.writer import ApplyStats, Entry, Scope, apply_batch, load_positions, skip_to
 from profile360.topics import DLQ_MAX_MESSAGE_BYTES, PROJECTED_FAMILIES
@@ -38,17 +38,17 @@ from profile360.worker.decode import dead_letter, decode_records
 log = logging.getLogger(__name__)
 
 _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, asyncpg.ProgramLimitExceededError)
-# transient: the same batch is applied again after a pause (a unique violation on the history
-# means a concurrent worker inserted the same event id first; the retry sees and skips it)
-_RETRYABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-              asyncpg.SerializationError, asyncpg.DeadlockDetectedError, asyncpg.UniqueViolationError,
-              asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InternalClientError,
-              KafkaConnectionError, KafkaTimeoutError)
+# besides outages, worth applying the same batch again after a pause: concurrency conflicts (a
+# unique violation on the history means a concurrent worker inserted the same event id first;
+# the retry sees and skips it)
+# A connection an error interrupted is terminated (see ``_apply``), so asyncpg's protocol-state
+# errors are retried too.
+_CONFLICTS = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError, asyncpg.UniqueViolationError,
+              asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
 
 
-def _transient(exc: BaseException) -> bool:
-    """Worth retrying the same step: connection and availability errors of either service."""
-    return isinstance(exc, _RETRYABLE) or (isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False)))
+def _conflict(exc: BaseException) -> bool:
+    return isinstance(exc, _CONFLICTS)
 
 
 class PositionBeyondLog(RuntimeError):
@@ -156,8 +156,8 @@ class Worker:
         after the other, in offset order, in its own transactions; lanes run concurrently, and
         the next poll is decoded while they commit. A full lane queue pauses polling.
         """
-        await self.producer.start()
-        await self.consumer.start()
+        await riding_out(self.producer.start, what="connecting to Kafka (dead-letter producer)")
+        await riding_out(self.consumer.start, what="connecting to Kafka (consumer)")
         self.consumer.subscribe(self.topics, listener=_SeekToStored(self))
         queues: list[asyncio.Queue] = [asyncio.Queue(maxsize=2) for _ in range(self.settings.apply_concurrency)]
         lanes = [asyncio.create_task(self._lane(q)) for q in queues]
@@ -168,7 +168,7 @@ class Worker:
                 batch = await self.consumer.getmany(timeout_ms=self.settings.batch_timeout_ms,
                                                     max_records=self.settings.batch_max_records)
                 if not any(batch.values()):
-                    await self._follow_rewinds()
+                    await self._retrying(self._follow_rewinds)
                 for lane, records in self._by_lane(batch, len(queues)).items():
                     await _enqueue(queues[lane], await self.prepare(records), lanes[lane])
             for q, task in zip(queues, lanes, strict=True):
@@ -182,7 +182,7 @@ class Worker:
             await self.consumer.stop()
             await self.producer.stop()
 
-    async def _follow_rewinds(self) -> None:
+    async def _follow_rewinds(self, _: None = None) -> None:
         """While idle (at most once a second): re-seek partitions whose stored position was
         moved back below what this worker committed (``replay``, a generation switch)."""
         now = asyncio.get_running_loop().time()
@@ -283,17 +283,9 @@ class Worker:
             first = await self._apply_isolating(entries[:half], raw)
             return {**first, **await self._apply_isolating(entries[half:], raw)}
 
-    async def _retrying(self, fn: Any, arg: Any) -> Any:
-        delay = 0.2
-        while True:
-            try:
-                return await fn(arg)
-            except Exception as exc:
-                if not _transient(exc) or self.stopping.is_set():
-                    raise
-                log.warning("%s failed (%s: %s); retrying in %.1fs", fn.__name__, type(exc).__name__, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+    async def _retrying(self, fn: Any, arg: Any = None) -> Any:
+        """``fn(arg)``, retried through outages and conflicts until it succeeds or the worker stops."""
+        return await riding_out(fn, arg, stopping=self.stopping, also=_conflict)
 
     async def _commit_hint(self, positions: dict) -> None:
         offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()

@@ -12,6 +12,7 @@ import logging
 
 import asyncpg
 
+from profile360.outages import riding_out
 from profile360.store import generations, segments
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ async def refresh_windowed_segments(pool: asyncpg.Pool, live: bool = True) -> in
 
 
 async def every(seconds: float, stopping: asyncio.Event, pool: asyncpg.Pool) -> None:
-    """Run ``refresh_windowed_segments`` every ``seconds`` until ``stopping``; a failed pass is
-    logged and retried at the next tick (the next batch or pass repairs what it missed)."""
+    """Run ``refresh_windowed_segments`` every ``seconds`` until ``stopping``. A pass that meets
+    an outage is repeated with backoff until the database is back (a pass is idempotent); a pass
+    that fails otherwise is logged and tried again at the next tick."""
     while not stopping.is_set():
         try:
             await asyncio.wait_for(stopping.wait(), seconds)
@@ -46,7 +48,7 @@ async def every(seconds: float, stopping: asyncio.Event, pool: asyncpg.Pool) -> 
         except asyncio.TimeoutError:
             pass
         try:
-            n = await refresh_windowed_segments(pool)
+            n = await riding_out(refresh_windowed_segments, pool, what="windowed segment refresh", stopping=stopping)
             log.info("windowed segments re-evaluated for %d profiles", n)
         except Exception:
             log.exception("windowed segment refresh failed; retrying in %.1fs", seconds)

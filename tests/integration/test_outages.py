@@ -1,0 +1,148 @@
+"""The real ``profile360 worker`` (one process, and ``--processes 2``) and ``profile360 api``
+ride out a PostgreSQL restart while idle, a 30-s PostgreSQL outage while events arrive and a
+broker restart, with nobody restarting anything: afterwards the same processes run, every table
+equals the independent fold, and callers reading throughout saw only answers and 503s naming
+the dependency (with ``Retry-After``), never a 500 or a dropped connection. ``/readyz`` says
+``stalled`` while the worker applies nothing and records wait."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from urllib.parse import urlparse
+
+import aiohttp
+import pytest
+
+from profile360.devstack import kafka as dk
+from profile360.devstack import postgres as dp
+
+from . import workload
+from .api_auth import make_key
+from .callers import Callers
+from .full_check import check_all_tables
+from .harness import (children_of, start_api_process, start_worker_process, stop_process, wait_caught_up, wait_until,
+                      worker_log)
+from .test_pipeline import publish
+from .test_profiles import publish_records
+
+pytestmark = pytest.mark.integration
+
+OUTAGE_SECONDS = 30
+READS = ["/api/v1/customers/cust_{}/unified-profile", "/api/v1/interaction-history?customerId=cust_{}&limit=5",
+         "/api/v1/interaction-summary?groupBy=action&days=30", "/en/api/customer360"]
+
+
+def read_paths(customers: int) -> list[str]:
+    return [p.format(i % customers) for i in range(24) for p in READS]
+
+
+async def get(url: str, **kwargs) -> tuple[int, dict, dict]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        async with session.request(kwargs.pop("method", "GET"), url, **kwargs) as resp:
+            return resp.status, await resp.json(content_type=None), dict(resp.headers)
+
+
+async def caught_up(settings, *procs) -> None:
+    try:
+        await wait_caught_up(settings, timeout=180)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n" + "\n".join(worker_log(p) for p in procs)) from None
+
+
+async def postgres_outage(owned, seconds: float) -> None:
+    """PostgreSQL stopped for ``seconds`` (the fault's length, not a wait for a condition)."""
+    await asyncio.to_thread(dp.stop_postgres, owned.pg_dir)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        port = urlparse(owned.database).port
+        await asyncio.to_thread(dp.start_postgres, owned.pg_dir, port, fsync=False)
+
+
+async def kafka_restart(owned, during=None) -> None:
+    await asyncio.to_thread(dk.stop_kafka, owned.kafka_dir)
+    try:
+        if during is not None:
+            await during()
+    finally:
+        await asyncio.to_thread(dk.start_kafka, owned.kafka_dir, *owned.kafka_ports, owned.cache)
+        await dk.wait_kafka_ready_async(owned.kafka, 120, data_dir=owned.kafka_dir)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+async def test_worker_and_api_ride_out_postgres_and_kafka_outages(settings, owned, processes):
+    events = workload.interactions("acme", 3000, customers=150)
+    catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
+    await publish(settings, catalog, events[:1000])
+    await publish_records(settings, people[:len(people) // 2])
+    worker, api = start_worker_process(settings, processes), start_api_process(settings)
+    key = await make_key(settings.database_url, "acme", "admin")
+    try:
+        await caught_up(settings, worker)
+        members = children_of(worker)
+        assert len(members) == (processes if processes > 1 else 0)
+        async with Callers(api.base_url, key, read_paths(150)) as callers:
+            await asyncio.to_thread(dp.restart_postgres, owned.pg_dir)  # 1. while the worker is idle
+            await publish(settings, [], events[1000:2000])
+            await caught_up(settings, worker)
+            before = callers.answered(200)
+
+            async def meanwhile() -> None:  # 2. events arrive during a 30-s outage
+                await publish(settings, [], events[2000:2500])
+                await publish_records(settings, people[len(people) // 2:])
+            await asyncio.gather(postgres_outage(owned, OUTAGE_SECONDS), meanwhile())
+            assert callers.answered(503) > 0, callers.tally
+            await caught_up(settings, worker)
+
+            async def answered_again() -> bool:
+                return callers.answered(200) > before
+            await wait_until(answered_again, 30, "reads answered again after the outage")
+
+            async def command_without_kafka() -> None:  # 3. broker restart
+                status, body, headers = await get(api.base_url + "/api/v1/segments/vip", method="PUT",
+                                                  headers={"Authorization": f"Bearer {key}"},
+                                                  json={"name": "VIP", "rule": 'trait.tier = "gold"'})
+                assert (status, body["error"]["code"]) == (503, "kafka_unavailable"), body
+                assert "Retry-After" in headers and not body["error"]["message"].rstrip().endswith(":"), body
+            await kafka_restart(owned, command_without_kafka)
+            await publish(settings, [], events[2500:])
+            await caught_up(settings, worker)
+        assert worker.poll() is None and api.poll() is None, worker_log(worker) + worker_log(api)
+        assert children_of(worker) == members
+        assert callers.errors() == {} and callers.dropped == [], (callers.tally, callers.dropped[:5], worker_log(api))
+        assert callers.missing_retry_after == 0
+    finally:
+        code = stop_process(worker, timeout=60)
+        stop_process(api)
+    assert code == 0, worker_log(worker)
+    await check_all_tables(settings, catalog + events + people)
+
+
+async def test_readyz_says_stalled_while_records_wait_and_nothing_is_applied(settings):
+    events = workload.interactions("acme", 200, customers=20)
+    await publish(settings, workload.catalog("acme", events[0]["occurredAt"]), events[:100])
+    worker, api = start_worker_process(settings), start_api_process(settings, P360_STALL_SECONDS="2")
+    try:
+        await caught_up(settings, worker)
+        status, body, _ = await get(api.base_url + "/readyz")
+        assert (status, body["status"], body["worker"]["lag"]) == (200, "ready", 0), body
+        os.kill(worker.pid, signal.SIGSTOP)
+        try:
+            await publish(settings, [], events[100:])
+
+            async def stalled():
+                status, body, _ = await get(api.base_url + "/readyz")
+                return body if status == 503 and body["status"] == "stalled" else None
+            body = await wait_until(stalled, 60, "/readyz to say stalled")
+            assert body["worker"]["lag"] > 0 and all(s["waitingSeconds"] > 2 for s in body["worker"]["stalled"])
+        finally:
+            os.kill(worker.pid, signal.SIGCONT)
+
+        async def ready():
+            status, body, _ = await get(api.base_url + "/readyz")
+            return status == 200 and body["status"] == "ready"
+        await wait_until(ready, 60, "/readyz to say ready again")
+    finally:
+        assert stop_process(worker) == 0, worker_log(worker)
+        stop_process(api)
