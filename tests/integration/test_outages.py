@@ -88,7 +88,8 @@ async def test_worker_and_api_ride_out_postgres_and_kafka_outages(settings, owne
             await caught_up(settings, worker)
             before = callers.answered(200)
 
-            async def meanwhile() -> None:  # 2. events arrive during a 30-s outage
+            async def meanwhile() -> None:  # 2. a 30-s outage: the worker idles through its first
+                await asyncio.sleep(OUTAGE_SECONDS / 3)  # third (polls, follows rewinds), then events arrive
                 await publish(settings, [], events[2000:2500])
                 await publish_records(settings, people[len(people) // 2:])
             await asyncio.gather(postgres_outage(owned, OUTAGE_SECONDS), meanwhile())
