@@ -89,7 +89,6 @@ async def test_invalid_identifiers_and_unlinked_strangers_are_no_contacts(settin
     await publish_records(settings, PEOPLE + PHANTOMS + [configured("on", 0, 0.8, customer360=True)])
     async with InProcessWorker(settings) as worker:
         await wait_caught_up(settings, timeout=60)
-    assert worker.stats.dead == 4  # C4's and C5's Identify (broken@nowhere), ph1, ph2
     client = await api_client(settings)
     try:
         result = (await (await client.get(BASE, headers={"X-Tenant-Id": TENANT})).json())["result"]["data"]
@@ -99,3 +98,4 @@ async def test_invalid_identifiers_and_unlinked_strangers_are_no_contacts(settin
             assert resp.status == 404, ident
     finally:
         await client.close()
+    assert worker.stats.dead == 4  # C4's and C5's Identify (broken@nowhere), ph1, ph2
