@@ -146,13 +146,14 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
 }
 
 
-def from_record(name: str, record: Mapping[str, Any]) -> Event:
-    """Build the domain event for a decoded record of schema ``name``."""
+def from_record(name: str, record: Mapping[str, Any], *, check_identifiers: bool = True) -> Event:
+    """Build the domain event for a decoded record of schema ``name``; ``check_identifiers=False``
+    skips the normalization check (``purge`` reads whom a dead-lettered event names)."""
     try:
         builder = _BUILDERS[name]
     except KeyError:
         raise InvalidEvent(name, "$schema", f"no projection consumes {name} events yet") from None
     event = builder(record)
-    if isinstance(event, people.PERSON_EVENTS):
+    if check_identifiers and isinstance(event, people.PERSON_EVENTS):
         identifiers.check(event)  # an identifier that cannot be normalized refuses its whole event
     return event
