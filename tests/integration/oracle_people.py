@@ -2,9 +2,12 @@
 with the worker): which profile each identifier is in, and each profile's latest values.
 
 It handles what the tests send: emails differing only in case and spaces, UAE mobile numbers
-written with ``+971`` (spaces and dashes allowed), customer ids and other trimmed ids; an
-email without a dot after the ``@`` is invalid (kept as given, trimmed) and never merges.
-``expected_*`` give the identity and fact tables row by row (``full_check.py`` compares them).
+written with ``+971``, or nationally (``050 …``) in an event whose own ``defaultRegion`` is
+``AE`` (spaces and dashes allowed), customer ids and other trimmed ids. An email without a dot
+after the ``@``, or any other phone, is invalid: the worker dead-letters every event naming
+one, so the fold skips it (``accepted``). An ``Unlink`` sights no identifier: one named only in
+unlinks is in no profile. ``expected_*`` give the identity and fact tables row by row
+(``full_check.py`` compares them).
 """
 from __future__ import annotations
 
@@ -15,17 +18,27 @@ THRESHOLD = 0.8
 _UAE_MOBILE = re.compile(r"\+9715\d{8}")
 
 
-def key(ident: dict) -> tuple[str, bool]:
+def key(ident: dict, region: str | None = None) -> tuple[str, bool]:
+    """(``type:value``, valid); ``region``: the event's own ``defaultRegion``."""
     kind, value = ident["type"], ident["value"].strip()
     if kind == "email":
         valid = "@" in value and "." in value.split("@")[-1]
         return f"email:{value.lower() if valid else value}", valid
-    if kind == "phone" and value.startswith("+"):
-        e164 = re.sub(r"[ \-()]", "", value)
-        if _UAE_MOBILE.fullmatch(e164):
-            return f"phone:{e164}", True
-        return f"phone:{value}", False
+    if kind == "phone":
+        digits = re.sub(r"[ \-()]", "", value)
+        e164 = digits if digits.startswith("+") else "+971" + digits[1:] if region == "AE" and digits[:1] == "0" else ""
+        return (f"phone:{e164}", True) if _UAE_MOBILE.fullmatch(e164) else (f"phone:{value}", False)
     return f"{kind}:{value}", True
+
+
+def keys(name: str, r: dict) -> list[tuple[str, bool]]:
+    """The keys of the identifiers an event names, read with its own region."""
+    return [key(i, r.get("defaultRegion")) for i in named(name, r)]
+
+
+def accepted(records: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The records the worker applies: none naming an invalid identifier."""
+    return [(name, r) for name, r in records if all(valid for _, valid in keys(name, r))]
 
 
 #: events about one identifier: each names a node and writes facts under it
@@ -41,28 +54,22 @@ def graph(records: list[tuple[str, dict]]) -> tuple[set[str], dict[tuple, tuple]
     nodes: set[str] = set()
     pairs: dict[tuple, tuple] = {}
 
-    def write(r, x, y, strength):
-        (kx, vx), (ky, vy) = x, y
+    def write(r, kx, ky, strength):
         if kx == ky:
             return
         pair = tuple(sorted((kx, ky)))
         if pair not in pairs or pairs[pair][0] < _version(r):
-            pairs[pair] = (_version(r), strength if vx and vy else 0.0)
+            pairs[pair] = (_version(r), strength)
 
-    for name, r in records:
+    for name, r in accepted(records):
+        ks = [k for k, _ in keys(name, r)]
+        if name != "Unlink":
+            nodes.update(ks)
         if name == "Identify":
-            ids = [key(i) for i in r["identifiers"]]
-            nodes.update(k for k, _ in ids)
-            valid = [i for i in ids if i[1]]
-            head = next((i for i in valid if i[0].startswith("customer_id:")), valid[0] if valid else ids[0])
-            for other in ids:
-                write(r, head, other, 1.0)
+            for other in ks:
+                write(r, head(r), other, 1.0)
         elif name in ("Link", "Unlink"):
-            a, b = key(r["identifier"]), key(r["linkedIdentifier"])
-            nodes.update((a[0], b[0]))
-            write(r, a, b, r["confidence"] if name == "Link" else 0.0)
-        elif name in ABOUT_ONE:
-            nodes.add(key(r["identifier"])[0])
+            write(r, ks[0], ks[1], r["confidence"] if name == "Link" else 0.0)
     return nodes, pairs
 
 
@@ -93,21 +100,18 @@ def profiles(records: list[tuple[str, dict]], threshold: float = THRESHOLD) -> d
 def latest_trait(records: list[tuple[str, dict]], members: set[str], trait: str):
     """The value of ``trait`` written last by an Identify whose primary identifier is in ``members``."""
     best = None
-    for name, r in records:
+    for name, r in accepted(records):
         if name != "Identify" or trait not in (r.get("traits") or {}):
             continue
-        ids = [key(i) for i in r["identifiers"]]
-        valid = [i for i in ids if i[1]]
-        head = next((i for i in valid if i[0].startswith("customer_id:")), valid[0] if valid else ids[0])
-        if head[0] in members and (best is None or best[0] < _version(r)):
+        if head(r) in members and (best is None or best[0] < _version(r)):
             best = (_version(r), r["traits"][trait])
     return best[1] if best else None
 
 
 def latest_consent(records: list[tuple[str, dict]], members: set[str], channel: str, purpose: str) -> bool:
     best = None
-    for name, r in records:
-        if name == "ConsentChanged" and key(r["identifier"])[0] in members and \
+    for name, r in accepted(records):
+        if name == "ConsentChanged" and keys(name, r)[0][0] in members and \
                 (r["channel"].lower(), r["purpose"].lower()) == (channel, purpose):
             if best is None or best[0] < _version(r):
                 best = (_version(r), r["granted"])
@@ -131,15 +135,14 @@ def named(name: str, r: dict) -> list[dict]:
 
 
 def head(r: dict) -> str:
-    """An Identify's primary identifier: its first valid customer id, else first valid, else first."""
-    ids = [key(i) for i in r["identifiers"]]
-    valid = [i for i in ids if i[1]]
-    return next((i for i in valid if i[0].startswith("customer_id:")), valid[0] if valid else ids[0])[0]
+    """An (accepted) Identify's primary identifier: its first customer id, else its first."""
+    ks = [k for k, _ in keys("Identify", r)]
+    return next((k for k in ks if k.startswith("customer_id:")), ks[0])
 
 
 def by_tenant(records: list[tuple[str, dict]]) -> dict[str, list[tuple[str, dict]]]:
     out: dict[str, list] = defaultdict(list)
-    for name, r in records:
+    for name, r in accepted(records):
         out[r["tenantId"]].append((name, r))
     return dict(out)
 
@@ -153,15 +156,16 @@ def expected_nodes(records: list[tuple[str, dict]], thresholds: dict[str, float]
         pid = profiles(mine, (thresholds or {}).get(tenant, THRESHOLD))
         first: dict[str, tuple] = {}
         for name, r in mine:
-            for place, raw in enumerate(named(name, r)):
-                k, valid = key(raw)
+            if name == "Unlink":
+                continue  # sights no one
+            for place, (raw, (k, _)) in enumerate(zip(named(name, r), keys(name, r))):
                 seen = (r["occurredAt"], r["eventId"], place)
                 if k not in first or seen < first[k][0]:
-                    first[k] = (seen, raw, valid)
-        for k, ((at, eid, _), raw, valid) in first.items():
+                    first[k] = (seen, raw)
+        for k, ((at, eid, _), raw) in first.items():
             kind, value = k.split(":", 1)
-            out[(tenant, k)] = {"id_type": kind, "id_value": value, "original": raw["value"], "valid": valid,
-                                "problem": not valid, "region": "AE" if kind == "phone" and valid else None,
+            out[(tenant, k)] = {"id_type": kind, "id_value": value, "original": raw["value"], "valid": True,
+                                "problem": False, "region": "AE" if kind == "phone" else None,
                                 "occurred_at": at, "event_id": eid, "profile_id": pid[k]}
     return out
 
@@ -170,25 +174,24 @@ def expected_edges(records: list[tuple[str, dict]]) -> dict[tuple, dict]:
     """(tenant, a, b) with a < b -> identity_edges row: the pair's last writer."""
     out: dict[tuple, dict] = {}
 
-    def write(r, x, y, linked, confidence):
-        (kx, vx), (ky, vy) = key(x), key(y)
+    def write(r, kx, ky, linked, confidence):
         if kx == ky:
             return
         a, b = sorted((kx, ky))
         k = (r["tenantId"], a, b)
         if k not in out or (out[k]["occurred_at"], out[k]["event_id"]) < _version(r):
-            out[k] = {"linked": linked, "confidence": confidence, "eligible": vx and vy,
+            out[k] = {"linked": linked, "confidence": confidence, "eligible": True,
                       "occurred_at": r["occurredAt"], "event_id": r["eventId"]}
 
-    for name, r in records:
+    for name, r in accepted(records):
+        ks = [k for k, _ in keys(name, r)]
         if name == "Identify":
-            primary = next(i for i in r["identifiers"] if key(i)[0] == head(r))
-            for other in r["identifiers"]:
-                write(r, primary, other, True, 1.0)
+            for other in ks:
+                write(r, head(r), other, True, 1.0)
         elif name == "Link":
-            write(r, r["identifier"], r["linkedIdentifier"], True, float(r["confidence"]))
+            write(r, ks[0], ks[1], True, float(r["confidence"]))
         elif name == "Unlink":
-            write(r, r["identifier"], r["linkedIdentifier"], False, 0.0)
+            write(r, ks[0], ks[1], False, 0.0)
     return out
 
 
@@ -207,7 +210,7 @@ def expected_facts(records: list[tuple[str, dict]]) -> dict[tuple, dict]:
                 return
         out[reg] = {"value": value, "source": source, "occurred_at": r["occurredAt"], "event_id": r["eventId"]}
 
-    for name, r in records:
+    for name, r in accepted(records):
         if name == "Identify":
             for trait, value in (r.get("traits") or {}).items():
                 write(r, head(r), "trait", trait, value)
@@ -215,13 +218,13 @@ def expected_facts(records: list[tuple[str, dict]]) -> dict[tuple, dict]:
             for tag, present in tags.items():
                 write(r, head(r), "tag", tag, present)
         elif name == "ConsentChanged":
-            write(r, key(r["identifier"])[0], "consent", f"{r['channel'].lower()}/{r.get('purpose', 'marketing').lower()}",
+            write(r, keys(name, r)[0][0], "consent", f"{r['channel'].lower()}/{r.get('purpose', 'marketing').lower()}",
                   r["granted"], r.get("source"))
         elif name == "ExperimentAssigned":
-            write(r, key(r["identifier"])[0], "experiment", r["experimentId"],
+            write(r, keys(name, r)[0][0], "experiment", r["experimentId"],
                   {"variant": r["variant"], "name": r.get("experimentName")})
         elif name == "JourneyUpdated":
-            k = key(r["identifier"])[0]
+            k = keys(name, r)[0][0]
             write(r, k, "journey", r["journeyId"], {"status": r["status"], "step": r.get("step"), "name": r.get("journeyName")})
             write(r, k, "journey_enrolled", r["journeyId"], True)
     return out

@@ -12,7 +12,7 @@ from profile360.topics import ensure_topics
 from . import oracle_people, workload
 from .harness import InProcessWorker, wait_caught_up
 from .test_pipeline import api_client
-from .test_profiles import PEOPLE, TENANT, publish_records
+from .test_profiles import PEOPLE, TENANT, configured, identify, link, publish_records
 from .test_segments import segment
 
 pytestmark = pytest.mark.integration
@@ -21,15 +21,11 @@ BASE = "/en/api/customer360"
 
 def first_events(records, history) -> dict[str, datetime]:
     """Profile id -> its first event (identity sightings; the first day of its interactions)."""
-    profiles = oracle_people.profiles(records)
+    nodes = oracle_people.expected_nodes(records).values()  # one tenant
+    profiles = {f"{n['id_type']}:{n['id_value']}": n["profile_id"] for n in nodes}
     firsts: dict[str, datetime] = {}
-    for name, r in records:
-        if name in ("Identify", "Link", "Unlink", "ConsentChanged"):
-            idents = r["identifiers"] if name == "Identify" else [r["identifier"]] + (
-                [r["linkedIdentifier"]] if "linkedIdentifier" in r else [])
-            for i in idents:
-                p = profiles[oracle_people.key(i)[0]]
-                firsts[p] = min(firsts.get(p, r["occurredAt"]), r["occurredAt"])
+    for n in nodes:
+        firsts[n["profile_id"]] = min(firsts.get(n["profile_id"], n["occurred_at"]), n["occurred_at"])
     for e in history:
         p = profiles.get(f"customer_id:{e['customerId']}", e["customerId"])
         day = datetime.combine(e["occurredAt"].astimezone(timezone.utc).date(), time(), timezone.utc)
@@ -80,3 +76,26 @@ async def test_overview_profile_and_events_of_the_customer360_module(settings):
         assert other.status == 403
     finally:
         await client.close()
+
+
+# an Identify made only of an invalid email, one only of a too-short phone (both dead-lettered),
+# and an Unlink of two identifiers never seen
+PHANTOMS = [identify("ph1", 50, ("email", "not-an-email")), identify("ph2", 51, ("phone", "12345")),
+            link("Unlink", "ph3", 52, ("customer_id", "Z1"), ("email", "z1@example.com"))]
+
+
+async def test_invalid_identifiers_and_unlinked_strangers_are_no_contacts(settings):
+    await ensure_topics(settings)
+    await publish_records(settings, PEOPLE + PHANTOMS + [configured("on", 0, 0.8, customer360=True)])
+    async with InProcessWorker(settings) as worker:
+        await wait_caught_up(settings, timeout=60)
+    client = await api_client(settings)
+    try:
+        result = (await (await client.get(BASE, headers={"X-Tenant-Id": TENANT})).json())["result"]["data"]
+        assert result["totalContacts"] == len(first_events(PEOPLE + PHANTOMS, [])) == 2  # C1 (C2, ann@x.com), C3
+        for ident in ("Z1", "email:z1@example.com", "email:not-an-email", "phone:12345"):
+            resp = await client.get(f"/api/v1/customers/{ident}", headers={"X-Tenant-Id": TENANT})
+            assert resp.status == 404, ident
+    finally:
+        await client.close()
+    assert worker.stats.dead == 4  # C4's and C5's Identify (broken@nowhere), ph1, ph2

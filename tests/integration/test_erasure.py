@@ -16,13 +16,15 @@ from profile360.worker.replay import replay_from
 from . import workload
 from .harness import InProcessWorker, end_offsets, wait_caught_up
 from .test_pipeline import CODEC, api_client, check_tables_match_oracle, publish
-from .test_profiles import PEOPLE, profile, publish_records
+from .test_profiles import PEOPLE, identify, profile, publish_records
 
 pytestmark = pytest.mark.integration
 
 # PEOPLE merges C1 and C2 (one email, spelled two ways) and links C3 below the threshold
 ERASED = {"C1", "C2"}
 ERASED_PEOPLE = {"i1", "i2", "l1", "k1", "k2", "k3"}  # the PEOPLE events about C1, C2 or their email
+# dead-lettered (its email cannot be read), yet about C1: purge removes it from the topic too
+DEAD_C1 = identify("dead-c1", 30, ("customer_id", "C1"), ("email", "not-an-email"))
 
 
 def interactions() -> list[dict]:
@@ -46,7 +48,7 @@ async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_r
     events = interactions()
     kept = [e for e in events if e["customerId"] not in ERASED]
     await publish(settings, catalog, events)
-    await publish_records(settings, PEOPLE)
+    await publish_records(settings, PEOPLE + [DEAD_C1])
     async with InProcessWorker(settings):
         await wait_caught_up(settings)
         client = await api_client(settings)
@@ -91,8 +93,8 @@ async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_r
             # purge: the erased people's records leave the topics; the rest stays, once more
             before = await topic_event_ids(settings)
             report = await purge(settings, CODEC)
-            erased_ids = {e["eventId"] for e in events if e["customerId"] in ERASED} | ERASED_PEOPLE
-            assert report.removed == len(erased_events) + 20 + 2 * len(ERASED_PEOPLE)
+            erased_ids = {e["eventId"] for e in events if e["customerId"] in ERASED} | ERASED_PEOPLE | {"dead-c1"}
+            assert report.removed == len(erased_events) + 20 + 2 * len(ERASED_PEOPLE) + 1
             after_purge = await topic_event_ids(settings)
             assert not erased_ids & set(after_purge)
             assert set(after_purge) == set(before) - erased_ids

@@ -11,9 +11,11 @@ import pytest
 
 from profile360.cli.produce import send_records
 from profile360.topics import ensure_topics
+from profile360.worker.dead_letters import origin_of
 
 from . import oracle, oracle_people, workload
 from .harness import InProcessWorker, wait_caught_up
+from .test_dead_letters import read_topic
 from .test_pipeline import CODEC, all_history, api_client
 
 pytestmark = pytest.mark.integration
@@ -232,11 +234,9 @@ async def test_profile_lookup_errors_and_the_keyed_shape(settings):
         status, body = await profile(client, "C1", shape="keyed", sections="attributes,interactions")
         assert status == 200 and set(body) == {"customerId", "attributes", "interactions"}
         assert body["interactions"] == {"totalCount": 0, "recentInteractions": []}
-        # an invalid email is kept, flagged, and never joins C4 and C5
-        status, c4 = await profile(client, "C4", sections="identities")
-        assert c4["customerId"] == "C4"
-        assert {(i["type"], i["value"], i["merged"]) for i in section(c4, "identities")} == {
-            ("customer_id", "C4", True), ("email", "broken@nowhere", False)}
+        # an Identify naming an invalid email is dead-lettered whole: no C4, no broken@nowhere
+        for ident in ("C4", "email:broken@nowhere"):
+            assert (await profile(client, ident, sections="identities"))[0] == 404
         other = await client.get("/api/v1/customers/C1/unified-profile", headers={"X-Tenant-Id": "someone-else"})
         assert other.status == 404
     finally:
@@ -259,13 +259,49 @@ async def test_the_tenant_link_threshold_regroups_its_profiles(settings):
         await publish_records(settings, [configured("t2", 40, 0.8, region="AE")])
         await wait_caught_up(settings, timeout=60)
         await check_membership(settings, PEOPLE + [UNLINK])
-        # the tenant's default region reads a national phone number: C9 joins C3's +971 number
-        await publish_records(settings, [identify("i9", 41, ("customer_id", "C9"), ("phone", "050 123 4567"))])
+        # the event's own region reads a national phone number: C9 joins C3's +971 number
+        await publish_records(settings, [("Identify", {**identify("i9", 41, ("customer_id", "C9"), ("phone", "050 123 4567"))[1],
+                                                       "defaultRegion": "AE"})])
         await wait_caught_up(settings, timeout=60)
     client = await api_client(settings)
-    try:
+    try:  # a lookup reads a national number with the tenant's region
         for ident in ("C9", "phone:050-123-4567", "phone:+971501234567"):
             status, body = await profile(client, ident, sections="identities")
             assert status == 200 and body["customerId"] == "C3", (ident, body)
+    finally:
+        await client.close()
+
+
+A1_A2 = [identify("a1", 1, ("customer_id", "A1"), ("phone", "+971501234567")),
+         identify("a2", 2, ("customer_id", "A2"), ("phone", "+971 50 123 4567"))]
+
+
+def unlink_a2(eid: str, minutes: int, region: str | None) -> tuple[str, dict]:
+    name, rec = link("Unlink", eid, minutes, ("phone", "050 123 4567"), ("customer_id", "A2"))
+    return name, {**rec, "defaultRegion": region}
+
+
+async def test_an_unlink_whose_phone_cannot_be_read_is_dead_lettered_not_half_applied(settings):
+    """Only the event's own region reads a national number, whatever the tenant's (set here
+    before the unlink is applied, which must not matter: the tables depend on the events alone)."""
+    unread, read = unlink_a2("u-a2", 3, None), unlink_a2("u-a2-ae", 4, "AE")
+    await ensure_topics(settings)
+    await publish_records(settings, [configured("t-ae", 0, 0.8, region="AE")])
+    await publish_records(settings, A1_A2 + [unread])
+    async with InProcessWorker(settings) as worker:
+        await wait_caught_up(settings, timeout=60)
+        assert worker.stats.dead == 1
+        await check_membership(settings, A1_A2 + [unread])  # A1 and A2 still one; no node "phone:050 123 4567"
+        (letter,) = await read_topic(settings, settings.topic("dlq"), 1)
+        meta = origin_of(letter.headers)
+        assert meta["p360.reason"] == "invalid_event" and meta["p360.origin.topic"] == settings.topic("identity")
+        assert "Unlink.identifier.value" in meta["p360.detail"] and "defaultRegion" in meta["p360.detail"]
+        await publish_records(settings, [read])
+        await wait_caught_up(settings, timeout=60)
+        await check_membership(settings, A1_A2 + [unread, read])
+    client = await api_client(settings)
+    try:
+        assert (await profile(client, "A2", sections="identities"))[1]["customerId"] == "A2"
+        assert (await profile(client, "phone:+971501234567", sections="identities"))[1]["customerId"] == "A1"
     finally:
         await client.close()

@@ -45,7 +45,9 @@ def people(tenant: str, n: int = 40, seed: int = 11, prefix: str = "p") -> list[
     segment definitions, and identity, consent, experiment and journey events about the customers
     ``interactions`` names (``cust_0`` … ``cust_{n-1}``, a few beyond them linked in). They merge
     profiles (shared emails, links that merge only at the tenant's threshold), split one again,
-    carry invalid identifiers, and define segments that read traits, tags, consent and counts.
+    write phones nationally under the event's own region, carry invalid identifiers (their events
+    are dead-lettered), unlink identifiers never linked (no one), and define segments that read
+    traits, tags, consent and counts.
     Shuffled: older versions arrive after newer ones, and about one event in ten comes twice."""
     rnd = random.Random(seed)
     t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=3)
@@ -90,13 +92,14 @@ def people(tenant: str, n: int = 40, seed: int = 11, prefix: str = "p") -> list[
         pair = i // 2  # every other pair of customers shares an email: they merge
         email = f"user{pair}@mail{pair % 3}.com" if pair % 2 == 0 else f"solo{i}@mail{i % 3}.com"
         ids = [customer(i), ident("email", email.upper() if i % 3 == 0 else f" {email} ")]
-        if i % 4 == 0:
-            ids.append(ident("phone", f"+971 50 {i:03d} {i:04d}"))
+        if i % 4 == 0:  # every other one written nationally, read with the event's region
+            ids.append(ident("phone", f"+971 50 {i:03d} {i:04d}" if i % 8 else f"050 {i:03d} {i:04d}"))
         if i % 10 == 3:
             ids.append(ident("email", "nobody@nowhere"))  # invalid: shared, but never merges
         out.append(("Identify", {**env(f"id-{i}", 100 + i), "identifiers": ids,
                                  "traits": {"tier": rnd.choice(["gold", "silver", "bronze"]), "firstName": f"Name{i}"},
-                                 "tagsAdded": ["vip"] if i % 3 == 0 else [], "tagsRemoved": [], "defaultRegion": None}))
+                                 "tagsAdded": ["vip"] if i % 3 == 0 else [], "tagsRemoved": [],
+                                 "defaultRegion": "AE" if i % 8 == 0 else None}))
         if i % 5 == 0:  # later, about the email alone: a new tier, the vip tag taken back
             out.append(("Identify", {**env(f"id-{i}-again", 1000 + i), "identifiers": [ident("email", email)],
                                      "traits": {"tier": rnd.choice(["gold", "silver"]), "age": 20 + i},
@@ -135,6 +138,11 @@ def people(tenant: str, n: int = 40, seed: int = 11, prefix: str = "p") -> list[
         ("Identify", {**env("lost", 910), "identifiers": [ident("email", " Lost@Nowhere ")], "traits": {"vip": True, "note": None},
                       "tagsAdded": ["x"], "tagsRemoved": ["x"], "defaultRegion": None}),
         link("self", 920, ident("email", "Same@Mail1.com"), ident("email", " same@mail1.com"), 1.0),  # one identifier
+        link("never", 930, customer(9000), ident("email", "ghost@mail9.com")),  # never linked: no one
+        # a national phone without the event's region (the tenant's does not count): dead-lettered
+        link("unread", 940, ident("phone", "050 008 0008"), customer(8)),
+        ("Link", {**env("unread-ae", 941), "identifier": ident("phone", "050 008 0008"), "linkedIdentifier": customer(9),
+                  "confidence": 0.5, "defaultRegion": "AE"}),  # with it: the number cust_8 has
     ]
     out += organizations(tenant, t0, rnd, prefix)
     out += rnd.sample(out, len(out) // 10)

@@ -18,7 +18,7 @@ def test_valid_interaction_becomes_a_domain_event():
 @pytest.mark.parametrize("field, value", [
     ("tenantId", ""), ("tenantId", "bad tenant"), ("eventId", ""), ("customerId", "x\x00y"),
     ("occurredAt", datetime(1970, 1, 1, tzinfo=timezone.utc)), ("occurredAt", datetime(2200, 1, 1, tzinfo=timezone.utc)),
-    ("type", "Not A Type"), ("channel", "FAX"), ("value", float("nan")), ("customerId", "x" * 300),
+    ("type", "Not A Type"), ("channel", "FAX"), ("value", float("nan")), ("customerId", "x" * 300), ("customerId", " \t "),
 ])
 def test_invalid_fields_are_named(field, value):
     with pytest.raises(InvalidEvent) as err:

@@ -1,7 +1,9 @@
 """Identity and consent events as frozen dataclasses, validated from decoded Avro records.
 
 Identifiers stay as given here; normalizing them (email case, E.164 phones) is a projection
-rule (``projections.identifiers``), so a changed rule is rolled out by a replay.
+rule (``projections.identifiers``), so a changed rule is rolled out by a replay. Every event
+that names an identifier carries its own ``default_region`` (the only region its phones are
+read with), and ``named`` lists the identifiers it names with the field each came from.
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class Link:
     identifier: RawIdentifier
     linked_identifier: RawIdentifier
     confidence: float = 1.0
+    default_region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class Unlink:
     occurred_at: datetime
     identifier: RawIdentifier
     linked_identifier: RawIdentifier
+    default_region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,7 @@ class ConsentChanged:
     purpose: str
     granted: bool
     source: str | None = None
+    default_region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,7 @@ class ExperimentAssigned:
     experiment_id: str
     variant: str
     experiment_name: str | None = None
+    default_region: str | None = None
 
 
 JOURNEY_STATUSES = ("enrolled", "active", "completed", "exited")
@@ -97,6 +103,7 @@ class JourneyUpdated:
     status: str
     step: str | None = None
     journey_name: str | None = None
+    default_region: str | None = None
 
 
 def experiment_assigned(rec: Mapping[str, Any]) -> ExperimentAssigned:
@@ -104,7 +111,7 @@ def experiment_assigned(rec: Mapping[str, Any]) -> ExperimentAssigned:
     event_id, tenant_id, occurred_at = envelope(n, rec)
     return ExperimentAssigned(event_id, tenant_id, occurred_at, _identifier(n, "identifier", rec.get("identifier")),
                               text(n, rec, "experimentId"), text(n, rec, "variant"),
-                              text(n, rec, "experimentName", required=False, limit=1000))
+                              text(n, rec, "experimentName", required=False, limit=1000), _region(n, rec))
 
 
 def journey_updated(rec: Mapping[str, Any]) -> JourneyUpdated:
@@ -115,13 +122,29 @@ def journey_updated(rec: Mapping[str, Any]) -> JourneyUpdated:
         raise InvalidEvent(n, "status", f"must be one of {', '.join(JOURNEY_STATUSES)}")
     return JourneyUpdated(event_id, tenant_id, occurred_at, _identifier(n, "identifier", rec.get("identifier")),
                           text(n, rec, "journeyId"), status, text(n, rec, "step", required=False),
-                          text(n, rec, "journeyName", required=False, limit=1000))
+                          text(n, rec, "journeyName", required=False, limit=1000), _region(n, rec))
 
 
 PersonEvent = Identify | Link | Unlink | ConsentChanged | ExperimentAssigned | JourneyUpdated
 #: events about one identifier (not linking two), and all of them as isinstance tuples
 AboutOne = (ConsentChanged, ExperimentAssigned, JourneyUpdated)
 PERSON_EVENTS = (Identify, Link, Unlink, *AboutOne)
+
+
+def named(event: PersonEvent) -> list[tuple[str, RawIdentifier]]:
+    """The identifiers ``event`` names, in order, each with the field it came from."""
+    if isinstance(event, Identify):
+        return [(f"identifiers[{i}]", r) for i, r in enumerate(event.identifiers)]
+    if isinstance(event, (Link, Unlink)):
+        return [("identifier", event.identifier), ("linkedIdentifier", event.linked_identifier)]
+    return [("identifier", event.identifier)]
+
+
+def _region(name: str, rec: Mapping[str, Any]) -> str | None:
+    region = rec.get("defaultRegion")
+    if region is not None and not _REGION_RE.fullmatch(region):
+        raise InvalidEvent(name, "defaultRegion", "must be an ISO 3166-1 alpha-2 code such as AE or US")
+    return region
 
 
 def _identifier(name: str, key: str, rec: Any) -> RawIdentifier:
@@ -165,12 +188,9 @@ def identify(rec: Mapping[str, Any]) -> Identify:
         if isinstance(v, str) and (len(v) > 4096 or "\x00" in v):
             raise InvalidEvent(n, f"traits.{k}", "longer than 4096 characters or contains NUL")
     tag_re = re.compile(r"[^\x00]{1,100}")
-    region = rec.get("defaultRegion")
-    if region is not None and not _REGION_RE.fullmatch(region):
-        raise InvalidEvent(n, "defaultRegion", "must be an ISO 3166-1 alpha-2 code such as AE or US")
     return Identify(event_id, tenant_id, occurred_at, identifiers, traits,
                     _names(n, "tagsAdded", rec.get("tagsAdded"), tag_re, MAX_TAGS),
-                    _names(n, "tagsRemoved", rec.get("tagsRemoved"), tag_re, MAX_TAGS), region)
+                    _names(n, "tagsRemoved", rec.get("tagsRemoved"), tag_re, MAX_TAGS), _region(n, rec))
 
 
 def link(rec: Mapping[str, Any]) -> Link:
@@ -179,13 +199,14 @@ def link(rec: Mapping[str, Any]) -> Link:
     if not isinstance(confidence, (int, float)) or not 0.0 <= confidence <= 1.0:
         raise InvalidEvent("Link", "confidence", "must be a number from 0 to 1")
     return Link(event_id, tenant_id, occurred_at, _identifier("Link", "identifier", rec.get("identifier")),
-                _identifier("Link", "linkedIdentifier", rec.get("linkedIdentifier")), float(confidence))
+                _identifier("Link", "linkedIdentifier", rec.get("linkedIdentifier")), float(confidence),
+                _region("Link", rec))
 
 
 def unlink(rec: Mapping[str, Any]) -> Unlink:
     event_id, tenant_id, occurred_at = envelope("Unlink", rec)
     return Unlink(event_id, tenant_id, occurred_at, _identifier("Unlink", "identifier", rec.get("identifier")),
-                  _identifier("Unlink", "linkedIdentifier", rec.get("linkedIdentifier")))
+                  _identifier("Unlink", "linkedIdentifier", rec.get("linkedIdentifier")), _region("Unlink", rec))
 
 
 def consent_changed(rec: Mapping[str, Any]) -> ConsentChanged:
@@ -200,7 +221,7 @@ def consent_changed(rec: Mapping[str, Any]) -> ConsentChanged:
     if not isinstance(granted, bool):
         raise InvalidEvent(n, "granted", "must be true or false")
     return ConsentChanged(event_id, tenant_id, occurred_at, _identifier(n, "identifier", rec.get("identifier")),
-                          channel, purpose, granted, text(n, rec, "source", required=False, limit=256))
+                          channel, purpose, granted, text(n, rec, "source", required=False, limit=256), _region(n, rec))
 
 
 BUILDERS = {"Identify": identify, "Link": link, "Unlink": unlink, "ConsentChanged": consent_changed,

@@ -26,23 +26,20 @@ def erased(occurred_at: datetime, subjects: Iterable[str], erased_until: Mapping
     return any(s in erased_until and occurred_at <= erased_until[s] for s in subjects)
 
 
-def keys_of(event: object, region: str | None) -> list[str]:
-    """The identifier keys an event is about (normalized as the identity fold does; ``region``
-    is the tenant's default phone region; an organization customer is ``org_customer:<uuid>``).
-    Events about no person (catalog, definitions, insights and issues) have none."""
+def keys_of(event: object) -> list[str]:
+    """The identifier keys an event is about (normalized as the identity fold does; an
+    organization customer is ``org_customer:<uuid>``). Events about no person (catalog,
+    definitions, insights and issues) have none."""
     from profile360.events.model import Interaction
     from profile360.events.organizations import FeedbackHighlighted, FeedbackRecorded, OrgCustomerUpserted
-    from profile360.events.people import Identify, Link, Unlink
-    from profile360.projections.identifiers import normalize
-    from profile360.projections.identity import CUSTOMER_PREFIX, identifiers_of
+    from profile360.events.people import PERSON_EVENTS
+    from profile360.projections.identifiers import of_event
+    from profile360.projections.identity import CUSTOMER_PREFIX
 
     if isinstance(event, Interaction):
         return [CUSTOMER_PREFIX + event.customer_id]
     if isinstance(event, (OrgCustomerUpserted, FeedbackRecorded, FeedbackHighlighted)):
         return [ORG_CUSTOMER_PREFIX + event.customer_uuid]
-    if isinstance(event, Identify):
-        return [i.key for i in identifiers_of(event, region)]
-    if isinstance(event, (Link, Unlink)):
-        return [normalize(event.identifier, region).key, normalize(event.linked_identifier, region).key]
-    ident = getattr(event, "identifier", None)
-    return [normalize(ident, region).key] if ident is not None else []
+    if isinstance(event, PERSON_EVENTS):
+        return [i.key for i in of_event(event)]
+    return []

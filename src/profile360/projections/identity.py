@@ -1,11 +1,15 @@
 """Identity resolution: a profile is a connected component of identifiers.
 
 Facts, all pure functions of the events:
-- every identifier an identity event names is a *node* (``type:value`` after normalization);
-  its earliest sighting (by ``(occurred_at, event_id)``) keeps its original spelling;
+- every identifier an ``Identify``, ``Link``, consent, experiment or journey event names is a
+  *node* (``type:value`` after normalization); its earliest sighting (by
+  ``(occurred_at, event_id)``) keeps its original spelling. An ``Unlink`` sights nothing: an
+  identifier named only in unlinks is no node, no profile, no contact;
 - every pair an event connects is an *edge*, a last-writer-wins register per pair: an
   ``Identify`` links its primary identifier to each of the others (confidence 1), a ``Link``
-  sets the pair's confidence, an ``Unlink`` clears it (a later link sets it again).
+  sets the pair's confidence, an ``Unlink`` clears it (a later link sets it again; an earlier
+  one, applied after it, stays cleared). Events reach the fold only when every identifier they
+  name is valid (``identifiers.check``).
 
 An edge *merges* when it is linked, at or above the tenant's confidence threshold, and joins
 two valid identifiers. Profiles are the components of merging edges; the profile id is the
@@ -21,7 +25,7 @@ from typing import Iterable
 
 from profile360.events.people import Identify, Link, PersonEvent, Unlink
 from profile360.projections import lww
-from profile360.projections.identifiers import Identifier, normalize
+from profile360.projections.identifiers import Identifier, of_event
 
 DEFAULT_THRESHOLD = 0.8
 CUSTOMER_PREFIX = "customer_id:"
@@ -55,11 +59,6 @@ class Edge:
         return self.linked and self.eligible and self.confidence >= threshold
 
 
-def identifiers_of(event: Identify, region: str | None = None) -> list[Identifier]:
-    """Normalized with the event's default region, else ``region`` (the tenant's)."""
-    return [normalize(r, event.default_region or region) for r in event.identifiers]
-
-
 def primary(idents: list[Identifier]) -> Identifier:
     """The identifier an Identify's traits are recorded under: its first valid customer id,
     else its first valid identifier, else its first."""
@@ -72,19 +71,27 @@ def _edge(e: PersonEvent, x: Identifier, y: Identifier, linked: bool, confidence
     return Edge(e.tenant_id, a, b, linked, confidence, x.valid and y.valid, e.occurred_at, e.event_id)
 
 
-def facts(event: Identify | Link | Unlink, region: str | None = None) -> tuple[list[Node], list[Edge]]:
-    """The nodes and edges one identity event states (self-pairs are dropped); ``region``: the
-    tenant's default region for phones written without a country code."""
+def facts(event: PersonEvent) -> tuple[list[Node], list[Edge]]:
+    """The nodes and edges one person event states (self-pairs are dropped). An ``Unlink``
+    states its pair's edge (unlinked) and no node."""
+    idents = of_event(event)
     if isinstance(event, Identify):
-        idents = identifiers_of(event, region)
         head = primary(idents)
         pairs = [(head, i, True, 1.0) for i in idents if i.key != head.key]
-    else:
-        idents = [normalize(event.identifier, region), normalize(event.linked_identifier, region)]
+    elif isinstance(event, (Link, Unlink)):
         linked = isinstance(event, Link)
         pairs = [(idents[0], idents[1], linked, event.confidence if linked else 0.0)] if idents[0].key != idents[1].key else []
-    nodes = [Node(event.tenant_id, i.key, i, event.occurred_at, event.event_id) for i in idents]
+    else:
+        pairs = []
+    sighted = [] if isinstance(event, Unlink) else idents
+    nodes = [Node(event.tenant_id, i.key, i, event.occurred_at, event.event_id) for i in sighted]
     return nodes, [_edge(event, x, y, linked, c) for x, y, linked, c in pairs]
+
+
+def seeds(nodes: Iterable[Node], edges: Iterable[Edge]) -> set[str]:
+    """The identifiers whose profiles a batch may change: its nodes and the ends of its edges
+    (an unlink's ends are no nodes of its own, yet it may split their profile)."""
+    return {n.key for n in nodes} | {k for e in edges for k in (e.a, e.b)}
 
 
 def canonical(members: Iterable[str]) -> str:
@@ -129,7 +136,7 @@ class IdentityView:
     nodes: dict[tuple[str, str], Node] = field(default_factory=dict)
     edges: dict[tuple[str, str, str], Edge] = field(default_factory=dict)
 
-    def apply(self, batch: Iterable[Identify | Link | Unlink]) -> "IdentityView":
+    def apply(self, batch: Iterable[PersonEvent]) -> "IdentityView":
         new_nodes, new_edges = [], []
         for event in batch:
             n, e = facts(event)

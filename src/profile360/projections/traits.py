@@ -14,7 +14,7 @@ from typing import Any, Iterable, TypeVar
 
 from profile360.events.people import ConsentChanged, ExperimentAssigned, Identify, JourneyUpdated, PersonEvent
 from profile360.projections import identity
-from profile360.projections.identifiers import normalize
+from profile360.projections.identifiers import of_event
 
 #: traits with a place of their own in the profile; every other trait is a custom attribute
 STANDARD_TRAITS = ("email", "phone", "firstName", "lastName", "country", "city", "language", "timezone", "address")
@@ -46,22 +46,23 @@ class Fact:
         return self.occurred_at, self.event_id
 
 
-def trait_facts(event: Identify, region: str | None = None) -> list[Fact]:
-    key = identity.primary(identity.identifiers_of(event, region)).key
+def trait_facts(event: Identify) -> list[Fact]:
+    key = identity.primary(of_event(event)).key
     return [Fact(event.tenant_id, key, "trait", name, value, event.occurred_at, event.event_id)
             for name, value in event.traits.items()]
 
 
-def tag_facts(event: Identify, region: str | None = None) -> list[Fact]:
+def tag_facts(event: Identify) -> list[Fact]:
     """Adds then removes: a tag both added and removed by one event ends removed."""
-    key = identity.primary(identity.identifiers_of(event, region)).key
+    key = identity.primary(of_event(event)).key
     ops = {tag: True for tag in event.tags_added} | {tag: False for tag in event.tags_removed}
     return [Fact(event.tenant_id, key, "tag", tag, present, event.occurred_at, event.event_id)
             for tag, present in ops.items()]
 
 
-def _about_one(event: ConsentChanged | ExperimentAssigned | JourneyUpdated, region: str | None) -> list[Fact]:
-    key = normalize(event.identifier, region).key
+def _about_one(event: ConsentChanged | ExperimentAssigned | JourneyUpdated) -> list[Fact]:
+    (ident,) = of_event(event)
+    key = ident.key
 
     def fact(kind: str, name: str, value: Any, source: str | None = None) -> Fact:
         return Fact(event.tenant_id, key, kind, name, value, event.occurred_at, event.event_id, source)
@@ -74,13 +75,12 @@ def _about_one(event: ConsentChanged | ExperimentAssigned | JourneyUpdated, regi
     return [fact("journey", event.journey_id, state), fact("journey_enrolled", event.journey_id, True)]
 
 
-def facts_of(event: PersonEvent, region: str | None = None) -> list[Fact]:
-    """Every fact an event writes (identity links write none); ``region``: the tenant's default
-    region for phones written without a country code."""
+def facts_of(event: PersonEvent) -> list[Fact]:
+    """Every fact an event writes (identity links write none)."""
     if isinstance(event, Identify):
-        return trait_facts(event, region) + tag_facts(event, region)
+        return trait_facts(event) + tag_facts(event)
     if isinstance(event, (ConsentChanged, ExperimentAssigned, JourneyUpdated)):
-        return _about_one(event, region)
+        return _about_one(event)
     return []
 
 

@@ -73,8 +73,7 @@ async def without_erased(conn: asyncpg.Connection, events: list[Event]) -> list[
     if not tenant_ids or not await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM erasures WHERE tenant_id = ANY($1::text[]))", tenant_ids):
         return events
-    regions = {t: s.default_region for t, s in (await tenants.settings_of(conn, set(tenant_ids))).items()}
-    subjects = {id(e): [subject_of(e.tenant_id, k) for k in keys_of(e, regions.get(e.tenant_id))] for e in about}
+    subjects = {id(e): [subject_of(e.tenant_id, k) for k in keys_of(e)] for e in about}
     rows = await conn.fetch("SELECT subject, erased_at FROM erasures WHERE tenant_id = ANY($1::text[]) AND subject = ANY($2::text[])",
                             tenant_ids, sorted({s for ss in subjects.values() for s in ss}))
     until = {r["subject"]: r["erased_at"] for r in rows}

@@ -4,9 +4,11 @@ and facts.
 Runs inside the worker's batch transaction (``writer.apply_batch``). Contract:
 - Nodes keep their earliest sighting, edges and facts their last writer (by
   ``(occurred_at, event_id)``), so any order, duplicate or replay leaves the same rows.
-- Membership is recomputed for the profiles the batch may change: the batch's nodes plus every
-  member of the profiles they belonged to, grouped by the merging edges among them (see
-  ``projections.identity``). A transaction-scoped advisory lock per tenant, taken in tenant
+- Membership is recomputed for the profiles the batch may change: every stored identifier the
+  batch names (its nodes and its edges' ends, ``identity.seeds``) plus every member of the
+  profiles they belonged to, grouped by the merging edges among them (see
+  ``projections.identity``). An identifier no node stands for (named only in unlinks) is in
+  no profile. A transaction-scoped advisory lock per tenant, taken in tenant
   order, serialises these steps between workers, so two batches never regroup from stale edges.
 """
 from __future__ import annotations
@@ -16,9 +18,8 @@ from typing import Mapping, Sequence
 import asyncpg
 import orjson
 
-from profile360.events.people import AboutOne, ConsentChanged, ExperimentAssigned, JourneyUpdated, PersonEvent
+from profile360.events.people import PersonEvent
 from profile360.projections import identity, traits
-from profile360.projections.identifiers import normalize
 
 _NODE_UPSERT = """
     INSERT INTO identity_nodes AS n (tenant_id, key, id_type, id_value, original, valid, problem, region,
@@ -55,11 +56,6 @@ def _node_row(n: identity.Node) -> tuple:
             identity.canonical([n.key]))
 
 
-def _node_about(e: ConsentChanged | ExperimentAssigned | JourneyUpdated, region: str | None) -> identity.Node:
-    ident = normalize(e.identifier, region)
-    return identity.Node(e.tenant_id, ident.key, ident, e.occurred_at, e.event_id)
-
-
 async def _upsert_facts(conn: asyncpg.Connection, facts: list[traits.Fact]) -> None:
     won = traits.winners(facts)
     for first in (False, True):
@@ -78,12 +74,13 @@ async def lock_tenant(conn: asyncpg.Connection, tenant_id: str) -> None:
 
 
 async def _regroup(conn: asyncpg.Connection, tenant_id: str, seeds: set[str], threshold: float) -> set[str]:
-    """Regroup and return every profile id involved, before and after."""
+    """Regroup the stored identifiers among ``seeds`` with every member of their profiles, and
+    return every profile id involved, before and after."""
     old = await conn.fetch("SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
                            tenant_id, sorted(seeds))
     members = await conn.fetch("SELECT key FROM identity_nodes WHERE tenant_id = $1 AND profile_id = ANY($2::text[])",
                                tenant_id, [r["profile_id"] for r in old])
-    scope = sorted(seeds | {r["key"] for r in members})
+    scope = sorted({r["key"] for r in members})  # the stored seeds are members of their own profiles
     rows = await conn.fetch("""SELECT * FROM identity_edges WHERE tenant_id = $1 AND a = ANY($2::text[])
                                AND b = ANY($2::text[]) AND linked AND eligible AND confidence >= $3""",
                             tenant_id, scope, threshold)
@@ -103,35 +100,29 @@ async def regroup_tenant(conn: asyncpg.Connection, tenant_id: str, threshold: fl
     return await _regroup(conn, tenant_id, keys, threshold) if keys else set()
 
 
-async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent], thresholds: Mapping[str, float],
-                       regions: Mapping[str, str | None]) -> dict[str, set[str]]:
+async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
+                       thresholds: Mapping[str, float]) -> dict[str, set[str]]:
     """Apply person events (duplicates are harmless: the upserts are idempotent); returns, per
     tenant, the profile ids whose identifiers or facts changed, old ids of regrouped profiles
     included."""
     # array-sized lookups (seeds, scopes): plan per call, a cached generic plan was measured to
     # choose badly (the edge load took 9 % of the batch instead of 2 %)
     await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-    nodes: list[identity.Node] = []
-    edges: list[identity.Edge] = []
-    for e in events:
-        if isinstance(e, AboutOne):
-            nodes.append(_node_about(e, regions.get(e.tenant_id)))
-        else:
-            n, g = identity.facts(e, regions.get(e.tenant_id))
-            nodes += n
-            edges += g
+    stated = [identity.facts(e) for e in events]
     for tenant_id in sorted({e.tenant_id for e in events}):
         await lock_tenant(conn, tenant_id)
-    first = identity.earliest_nodes(nodes)
-    await conn.execute(_NODE_UPSERT, *_columns([_node_row(first[k]) for k in sorted(first)]))
-    last = identity.latest_edges(edges)
+    first = identity.earliest_nodes(n for nodes, _ in stated for n in nodes)
+    if first:
+        await conn.execute(_NODE_UPSERT, *_columns([_node_row(first[k]) for k in sorted(first)]))
+    last = identity.latest_edges(e for _, edges in stated for e in edges)
     edge_rows = [(e.tenant_id, e.a, e.b, e.linked, e.confidence, e.eligible, e.occurred_at, e.event_id)
                  for _, e in sorted(last.items())]
     if edge_rows:
         await conn.execute(_EDGE_UPSERT, *_columns(edge_rows))
     involved = {}
-    for tenant_id in sorted({t for t, _ in first}):
-        involved[tenant_id] = await _regroup(conn, tenant_id, {k for t, k in first if t == tenant_id},
-                                             thresholds.get(tenant_id, identity.DEFAULT_THRESHOLD))
-    await _upsert_facts(conn, [f for e in events for f in traits.facts_of(e, regions.get(e.tenant_id))])
+    for tenant_id in sorted({e.tenant_id for e in events}):
+        seeds = identity.seeds((n for n in first.values() if n.tenant_id == tenant_id),
+                               (e for e in last.values() if e.tenant_id == tenant_id))
+        involved[tenant_id] = await _regroup(conn, tenant_id, seeds, thresholds.get(tenant_id, identity.DEFAULT_THRESHOLD))
+    await _upsert_facts(conn, [f for e in events for f in traits.facts_of(e)])
     return involved

@@ -39,8 +39,7 @@ async def _identity(conn: asyncpg.Connection, events: Sequence[Event], people: l
     touched: Touched = {t: await regroup_tenant(conn, t, settings[t].link_threshold) for t in sorted(rethreshold)}
     if people:
         thresholds = {t: s.link_threshold for t, s in settings.items()}
-        regions = {t: s.default_region for t, s in settings.items()}
-        for tenant_id, pids in (await apply_people(conn, people, thresholds, regions)).items():
+        for tenant_id, pids in (await apply_people(conn, people, thresholds)).items():
             touched[tenant_id] = touched.get(tenant_id, set()) | pids
     return touched, rethreshold
 

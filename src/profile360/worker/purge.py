@@ -119,7 +119,9 @@ async def _not_erased(conn: asyncpg.Connection, codec: Codec, records: list) -> 
     for r in records:
         try:
             decoded = codec.decode(r.value)
-            events[id(r)] = from_record(decoded.name, decoded.record)
+            # an event naming an identifier that cannot be normalized was dead-lettered, yet may
+            # name an erased person by its other identifiers: read it all the same
+            events[id(r)] = from_record(decoded.name, decoded.record, check_identifiers=False)
         except (DecodeError, InvalidEvent):
             pass  # kept as it is: it was dead-lettered, and nothing here can read it
     kept = {id(e) for e in await without_erased(conn, list(events.values()))}
