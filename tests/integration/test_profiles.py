@@ -232,6 +232,8 @@ async def test_profile_lookup_errors_and_the_keyed_shape(settings):
         status, body = await profile(client, "C1", shape="keyed", sections="attributes,interactions")
         assert status == 200 and set(body) == {"customerId", "attributes", "interactions"}
         assert body["interactions"] == {"totalCount": 0, "recentInteractions": []}
+        # seed 001's attributes: one flat map of the traits (no profile object)
+        assert body["attributes"] == {"email": "ann@x.com", "firstName": "Annie", "tier": "gold"}, body["attributes"]
         # an invalid email is kept, flagged, and never joins C4 and C5
         status, c4 = await profile(client, "C4", sections="identities")
         assert c4["customerId"] == "C4"
