@@ -49,6 +49,9 @@ async def test_create_update_and_read_your_writes(settings):
                                 ({}, "full_name"), ({"role": 7}, "role")):
                 resp = await client.post(BASE, json=body, headers=H)
                 assert (resp.status, (await resp.json())["error"]["field"]) == (400, field), body
+            resp = await client.post(BASE, json={"full_name": "x", "nickname": "y", "age": "z"}, headers=H)
+            err = (await resp.json())["error"]
+            assert resp.status == 400 and "nickname" in err["message"] and "age" in err["message"], err
             resp = await client.post(BASE, data=b"[1, 2", headers={**H, "Content-Type": "application/json"})
             assert (resp.status, (await resp.json())["error"]["field"]) == (400, "body")
             assert (await client.get("/api/v1/organizations/other/customers", headers=H)).status == 404
