@@ -26,6 +26,7 @@ LATEST = max(m.version for m in load_migrations(projections_dir()))
     (SUMMARY, {"days": "-1"}, "days"),
     (SUMMARY, {"days": "99999"}, "days"),
     (SUMMARY, {"groupBy": "customer", "sort": "name"}, "sort"),
+    (SUMMARY, {"groupBy": "action", "sort": "total"}, "sort"),  # customers only: refused, not ignored
     (SUMMARY, {"groupBy": "customer", "cursor": "%%%"}, "cursor"),
     (SUMMARY, {"groupBy": "customer", "sort": "total", "cursor": "WyJjMSJd"}, "cursor"),
 ])

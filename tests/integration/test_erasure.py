@@ -143,3 +143,20 @@ async def check_erased(settings, allowed: set[str] = frozenset(), returned: set[
     assert len(log) == 1 and "C1" not in str(dict(log[0])) and "ann@" not in str(dict(log[0]))
     subjects = {r["subject"] for r in await rows(settings, "SELECT subject FROM erasures")}
     assert subject_of("acme", "customer_id:C2") in subjects and subject_of("acme", "email:ann@x.com") in subjects
+
+
+async def test_erasure_counts_a_journey_once(settings):
+    """A journey is stored as two registers (state and enrolment); the erasure reports it as one."""
+    from .test_profiles import identify, journey
+
+    await publish_records(settings, [identify("j-i", 1, ("customer_id", "J1")),
+                                     journey("j-1", 2, ("customer_id", "J1"), "onboarding", "active", "welcome")])
+    async with InProcessWorker(settings):
+        await wait_caught_up(settings)
+        client = await api_client(settings)
+        try:
+            resp = await client.delete("/api/v1/customers/J1", headers={"X-Tenant-Id": "acme"})
+            body = await resp.json()
+        finally:
+            await client.close()
+    assert resp.status == 200 and body["deleted"]["journeys"] == 1, body

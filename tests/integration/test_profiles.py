@@ -234,6 +234,8 @@ async def test_profile_lookup_errors_and_the_keyed_shape(settings):
         status, body = await profile(client, "C1", shape="keyed", sections="attributes,interactions")
         assert status == 200 and set(body) == {"customerId", "attributes", "interactions"}
         assert body["interactions"] == {"totalCount": 0, "recentInteractions": []}
+        # seed 001's attributes: one flat map of the traits (no profile object)
+        assert body["attributes"] == {"email": "ann@x.com", "firstName": "Annie", "tier": "gold"}, body["attributes"]
         # an Identify naming an invalid email is dead-lettered whole: no C4, no broken@nowhere
         for ident in ("C4", "email:broken@nowhere"):
             assert (await profile(client, ident, sections="identities"))[0] == 404

@@ -155,10 +155,21 @@ async def test_segments_api_defines_lists_pages_and_deletes(settings):
             assert seen == sorted(buyers) and page["total"] == len(buyers)
             status, prof = await profile(client, "C2", sections="segments")
             assert [s["segmentId"] for s in prof["sections"][0]["data"]] == ["buyers"]
+            status, keyed = await profile(client, "C2", sections="segments", shape="keyed")
+            assert (status, keyed["segments"]) == (200, ["buyers"]), "seed 001: a list of segment ids"
+            before = await (await client.get("/api/v1/segments/buyers/members", headers=headers)).json()
+            resp = await client.put("/api/v1/segments/buyers", json={"name": "Buyers", "rule": "count(purchase) >= 3"},
+                                    headers=headers)
+            body = await resp.json()
+            assert resp.status == 200 and body["version"] == 1 and body.get("changed") is False, body
+            assert "X-P360-Position" not in resp.headers, "an identical definition publishes nothing"
+            after = await (await client.get("/api/v1/segments/buyers/members", headers=headers)).json()
+            assert after == before, "memberSince stays"
             resp = await client.put("/api/v1/segments/buyers", json={"name": "Big buyers", "rule": "count(purchase) >= 100"},
                                     headers=headers)
             body = await resp.json()
             assert resp.status == 200 and (body["version"], body["memberCount"], body["name"]) == (2, 0, "Big buyers")
+            assert body["changed"] is True
             assert (await client.get("/api/v1/segments", headers={"X-Tenant-Id": "other"})).status == 200
             assert (await (await client.get("/api/v1/segments", headers={"X-Tenant-Id": "other"})).json())["data"] == []
             resp = await client.delete("/api/v1/segments/buyers", headers=headers)

@@ -27,14 +27,14 @@ async def interaction_history(request: web.Request) -> web.Response:
     return json_response(body)
 
 
-
-
 async def interaction_summary(request: web.Request) -> web.Response:
     tenant = params.tenant(request)
     group_by = params.choice(request, "groupBy", (*DIMENSIONS, "customer"), "action")
     days = params.integer(request, "days", 30, 1, 3650)
     limit = params.integer(request, "limit", 100, 1, 1000)
     by_total = params.choice(request, "sort", ("customerId", "total"), "customerId") == "total"
+    if "sort" in request.query and group_by != "customer":
+        raise bad_param("sort", f"orders customers only (groupBy=customer); groupBy={group_by} comes busiest first")
     after = params.key_cursor(request)  # validated for every grouping; only groupBy=customer pages
     today = datetime.now(timezone.utc).date()
     since = today - timedelta(days=days - 1)

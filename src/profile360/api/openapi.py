@@ -96,11 +96,11 @@ def _list_param(name: str, doc: str) -> Schema:
 PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/organizations/{org_uuid}/customers": {
         "get": _op("An organization's customers, filtered, searched, sorted, paged (seed 003)", [
-            ORG, _list_param("uuids", "customer uuids"), _text("search", "matches names and emails (a substring)", 200),
+            ORG, _list_param("uuids", "customer uuids"), _text("search", "a substring of the name or email, case-insensitive in every script (Unicode case folding)", 200),
             _list_param("personas", "persona uuids"), _list_param("persona_uuids", "persona uuids (alias)"),
             _list_param("company_uuids", "company uuids"),
             _enum("sort_by", ("last_interacted_date", "full_name", "email", "created_date", "updated_date"),
-                  "last_interacted_date", "order"), _enum("sort_direction", ("asc", "desc"), "desc", "direction"),
+                  "last_interacted_date", "order; full_name sorts in linguistic order (ICU root collation)"), _enum("sort_direction", ("asc", "desc"), "desc", "direction"),
             *PAGING, MIN_POSITION], ORG_CUSTOMERS),
         "post": _op("Create a customer (a command: waits until applied)", [ORG], ORG_CUSTOMERS, 202, 503,
                     body=ORG_CUSTOMER_BODY, ok_status=201)},
@@ -131,7 +131,8 @@ PATHS: dict[str, dict[str, Schema]] = {
         "Interaction counts grouped by action, treatment, channel or customer (seed 001)",
         [_enum("groupBy", ("action", "treatment", "channel", "customer"), "action", "grouping dimension"),
          _int("days", 1, 3650, 30, "lookback window in days"), _int("limit", 1, 1000, 100, "rows"),
-         _enum("sort", ("customerId", "total"), "customerId", "groupBy=customer: order"), CURSOR], _page("summary"))},
+         _enum("sort", ("customerId", "total"), "customerId",
+               "groupBy=customer only (with another groupBy it is a 400): customerId order, or busiest first"), CURSOR], _page("summary"))},
     "/api/v1/customers/{id}": {
         "get": _op("The customer in the support-desk shape (seed 004)", [ID], {
             "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}),
@@ -140,11 +141,14 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/customers/{id}/unified-profile": {"get": _op(
         "The unified profile (seed 002 sections; seed 001 keyed shape with shape=keyed)",
         [ID, _text("sections", "comma-separated section names", 512),
-         _enum("shape", ("sections", "keyed"), "sections", "response shape")], OBJ)},
+         _enum("shape", ("sections", "keyed"), "sections",
+               "sections: seed 002's sections array; keyed: seed 001's keys (attributes a flat map of traits, "
+               "segments a list of segment ids)")], OBJ)},
     "/api/v1/segments": {"get": _op("The tenant's segments", [], _page("data"))},
     "/api/v1/segments/{id}": {
         "get": _op("One segment", [SEGMENT_ID], OBJ),
-        "put": _op("Define or redefine a segment (a command: waits until applied)", [SEGMENT_ID], OBJ, 201, 202, 409,
+        "put": _op("Define or redefine a segment (a command: waits until applied); a definition identical to the live one "
+                   "is 200 with changed: false and publishes nothing", [SEGMENT_ID], OBJ, 201, 202, 409,
                    503, body=SEGMENT_BODY),
         "delete": _op("Delete a segment (a command)", [SEGMENT_ID], OBJ, 202, 503)},
     "/api/v1/segments/{id}/members": {"get": _op(

@@ -82,9 +82,11 @@ async def _body(request: web.Request) -> dict[str, Any]:
         raise bad_param("body", "expected a JSON object") from None
     if not isinstance(body, dict):
         raise bad_param("body", "expected a JSON object")
+    unknown = [key for key in body if key not in FIELDS]
+    if unknown:  # every one named; ``field`` is the first, as in every other error
+        raise ApiError(400, "invalid_parameter", f"unknown field{'s' if len(unknown) > 1 else ''} "
+                       f"{', '.join(unknown)}; expected some of {', '.join(FIELDS)}", unknown[0])
     for key, value in body.items():
-        if key not in FIELDS:
-            raise bad_param(key, f"unknown field; expected some of {', '.join(FIELDS)}")
         if value is not None and not isinstance(value, str):
             raise bad_param(key, "expected a string or null")
     return body

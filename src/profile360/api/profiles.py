@@ -15,7 +15,8 @@ SHAPES = ("sections", "keyed")
 
 
 def _keyed(ref: profiles.ProfileRef, data: dict[str, Any], total: int | None) -> dict[str, Any]:
-    """Seed 001: one key per section; interactions as ``totalCount`` + ``recentInteractions``."""
+    """Seed 001: one key per section; interactions as ``totalCount`` + ``recentInteractions``;
+    ``attributes`` and ``segments`` in the seed's forms (``sections.KEYED``)."""
     out: dict[str, Any] = {"customerId": ref.profile_id}
     for name, value in data.items():
         out[name] = {"totalCount": total, "recentInteractions": value} if name == "interactions" else value
@@ -26,7 +27,7 @@ async def unified_profile(request: web.Request) -> web.Response:
     tenant = params.tenant(request)
     ident = params.path_id(request)
     shape = params.choice(request, "shape", SHAPES, "sections")
-    available = sections.sections()
+    available = sections.keyed_sections() if shape == "keyed" else sections.sections()
     wanted = params.names(request, "sections", tuple(available))
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):

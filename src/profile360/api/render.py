@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 
+from profile360.events.model import MEDIUMS
+
 
 def timestamp(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with milliseconds and ``Z``, as the seeds write it."""
@@ -51,6 +53,6 @@ def summary_group(group_by: str, r: Any) -> dict[str, Any]:
         head.update(issue=r["issue"], group=r["group"], status=r["status"], priority=r["priority"])
     elif group_by == "treatment":
         head.update(offerId=r["offer_id"], channelId=r["channel_id"])
-    else:
-        head.update(medium=r["medium"])
+    else:  # a group keyed by the medium itself (the event named no channel id) is of that medium
+        head.update(medium=r["medium"] or (r["key"] if r["key"] in MEDIUMS else None))
     return {**head, **c, **_rates(c["impression"], c["click"], c["convert"])}

@@ -108,9 +108,28 @@ async def _segments(conn: asyncpg.Connection, ref: ProfileRef) -> list[dict[str,
     return [{"segmentId": r["segment_id"], "segmentName": r["name"], "memberSince": r["member_since"]} for r in rows]
 
 
+async def _attribute_map(conn: asyncpg.Connection, ref: ProfileRef) -> dict[str, Any]:
+    nodes, _ = await profiles.identity_rows(conn, ref)
+    return profile.attribute_map(nodes, await profiles.facts(conn, ref, "trait"))
+
+
+async def _segment_ids(conn: asyncpg.Connection, ref: ProfileRef) -> list[str]:
+    return [r["segment_id"] for r in await segment_reads.of_profile(conn, ref.tenant_id, ref.profile_id)]
+
+
 BUILT_IN: dict[str, SectionLoader] = {"identities": _identities, "attributes": _attributes,
                                       "interactions": _interactions, "metrics": _metrics, "segments": _segments,
                                       "journeys": _journeys,
                                       "experiments": _experiments, "consent": _consent}
+#: seed 001's forms of the built-in sections whose keyed shape differs: a flat attribute map
+#: and the list of segment ids
+KEYED: dict[str, SectionLoader] = {"attributes": _attribute_map, "segments": _segment_ids}
 for _name, _loader in BUILT_IN.items():
     register_profile_section(_name, _loader)
+
+
+def keyed_sections() -> dict[str, SectionLoader]:
+    """The loaders of the keyed shape: ``KEYED`` in place of the built-in sections it names
+    (a plugin that replaced one of them keeps its own loader), the others as registered."""
+    return {name: KEYED[name] if name in KEYED and loader is BUILT_IN[name] else loader
+            for name, loader in _SECTIONS.items()}

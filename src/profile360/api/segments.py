@@ -87,7 +87,9 @@ def _text(body: dict[str, Any], name: str, limit: int, required: bool = True) ->
 
 
 async def put_segment(request: web.Request) -> web.Response:
-    """Define or change a segment: validate the rule, publish SegmentDefined, wait until applied."""
+    """Define or change a segment: validate the rule, publish SegmentDefined, wait until applied.
+    A definition identical to the live one (name, rule text, description) is no change: 200
+    with the segment as it is and ``changed: false``; nothing is published."""
     tenant, segment_id = params.tenant(request), _segment_id(request)
     body = await _body(request)
     name, rule = _text(body, "name", 200), _text(body, "rule", rule_syntax.MAX_RULE_CHARS)
@@ -96,10 +98,13 @@ async def put_segment(request: web.Request) -> web.Response:
     async with pool.acquire() as conn:
         known = [*RESERVED_METRICS, *(m.metric_id for m in await definitions.metrics_of(conn, tenant))]
         current = await segment_reads.version(conn, tenant, segment_id)
+        live = await segment_reads.segment(conn, tenant, segment_id)
     try:
         rule_syntax.parse(rule, known_metrics=known)
     except rule_syntax.RuleError as exc:
         raise ApiError(400, "invalid_rule", f"body.rule: {exc}", "body.rule") from None
+    if live is not None and (live["name"], live["rule"], live["description"]) == (name, rule, description):
+        return json_response({**render(live), "changed": False})
     event = {**new_envelope(tenant), "segmentId": segment_id, "name": name, "rule": rule,
              "description": description, "version": current + 1, "deleted": False}
     return await _run(request, event, 201 if current == 0 else 200)
@@ -135,4 +140,4 @@ async def _answer(request: web.Request, event: dict[str, Any], status: int) -> w
     if row is None or row["event_id"] != event["eventId"]:
         raise ApiError(409, "superseded", f"another definition of segment {segment_id!r} was applied after this one",
                        "id")
-    return json_response({**render(row), "eventId": event["eventId"]}, status)
+    return json_response({**render(row), "eventId": event["eventId"], "changed": True}, status)

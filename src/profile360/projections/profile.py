@@ -26,6 +26,11 @@ def _identifier_value(nodes: Iterable[Mapping[str, Any]], kind: str) -> str | No
     return valid[0]["id_value"] if valid else None
 
 
+def _contact(traits: Mapping[str, Any], nodes: Iterable[Mapping[str, Any]], kind: str) -> Any:
+    """``email`` / ``phone``: the trait, else the profile's earliest valid identifier of that type."""
+    return traits.get(kind) or _identifier_value(nodes, kind)
+
+
 def consent_view(consent: Iterable[Fact]) -> list[dict[str, Any]]:
     """Latest consent per (channel, purpose), in name order."""
     out = []
@@ -57,8 +62,8 @@ def profile_object(profile_id: str, nodes: list[Mapping[str, Any]], facts: list[
     times = [t for t in [first_interaction, *(n["occurred_at"] for n in nodes), *(f.occurred_at for f in facts)] if t]
     return {
         "id": profile_id,
-        "email": t.get("email") or _identifier_value(nodes, "email"),
-        "phone": t.get("phone") or _identifier_value(nodes, "phone"),
+        "email": _contact(t, nodes, "email"),
+        "phone": _contact(t, nodes, "phone"),
         **{name: t.get(name) for name in STANDARD_TRAITS if name not in ("email", "phone")},
         "tags": tags,
         "attributes": {k: v for k, v in sorted(t.items()) if k not in STANDARD_TRAITS},
@@ -67,6 +72,15 @@ def profile_object(profile_id: str, nodes: list[Mapping[str, Any]], facts: list[
         "lastActiveAt": last_interaction,
         "createdAt": min(times) if times else None,
     }
+
+
+def attribute_map(nodes: list[Mapping[str, Any]], traits: list[Fact]) -> dict[str, Any]:
+    """Seed 001's ``attributes``: one flat map of the profile's traits (standard and custom, the
+    latest value of each, in name order), ``email`` and ``phone`` as in the profile object;
+    names without a value are left out."""
+    t = {name: f.value for name, f in latest(_of_kind(traits, "trait")).items()}
+    flat = {**t, "email": _contact(t, nodes, "email"), "phone": _contact(t, nodes, "phone")}
+    return {k: v for k, v in sorted(flat.items()) if v is not None}
 
 
 def experiments(facts: Iterable[Fact]) -> list[dict[str, Any]]:

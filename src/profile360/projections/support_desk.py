@@ -3,8 +3,9 @@
 - ``id``: the profile id; ``externalCustomerId``: the smallest customer id of the profile;
 - ``name``: the ``name`` trait, else ``firstName lastName``;
 - ``emails`` / ``phones``: the profile's valid identifiers of that type (earliest first;
-  ``primary``: the one the ``email`` / ``phone`` trait names, else the earliest); phones carry
-  their E.164 form, and the region and line type ``phonenumbers`` gives for it;
+  ``primary``: the one the ``email`` / ``phone`` trait names, else for phones the earliest
+  mobile (it takes texts and calls) and then the earliest phone, for emails the earliest);
+  phones carry their E.164 form, and the region and line type ``phonenumbers`` gives for it;
 - ``address``: the ``address`` trait as one string; ``customAttributes``: every other trait;
 - ``channels``: EMAIL for each email; SMS and VOICE for each mobile, VOICE for other phones;
 - ``createdAt``: the earliest event of the profile; ``modifiedAt``: the latest.
@@ -37,9 +38,13 @@ def _valid(nodes: Iterable[Mapping[str, Any]], kind: str) -> list[Mapping[str, A
     return sorted((n for n in nodes if n["id_type"] == kind and n["valid"]), key=lambda n: (n["occurred_at"], n["key"]))
 
 
-def _primary(found: list[Mapping[str, Any]], preferred: Any) -> str | None:
+def _primary(found: list[Mapping[str, Any]], preferred: Any, first_choice: Iterable[str] = ()) -> str | None:
+    """``preferred`` (the trait) if it is one of ``found``, else the first of ``first_choice``
+    (values in ``found``'s order), else the first found."""
     values = [n["id_value"] for n in found]
-    return preferred if preferred in values else (values[0] if values else None)
+    if preferred in values:
+        return preferred
+    return next(iter(first_choice), values[0] if values else None)
 
 
 def customer(profile_id: str, customer_ids: list[str], nodes: list[Mapping[str, Any]], traits: list[Fact],
@@ -47,11 +52,12 @@ def customer(profile_id: str, customer_ids: list[str], nodes: list[Mapping[str, 
     """The seed 004 resource of one profile; ``times``: every event time the profile has."""
     t = {name: f.value for name, f in latest(traits).items()}
     emails, phones = _valid(nodes, "email"), _valid(nodes, "phone")
-    first_email, first_phone = _primary(emails, t.get("email")), _primary(phones, t.get("phone"))
+    lines = {n["id_value"]: phone_facts(n["id_value"]) for n in phones}
+    first_email = _primary(emails, t.get("email"))
+    first_phone = _primary(phones, t.get("phone"), (v for v, (kind, _) in lines.items() if kind == "MOBILE"))
     name = t.get("name") or " ".join(str(t[k]) for k in ("firstName", "lastName") if t.get(k)) or None
-    phone_rows = [{"original": n["original"], "normalized": n["id_value"], "type": kind, "regionCode": region,
-                   "primary": n["id_value"] == first_phone}
-                  for n in phones for kind, region in [phone_facts(n["id_value"])]]
+    phone_rows = [{"original": n["original"], "normalized": n["id_value"], "type": lines[n["id_value"]][0],
+                   "regionCode": lines[n["id_value"]][1], "primary": n["id_value"] == first_phone} for n in phones]
     out: dict[str, Any] = {
         "id": profile_id,
         "name": name,

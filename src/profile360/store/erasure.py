@@ -89,11 +89,13 @@ async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> dict[str, int
     customers = sorted({k[len(CUSTOMER_PREFIX):] for k in keys if k.startswith(CUSTOMER_PREFIX)}
                        | await _customers_without_node(conn, e.tenant_id, subjects))
     deleted = await _erase_interactions(conn, e, customers)
-    facts = await conn.fetch("DELETE FROM profile_facts WHERE tenant_id = $1 AND key = ANY($2::text[]) AND occurred_at <= $3 RETURNING kind",
-                             e.tenant_id, keys, e.occurred_at)
+    facts = await conn.fetch("DELETE FROM profile_facts WHERE tenant_id = $1 AND key = ANY($2::text[]) AND occurred_at <= $3 "
+                             "RETURNING kind, key, name", e.tenant_id, keys, e.occurred_at)
     kinds = Counter(r["kind"] for r in facts)
+    # a journey is two registers (its state and its enrolment): count journeys, not registers
+    journeys = {(r["key"], r["name"]) for r in facts if r["kind"] in ("journey", "journey_enrolled")}
     deleted.update(experimentAssignments=kinds["experiment"], consent=kinds["consent"],
-                   traits=kinds["trait"] + kinds["tag"], journeys=kinds["journey"] + kinds["journey_enrolled"])
+                   traits=kinds["trait"] + kinds["tag"], journeys=len(journeys))
     deleted["links"] = int((await conn.execute(
         "DELETE FROM identity_edges WHERE tenant_id = $1 AND (a = ANY($2::text[]) OR b = ANY($2::text[])) AND occurred_at <= $3",
         e.tenant_id, keys, e.occurred_at)).split()[-1])

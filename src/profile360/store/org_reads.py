@@ -1,14 +1,19 @@
 """Seed 003's reads: organization customers (filtered, searched, sorted, paged) and what they
 said. Every query is scoped to one tenant (the organization); filters are added to the SQL
-only when present, so each shape gets its own plan (the search uses the trigram index)."""
+only when present, so each shape gets its own plan.
+
+Search is a substring of name or email after Unicode case folding (``public.p360_fold``, on
+the trigram index ``org_customers_search``); ``full_name`` sorts in the ICU root collation's
+linguistic order (index ``org_customers_name``). Both are defined in
+``projections/0010_linguistic_search.sql``; the expressions here must stay the indexes'."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import asyncpg
 
-SEARCHED = "lower(coalesce(full_name, '') || ' ' || coalesce(email, ''))"  # the index expression
-SORTS = {"last_interacted_date": "last_interacted_at", "full_name": "full_name", "email": "email",
+SEARCHED = "public.p360_fold(coalesce(full_name, '') || ' ' || coalesce(email, ''))"  # the index expression
+SORTS = {"last_interacted_date": "last_interacted_at", "full_name": 'full_name COLLATE "und-x-icu"', "email": "email",
          "created_date": "created_at", "updated_date": "occurred_at"}
 FEEDBACK_SORTS = {"feedback_date": "feedback_date", "sentiment": "sentiment"}
 
@@ -27,8 +32,8 @@ class CustomerQuery:
 
 
 def _like(term: str) -> str:
-    """A LIKE pattern for ``term`` anywhere; PostgreSQL lowercases it (as the index expression
-    does, with the same rules)."""
+    """A LIKE pattern for ``term`` anywhere; PostgreSQL folds it (as the index expression
+    does, with the same function)."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -41,20 +46,24 @@ def _where(q: CustomerQuery) -> tuple[str, list]:
             conditions.append(f"{column} = ANY(${len(args)}::text[])")
     if q.search:
         args.append(_like(q.search))
-        conditions.append(f"{SEARCHED} LIKE lower(${len(args)})")
+        conditions.append(f"{SEARCHED} LIKE public.p360_fold(${len(args)})")
     return " AND ".join(conditions), args
+
+
+def customer_queries(q: CustomerQuery) -> tuple[str, str, list]:
+    """(the count's SQL, the page's SQL, their arguments) for ``q``."""
+    where, args = _where(q)
+    direction = "DESC" if q.descending else "ASC"
+    page = (f"SELECT * FROM org_customers WHERE {where} "
+            f"ORDER BY {SORTS[q.sort_by]} {direction} NULLS LAST, customer_uuid {direction} "
+            f"LIMIT {q.page_size} OFFSET {(q.page_number - 1) * q.page_size}")
+    return f"SELECT count(*) FROM org_customers WHERE {where}", page, args
 
 
 async def customers(conn: asyncpg.Connection, q: CustomerQuery) -> tuple[list[asyncpg.Record], int]:
     """One page of customers and how many match."""
-    where, args = _where(q)
-    direction = "DESC" if q.descending else "ASC"
-    total = await conn.fetchval(f"SELECT count(*) FROM org_customers WHERE {where}", *args)
-    rows = await conn.fetch(
-        f"""SELECT * FROM org_customers WHERE {where}
-            ORDER BY {SORTS[q.sort_by]} {direction} NULLS LAST, customer_uuid {direction}
-            LIMIT {q.page_size} OFFSET {(q.page_number - 1) * q.page_size}""", *args)
-    return rows, total
+    count, page, args = customer_queries(q)
+    return await conn.fetch(page, *args), await conn.fetchval(count, *args)
 
 
 async def customer(conn: asyncpg.Connection, tenant_id: str, uuid: str) -> asyncpg.Record | None:
