@@ -1,36 +1,35 @@
 """Seed 000's Customer 360 module under ``/{locale}/api/customer360``: the overview, the
-profile object and a profile's events, in the seed's ``result`` envelope, for tenants whose
-``isCustomer360`` setting is on (``profile360 tenants set T --customer360 on``).
+profile object and a profile's events, in the seed's ``result`` envelope (errors too: see
+``errors.error_response``), for tenants whose ``isCustomer360`` setting is on
+(``profile360 tenants set T --customer360 on``).
 
 ``locale`` is checked (``en``, ``ar``, ``en-US``, ...) and echoed; messages are English.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from profile360.api import params, sections
+from profile360.api import envelope, params, sections
 from profile360.api.errors import ApiError, bad_param, json_response
 from profile360.api.keys import POOL
 from profile360.store import overview, profiles, segment_reads, tenants
 
-_LOCALE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
 ACTIVE_DAYS = 30
 REACH_CHANNELS = ("email", "sms", "push")
 
 
 def _result(data: Any, message: str, locale: str) -> web.Response:
-    return json_response({"result": {"data": data, "message": message, "status": 200, "locale": locale}})
+    return json_response(envelope.result(data, message, 200, locale))
 
 
 async def _gate(request: web.Request) -> tuple[str, str]:
     """(tenant, locale) when the tenant has the module; a 403 naming the setting otherwise."""
     tenant, locale = params.tenant(request), request.match_info["locale"]
-    if not _LOCALE_RE.fullmatch(locale):
+    if not envelope.LOCALE_RE.fullmatch(locale):
         raise bad_param("locale", "must be a language code such as en, ar or en-US")
     async with request.app[POOL].acquire() as conn:
         setting = (await tenants.settings_of(conn, [tenant]))[tenant]

@@ -1,4 +1,6 @@
-"""One JSON error format for every route: ``{"error": {"status", "code", "message", "field"?}}``.
+"""One JSON error format for every route: ``{"error": {"status", "code", "message", "field"?}}``;
+under seed 000's ``/{locale}/api/customer360`` the same object beside the seed's ``result``
+envelope (``envelope.py``).
 
 Status codes: 4xx for the caller's mistakes; 503 with ``Retry-After`` when a dependency is
 away (``database_unavailable``, ``kafka_unavailable``, the cause in the message) or a write is
@@ -15,6 +17,7 @@ from typing import Awaitable, Callable
 import orjson
 from aiohttp import web
 
+from profile360.api import envelope
 from profile360.api.keys import POOL
 from profile360.outages import database_down, describe, kafka_down
 
@@ -74,31 +77,35 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
 
 
-def error_response(exc: ApiError) -> web.Response:
-    response = json_response(exc.body(), exc.status)
-    if exc.status == 503:
-        response.headers["Retry-After"] = "1"
-    return response
-
-
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await _answer(request, handler)
     except ApiError as exc:
-        return error_response(exc)
+        return error_response(request, exc, {"Retry-After": "1"} if exc.status == 503 else {})
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        response = json_response(ApiError(exc.status, code, exc.reason).body(), exc.status)
-        if "Allow" in exc.headers:  # 405 names the methods the route has (RFC 9110)
-            response.headers["Allow"] = exc.headers["Allow"]
-        return response
+        # 405 names the methods the route has (RFC 9110)
+        return error_response(request, ApiError(exc.status, code, exc.reason),
+                              {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {})
     except Exception as exc:
         outage = unavailable(exc)
         if outage is not None:
             log.warning("%s %s: %s", request.method, request.path, outage.message)
-            return error_response(outage)
+            return error_response(request, outage, {"Retry-After": "1"})
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_response(ApiError(500, "internal_error", "internal error").body(), 500)
+        return error_response(request, ApiError(500, "internal_error", "internal error"), {})
+
+
+def error_response(request: web.Request, err: ApiError, headers: dict[str, str]) -> web.Response:
+    """The answer for ``err``: its ``error`` object, and on the Customer 360 module's paths
+    also seed 000's envelope (``data: null``, the message, the status, the locale)."""
+    body = err.body()
+    in_module, locale = envelope.module_locale(request.path)
+    if in_module:
+        body.update(envelope.result(None, err.message, err.status, locale))
+    response = json_response(body, err.status)
+    response.headers.update(headers)
+    return response

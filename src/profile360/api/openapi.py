@@ -22,6 +22,12 @@ ERROR: Schema = {"type": "object", "required": ["error"], "properties": {"error"
     "type": "object", "required": ["status", "code", "message"],
     "properties": {"status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"},
                    "field": {"type": "string"}}}}}
+#: seed 000's envelope, ``{"result": {"data", "message", "status", "locale"}}``
+RESULT: Schema = {"type": "object", "required": ["result"], "properties": {"result": {
+    "type": "object", "required": ["data", "message", "status", "locale"],
+    "properties": {"message": {"type": "string"}, "status": {"type": "integer"}, "locale": {"type": ["string", "null"]}}}}}
+#: the Customer 360 module's errors: the error object beside the seed's envelope (data null)
+C360_ERROR: Schema = {"allOf": [ERROR, RESULT]}
 
 def _q(name: str, schema: Schema, doc: str) -> Schema:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": doc}
@@ -56,11 +62,11 @@ RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying",
 
 
 def _op(summary: str, params: list[Schema], ok: Schema, *extra: int, body: Schema | None = None,
-        ok_status: int = 200) -> Schema:
+        ok_status: int = 200, error: Schema = ERROR) -> Schema:
     statuses = {400, 401, 403, 404, 503, *extra}  # 503: a dependency is away (database_unavailable, …)
     responses: dict[str, Any] = {str(ok_status): {"description": "OK", "content": {"application/json": {"schema": ok}}}}
     for status in sorted(statuses):
-        responses[str(status)] = {"description": "error", "content": {"application/json": {"schema": ERROR}}}
+        responses[str(status)] = {"description": "error", "content": {"application/json": {"schema": error}}}
     responses["503"]["headers"] = RETRY_AFTER
     op: Schema = {"summary": summary, "parameters": params, "responses": responses}
     if body is not None:
@@ -154,11 +160,12 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/segments/{id}/members": {"get": _op(
         "A segment's members, cursor-paged", [SEGMENT_ID, _int("limit", 1, 1000, 100, "page size"), CURSOR],
         _page("data"))},
-    "/{locale}/api/customer360": {"get": _op("Customer 360 overview (seed 000)", [LOCALE], OBJ)},
-    "/{locale}/api/customer360/customers/{id}": {"get": _op("Customer 360 profile object (seed 000)", [LOCALE, ID], OBJ)},
+    "/{locale}/api/customer360": {"get": _op("Customer 360 overview (seed 000)", [LOCALE], RESULT, error=C360_ERROR)},
+    "/{locale}/api/customer360/customers/{id}": {"get": _op("Customer 360 profile object (seed 000)", [LOCALE, ID], RESULT,
+                                                            error=C360_ERROR)},
     "/{locale}/api/customer360/customers/{id}/events": {"get": _op(
         "Customer 360 events of a profile (seed 000)", [LOCALE, ID, _int("limit", 1, 100, 20, "page size"), CURSOR],
-        OBJ)},
+        RESULT, error=C360_ERROR)},
 }
 
 

@@ -2,8 +2,9 @@
 
 Each line is one JSON object with the fields of an Avro record (camelCase, as in
 ``schemas/``). ``$schema`` names the record when the topic carries several (catalog:
-Offer, Creative, Channel; identity: Identify, Link, Unlink). ``occurredAt`` is an ISO 8601
-string with a zone, or epoch milliseconds.
+Offer, Creative, Channel; identity: Identify, Link, Unlink; ...). Every timestamp field (a
+``timestamp-millis`` in the schema: ``occurredAt``, ``FeedbackRecorded.feedbackDate``, ...) is
+an ISO 8601 string with a zone, or epoch milliseconds.
 """
 from __future__ import annotations
 
@@ -27,21 +28,30 @@ class LineError:
         return f"line {self.line}: {self.message}"
 
 
-def _timestamp(value: Any) -> Any:
+def _timestamp(field: str, value: Any) -> Any:
+    """An ISO 8601 string with a zone or epoch milliseconds as a UTC ``datetime``; anything
+    else unchanged (null where the schema allows it; the schema check names the rest)."""
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"occurredAt: {value[:40]!r} is not an ISO 8601 time or epoch milliseconds") from None
+            raise ValueError(f"{field}: {value[:40]!r} is not an ISO 8601 time or epoch milliseconds") from None
         if parsed.tzinfo is None:
-            raise ValueError(f"occurredAt: {value!r} has no time zone")
+            raise ValueError(f"{field}: {value[:40]!r} has no time zone")
         return parsed
     if isinstance(value, int) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
-            raise ValueError(f"occurredAt: {value} milliseconds is out of range") from None
+            raise ValueError(f"{field}: {value} milliseconds is out of range") from None
     return value
+
+
+def _is_timestamp(avro_type: Any) -> bool:
+    """A ``timestamp-millis`` field, alone or as a branch of a union (``["null", ...]``)."""
+    if isinstance(avro_type, list):
+        return any(_is_timestamp(branch) for branch in avro_type)
+    return isinstance(avro_type, dict) and avro_type.get("logicalType") == "timestamp-millis"
 
 
 def to_record(obj: Any, allowed: tuple[str, ...], codec: Codec) -> tuple[str, dict]:
@@ -52,9 +62,10 @@ def to_record(obj: Any, allowed: tuple[str, ...], codec: Codec) -> tuple[str, di
     name = record.pop("$schema", allowed[0] if len(allowed) == 1 else None)
     if name not in allowed:
         raise ValueError(f"$schema: must be one of {', '.join(allowed)} on this topic, got {name!r}")
-    if "occurredAt" in record:
-        record["occurredAt"] = _timestamp(record["occurredAt"])
     schema = codec.latest(name).parsed
+    for field in schema["fields"]:
+        if field["name"] in record and _is_timestamp(field["type"]):
+            record[field["name"]] = _timestamp(f"{name}.{field['name']}", record[field["name"]])
     missing = [f["name"] for f in schema["fields"] if "default" not in f and f["name"] not in record]
     if missing:
         raise ValueError(f"{name}.{missing[0]}: is required")
