@@ -6,8 +6,9 @@ export API_BIND := $(API)
 
 .PHONY: system-deps install test unit integration run down bench soak clean
 
-system-deps:  ## Java, Maven and PostgreSQL from Debian's packages, when missing (needs root)
+system-deps:  ## Java, Maven, PostgreSQL and curl from Debian's packages, when missing (needs root)
 	@missing=""; \
+	 command -v curl >/dev/null 2>&1 || missing="$$missing curl ca-certificates"; \
 	 command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	 command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
 	 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \

@@ -62,10 +62,11 @@ def outage(exc: BaseException) -> bool:
 
 
 def describe(exc: BaseException) -> str:
-    """``Type: message`` of the outage's root cause (a timeout's message is empty)."""
+    """``Type: message`` of the outage's root cause (a timeout's message is empty); asyncpg's
+    protocol errors are named for what they mean."""
     root = next((e for e in reversed(_chain(exc)) if outage(e)), exc)
-    text = str(root) or "no answer in time"
-    return f"{type(root).__name__}: {text}"
+    text = f"{type(root).__name__}: {str(root) or 'no answer in time'}"
+    return f"the server ended the connection ({text})" if isinstance(root, _BROKEN) else text
 
 
 async def riding_out(step: Callable[..., Awaitable[T]], *args: Any, what: str = "",

@@ -21,7 +21,7 @@ from . import workload
 from .api_auth import make_key
 from .callers import Callers
 from .full_check import check_all_tables
-from .harness import (children_of, start_api_process, start_worker_process, stop_process, wait_caught_up, wait_until,
+from .harness import (children_of, group_members, start_api_process, start_worker_process, stop_process, wait_caught_up, wait_until,
                       worker_log)
 from .test_pipeline import publish
 from .test_profiles import publish_records
@@ -146,4 +146,33 @@ async def test_readyz_says_stalled_while_records_wait_and_nothing_is_applied(set
         await wait_until(ready, 60, "/readyz to say ready again")
     finally:
         assert stop_process(worker) == 0, worker_log(worker)
+        stop_process(api)
+
+
+async def test_a_command_answered_503_while_kafka_is_away_is_never_applied(settings, owned):
+    """aiokafka keeps an unacknowledged record and delivers it once the broker is back: the API
+    drops it with its producer, so a caller told 503 never finds the write applied later."""
+    worker, api = start_worker_process(settings), start_api_process(settings)
+    key = await make_key(settings.database_url, "acme", "admin")
+    auth = {"Authorization": f"Bearer {key}"}
+
+    async def put(segment: str) -> tuple[int, dict, dict]:
+        return await get(f"{api.base_url}/api/v1/segments/{segment}", method="PUT", headers=auth,
+                         json={"name": segment, "rule": 'trait.tier = "gold"'})
+    try:
+        await wait_until(lambda: group_members(settings, 1), 60, "the worker in its group")
+        assert (await put("before"))[0] == 201  # the API's producer is started and connected
+
+        async def command_while_away() -> None:
+            status, body, headers = await put("ghost")
+            assert (status, body["error"]["code"]) == (503, "kafka_unavailable"), body
+            assert "no acknowledgement within 10 s" in body["error"]["message"] and "Retry-After" in headers
+        await kafka_restart(owned, command_while_away)
+        await wait_until(lambda: group_members(settings, 1), 120, "the worker back in its group")
+        assert (await put("after"))[0] == 201  # published by a new producer and applied
+        await caught_up(settings, worker)
+        status, _, _ = await get(f"{api.base_url}/api/v1/segments/ghost", headers=auth)
+        assert status == 404, "the command answered 503 was applied after all"
+    finally:
+        assert stop_process(worker, timeout=60) == 0, worker_log(worker)
         stop_process(api)

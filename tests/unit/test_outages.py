@@ -59,6 +59,8 @@ def test_describe_names_the_root_cause_even_when_its_message_is_empty():
     assert describe(asyncio.TimeoutError()) == "TimeoutError: no answer in time"
     wrapped = raised_during(ValueError("while rolling back"), asyncpg.exceptions.CannotConnectNowError("shutting down"))
     assert describe(wrapped) == "CannotConnectNowError: shutting down"
+    broken = asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
+    assert describe(broken).startswith("the server ended the connection (InternalClientError: cannot switch")
 
 
 class Flaky:

@@ -7,6 +7,7 @@ Kafka) and stopped with the app.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from dataclasses import dataclass
@@ -74,15 +75,39 @@ class Position:
         return cls(topic, int(partition), int(offset))
 
 
+PUBLISH_TIMEOUT = 10.0
+
+
 async def publish(app: web.Application, family: str, name: str, record: dict[str, Any]) -> Position:
+    """Publish a command's event and wait for the broker's acknowledgement (``acks=all``).
+
+    A 503 ``kafka_unavailable`` means the event was not published and never will be: when the
+    acknowledgement does not come within ``PUBLISH_TIMEOUT``, the producer is dropped with every
+    record it still buffers (aiokafka would otherwise deliver it once the broker is back, and a
+    caller told 503 would find its write applied). The one exception is a record the broker had
+    already received but could not acknowledge (a paused or partitioned broker)."""
     producer = await _producer(app)
     value = app[_PRODUCER]["codec"].encode(name, record)
     try:
         meta = await asyncio.wait_for(producer.send_and_wait(app[SETTINGS].topic(family), value,
-                                                             key=partition_key(name, record)), 10)
+                                                             key=partition_key(name, record)), PUBLISH_TIMEOUT)
     except Exception as exc:
-        raise ApiError(503, "kafka_unavailable", f"the command was not published: {describe(exc)}") from None
+        await _drop(app, producer)
+        cause = f"no acknowledgement within {PUBLISH_TIMEOUT:.0f} s" if isinstance(exc, TimeoutError) else describe(exc)
+        raise ApiError(503, "kafka_unavailable", f"the command was not published ({cause}); retry shortly") from None
     return Position(meta.topic, meta.partition, meta.offset)
+
+
+async def _drop(app: web.Application, producer: AIOKafkaProducer) -> None:
+    """Forget ``producer`` and what it buffers: its sender is stopped before ``stop()``, which
+    would otherwise first deliver the buffered records. The next command starts a new one."""
+    state = app[_PRODUCER]
+    async with state["lock"]:
+        if state["producer"] is producer:
+            state["producer"] = None
+    with contextlib.suppress(asyncio.CancelledError):
+        await producer._sender.close()  # aiokafka has no public way to discard its buffer
+    await producer.stop()
 
 
 async def applied(app: web.Application, conn: asyncpg.Connection, pos: Position) -> bool:
