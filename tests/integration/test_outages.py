@@ -133,10 +133,11 @@ async def test_readyz_says_stalled_while_records_wait_and_nothing_is_applied(set
             await publish(settings, [], events[100:])
 
             async def stalled():
-                status, body, _ = await get(api.base_url + "/readyz")
-                return body if status == 503 and body["status"] == "stalled" else None
-            body = await wait_until(stalled, 60, "/readyz to say stalled")
-            assert body["worker"]["lag"] > 0 and all(s["waitingSeconds"] > 2 for s in body["worker"]["stalled"])
+                status, body, headers = await get(api.base_url + "/readyz")
+                return (body, headers) if status == 503 and body["status"] == "stalled" else None
+            body, headers = await wait_until(stalled, 60, "/readyz to say stalled")
+            assert "Retry-After" in headers and body["worker"]["lag"] > 0
+            assert all(s["waitingSeconds"] >= 2 for s in body["worker"]["stalled"]), body
         finally:
             os.kill(worker.pid, signal.SIGCONT)
 

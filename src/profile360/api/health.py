@@ -70,8 +70,14 @@ async def readyz(request: web.Request) -> web.Response:
             consumers = await reads.readiness(conn)
             stored = await progress.positions_with_times(conn, settings.consumer_group)
     except Exception as exc:  # any failure to reach the database means not ready
-        return json_response({"status": "unavailable", "database": describe(exc)}, 503)
+        return _not_ready({"status": "unavailable", "database": describe(exc)})
     worker = await request.app[PROBE].check(settings, stored)
-    status = "stalled" if worker.get("stalled") else "ready"
-    return json_response({"status": status, "database": "ok", "schemaVersion": request.app[SCHEMA_VERSION],
-                          "consumers": consumers, "worker": worker}, 503 if worker.get("stalled") else 200)
+    body = {"status": "stalled" if worker.get("stalled") else "ready", "database": "ok",
+            "schemaVersion": request.app[SCHEMA_VERSION], "consumers": consumers, "worker": worker}
+    return _not_ready(body) if worker.get("stalled") else json_response(body)
+
+
+def _not_ready(body: dict) -> web.Response:
+    response = json_response(body, 503)
+    response.headers["Retry-After"] = "5"
+    return response

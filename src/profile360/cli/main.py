@@ -142,7 +142,8 @@ def run(argv: list[str], settings: Settings) -> int:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from profile360 import logs
+    logs.configure()
     from profile360.store.migrations import SchemaMismatch
     from profile360.store.generations import RebuildConflict
     from profile360.worker.rebuild import RebuildInterrupted, TruncatedLog

@@ -80,7 +80,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.parent_pid is not None:
         die_with(args.parent_pid)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from profile360 import logs
+    logs.configure()
     sys.exit(asyncio.run(run(Settings.from_env(), args.generation)))
 
 
