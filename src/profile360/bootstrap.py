@@ -63,13 +63,14 @@ async def run_worker(settings: Settings) -> None:
     log.info("worker stopped after %d batches, %d records", worker.stats.batches, worker.stats.consumed)
 
 
-async def run_api(settings: Settings) -> None:
-    """Serve the HTTP API until SIGTERM/SIGINT."""
+async def run_api(settings: Settings, reuse_port: bool = False) -> None:
+    """Serve the HTTP API until SIGTERM/SIGINT. ``reuse_port``: share the port with the other
+    processes of ``profile360 api --processes N`` (``SO_REUSEPORT``)."""
     # request lines up to 64 KiB: the longest query the API accepts (4,000 characters of ids,
     # percent-encoded) fits, so every request reaches the app and gets a JSON answer
     runner = web.AppRunner(create_app(settings), access_log=None, max_line_size=65536, max_field_size=16384)
     await runner.setup()
-    await web.TCPSite(runner, settings.api_host, settings.api_port).start()
+    await web.TCPSite(runner, settings.api_host, settings.api_port, reuse_port=reuse_port or None).start()
     stop = asyncio.Event()
     on_signals(stop.set)
     log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)

@@ -35,7 +35,8 @@ class Settings:
     batch_max_records: int = 5000
     batch_timeout_ms: int = 200
     apply_concurrency: int = 2
-    worker_processes: int = 1  # consumer-group members ``profile360 worker`` runs (see worker.processes)
+    worker_processes: int = 1  # consumer-group members ``profile360 worker`` runs (see profile360.processes)
+    api_processes: int = field(default_factory=lambda: os.cpu_count() or 1)  # ``profile360 api`` processes on one port
     max_event_bytes: int = 256 * 1024
     topic_partitions: int = 4
     segment_refresh_seconds: float = 3600.0  # windowed segments re-evaluated this often (0: never)
@@ -44,7 +45,7 @@ class Settings:
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
     def __post_init__(self) -> None:
-        for name in ("api_port", "batch_max_records", "batch_timeout_ms", "apply_concurrency", "worker_processes",
+        for name in ("api_port", "batch_max_records", "batch_timeout_ms", "apply_concurrency", "worker_processes", "api_processes",
                      "max_event_bytes", "topic_partitions", "command_wait_ms"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -76,7 +77,8 @@ class Settings:
             "API_BIND": f"{self.api_host}:{self.api_port}", "P360_TOPIC_PREFIX": self.topic_prefix,
             "P360_CONSUMER_GROUP": self.consumer_group, "P360_BATCH_MAX_RECORDS": str(self.batch_max_records),
             "P360_BATCH_TIMEOUT_MS": str(self.batch_timeout_ms), "P360_APPLY_CONCURRENCY": str(self.apply_concurrency),
-            "P360_WORKER_PROCESSES": str(self.worker_processes), "P360_MAX_EVENT_BYTES": str(self.max_event_bytes),
+            "P360_WORKER_PROCESSES": str(self.worker_processes), "P360_API_PROCESSES": str(self.api_processes),
+            "P360_MAX_EVENT_BYTES": str(self.max_event_bytes),
             "P360_TOPIC_PARTITIONS": str(self.topic_partitions),
             "P360_SEGMENT_REFRESH_SECONDS": repr(self.segment_refresh_seconds),
             "P360_COMMAND_WAIT_MS": str(self.command_wait_ms), "P360_DEVSTACK_DIR": str(self.devstack_dir),
@@ -101,6 +103,7 @@ class Settings:
             batch_timeout_ms=int(env.get("P360_BATCH_TIMEOUT_MS", base.batch_timeout_ms)),
             apply_concurrency=int(env.get("P360_APPLY_CONCURRENCY", base.apply_concurrency)),
             worker_processes=int(env.get("P360_WORKER_PROCESSES", base.worker_processes)),
+            api_processes=int(env.get("P360_API_PROCESSES", base.api_processes)),
             max_event_bytes=int(env.get("P360_MAX_EVENT_BYTES", base.max_event_bytes)),
             topic_partitions=int(env.get("P360_TOPIC_PARTITIONS", base.topic_partitions)),
             segment_refresh_seconds=float(env.get("P360_SEGMENT_REFRESH_SECONDS", base.segment_refresh_seconds)),

@@ -2,6 +2,8 @@
 without a key."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from profile360.resources import projections_dir
@@ -69,7 +71,7 @@ async def test_empty_tenant_gets_empty_pages(settings):
 async def test_health_and_readiness(settings):
     client = await api_client(settings)
     try:
-        assert (await (await client.get("/healthz")).json()) == {"status": "ok"}
+        assert (await (await client.get("/healthz")).json()) == {"status": "ok", "pid": os.getpid()}
         resp = await client.get("/readyz")
         body = await resp.json()
         assert resp.status == 200 and body["status"] == "ready" and body["schemaVersion"] == LATEST

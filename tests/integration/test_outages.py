@@ -80,7 +80,7 @@ async def test_worker_and_api_ride_out_postgres_and_kafka_outages(settings, owne
     key = await make_key(settings.database_url, "acme", "admin")
     try:
         await caught_up(settings, worker)
-        members = children_of(worker)
+        members, api_members = children_of(worker), children_of(api)
         assert len(members) == (processes if processes > 1 else 0)
         async with Callers(api.base_url, key, read_paths(150)) as callers:
             await asyncio.to_thread(dp.restart_postgres, owned.pg_dir)  # 1. while the worker is idle
@@ -110,7 +110,7 @@ async def test_worker_and_api_ride_out_postgres_and_kafka_outages(settings, owne
             await publish(settings, [], events[2500:])
             await caught_up(settings, worker)
         assert worker.poll() is None and api.poll() is None, worker_log(worker) + worker_log(api)
-        assert children_of(worker) == members
+        assert children_of(worker) == members and children_of(api) == api_members
         assert callers.errors() == {} and callers.dropped == [], (callers.tally, callers.dropped[:5], worker_log(api))
         assert callers.missing_retry_after == 0
     finally:

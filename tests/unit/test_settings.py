@@ -11,7 +11,7 @@ from profile360.settings import Settings
 def test_settings_survive_the_round_trip_through_the_environment():
     custom = Settings(kafka_bootstrap="k1:9093,k2:9093", database_url="postgresql://u:secret@db:5433/p", api_host="0.0.0.0",
                       api_port=9000, topic_prefix="t", consumer_group="g", batch_max_records=7, batch_timeout_ms=9,
-                      apply_concurrency=3, worker_processes=4, max_event_bytes=1024, topic_partitions=8,
+                      apply_concurrency=3, worker_processes=4, api_processes=3, max_event_bytes=1024, topic_partitions=8,
                       segment_refresh_seconds=0.25, command_wait_ms=11, devstack_dir=Path("/tmp/ds"))
     assert Settings.from_env(custom.to_env()) == custom
     assert Settings.from_env({}) == Settings()

@@ -10,6 +10,7 @@ answer within 2 s the answer stays 200 and says so (reads do not need Kafka).
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -58,8 +59,8 @@ PROBE = web.AppKey("lag_probe", LagProbe)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """The process is up and serving."""
-    return json_response({"status": "ok"})
+    """The process is up and serving; ``pid`` tells the processes of ``api --processes N`` apart."""
+    return json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def readyz(request: web.Request) -> web.Response:

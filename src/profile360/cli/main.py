@@ -22,7 +22,10 @@ def _parser() -> argparse.ArgumentParser:
     work.add_argument("--processes", type=int, metavar="N",
                       help="consumer-group members to run, one process each (default: P360_WORKER_PROCESSES or 1)")
     work.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # a member started by a supervisor
-    sub.add_parser("api", help="serve the HTTP API")
+    api = sub.add_parser("api", help="serve the HTTP API")
+    api.add_argument("--processes", type=int, metavar="N",
+                     help="processes serving on one port (SO_REUSEPORT) (default: P360_API_PROCESSES or one per core)")
+    api.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # a member started by a supervisor
     prod = sub.add_parser("produce", help="publish JSON lines as Avro events")
     prod.add_argument("--topic", required=True, help="a topic family: interactions, catalog, identity, consent, experiments, "
                                                      "journeys, definitions, erasure, customers or feedback")
@@ -88,10 +91,28 @@ def _produce(settings: Settings, topic: str, path: str) -> int:
         return asyncio.run(produce(settings, load_codec(), topic, stream))
 
 
+def _server(args: argparse.Namespace, settings: Settings) -> int:
+    """``worker`` or ``api``: one process, or a supervisor of several (``profile360.processes``)."""
+    from profile360 import bootstrap, processes
+
+    if args.parent_pid is not None:
+        processes.die_with(args.parent_pid)
+    count = settings.worker_processes if args.command == "worker" else settings.api_processes
+    if count > 1:
+        if args.command == "api":  # SO_REUSEPORT would let another server on this port share it
+            processes.check_port_free(settings.api_host, settings.api_port)
+        return processes.supervise(args.command, count, settings.to_env())
+    if args.command == "worker":
+        asyncio.run(bootstrap.run_worker(settings))
+    else:  # one of several (started by a supervisor) shares the port
+        asyncio.run(bootstrap.run_api(settings, reuse_port=args.parent_pid is not None))
+    return 0
+
+
 def run(argv: list[str], settings: Settings) -> int:
     args = _parser().parse_args(argv)
-    if getattr(args, "processes", None) is not None:  # worker and rebuild: overrides P360_WORKER_PROCESSES
-        settings = replace(settings, worker_processes=args.processes)
+    if getattr(args, "processes", None) is not None:  # overrides P360_API_PROCESSES / P360_WORKER_PROCESSES
+        settings = replace(settings, **{"api_processes" if args.command == "api" else "worker_processes": args.processes})
     from profile360 import bootstrap
 
     if args.command == "devstack":
@@ -100,18 +121,8 @@ def run(argv: list[str], settings: Settings) -> int:
         applied = asyncio.run(bootstrap.apply_migrations(settings))
         print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
         return 0
-    if args.command == "worker":
-        if args.parent_pid is not None:
-            from profile360.worker.processes import die_with
-            die_with(args.parent_pid)
-        if settings.worker_processes > 1:
-            from profile360.worker.processes import supervise
-            return supervise(settings.worker_processes, settings.to_env())
-        asyncio.run(bootstrap.run_worker(settings))
-        return 0
-    if args.command == "api":
-        asyncio.run(bootstrap.run_api(settings))
-        return 0
+    if args.command in ("worker", "api"):
+        return _server(args, settings)
     if args.command == "dlq":
         from profile360.cli.dlq import dlq
         return asyncio.run(dlq(settings, args.action, args.reason, args.origin_topic, args.dry_run))

@@ -31,7 +31,7 @@ from profile360.settings import Settings
 from profile360.store import generations, log_starts, migrations
 from profile360.topics import PROJECTED_FAMILIES
 from profile360.worker import progress, rebuild_member, schedule
-from profile360.worker.processes import spawn
+from profile360.processes import spawn
 from profile360.worker.rebuild_member import scope_of
 from profile360.store.writer import Scope
 from profile360.worker.runner import Worker

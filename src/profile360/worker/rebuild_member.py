@@ -5,7 +5,7 @@ worker, so a rebuild uses as many cores as the live worker may.
 environment (``Settings.to_env``). It joins the rebuild's consumer group and applies into the
 building generation ``GENERATION``, with the same scope as the rebuild, until SIGTERM; it
 exits with code 3 at once if that generation is no longer being built. The rebuild stops its
-members before it switches, and they die with it (see ``worker.processes``).
+members before it switches, and they die with it (see ``profile360.processes``).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from profile360.outages import riding_out
 from profile360.settings import Settings
 from profile360.store import generations
 from profile360.store.writer import Scope
-from profile360.worker.processes import die_with
+from profile360.processes import die_with
 from profile360.worker.runner import Worker
 
 log = logging.getLogger(__name__)

@@ -1,13 +1,16 @@
-"""Several worker processes under one command: ``profile360 worker --processes N``.
+"""Several processes under one command: ``profile360 worker --processes N`` and
+``profile360 api --processes N``.
 
-One Python process decodes and folds at most one core's worth of events. N processes are N
-members of the worker's consumer group: Kafka spreads the partitions over them, and every
-guarantee of ``worker.runner`` holds per partition exactly as with N workers started by hand
-(positions stored with the rows, fencing of a stale member during a rebalance).
+One Python process uses at most one core. N worker processes are N members of the worker's
+consumer group: Kafka spreads the partitions over them, and every guarantee of
+``worker.runner`` holds per partition exactly as with N workers started by hand (positions
+stored with the rows, fencing of a stale member during a rebalance). N API processes listen on
+one port (``SO_REUSEPORT``): the kernel spreads connections over them, and each serves from its
+own pool; they share nothing but the database.
 
 Contract of the supervisor:
-- SIGTERM or SIGINT is passed on to every child; each commits the batch it holds and leaves
-  the group. A child still running ``STOP_GRACE`` seconds later is SIGKILLed (its open
+- SIGTERM or SIGINT is passed on to every child; a worker commits the batch it holds and leaves
+  the group, an API process stops accepting and finishes the requests in flight. A child still running ``STOP_GRACE`` seconds later is SIGKILLed (its open
   transaction rolls back; nothing is lost). The command exits 0 if every child stopped
   cleanly, else with the first failure's code.
 - A child that exits on its own (a crash, or a fatal condition such as ``GenerationMismatch``)
@@ -24,6 +27,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -56,6 +60,17 @@ def spawn(module_args: list[str], settings_env: Mapping[str, str]) -> subprocess
                             env={**os.environ, **settings_env})
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raise ``ValueError`` if another server listens on ``host:port``: processes that share
+    a port with ``SO_REUSEPORT`` would otherwise share it with any server that set it too."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def _exit_code(status: int) -> int:
     code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code  # killed by signal n: 128 + n, as a shell reports it
@@ -65,7 +80,8 @@ class _Group:
     """The children and what became of them; only ``reap`` collects exit statuses (signals
     are sent with ``os.kill``, never through ``Popen``, whose poll would reap behind it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.codes: dict[int, int | None] = {}  # pid: exit code, None while it runs
         self.stopping_since: float | None = None
         self.failure = 0
@@ -86,33 +102,33 @@ class _Group:
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0 or pid not in self.codes:
             if self.stopping_since is not None and time.monotonic() - self.stopping_since > STOP_GRACE:
-                log.error("worker processes %s did not stop within %.0fs; killing them", self.running(), STOP_GRACE)
+                log.error("%s processes %s did not stop within %.0fs; killing them", self.name, self.running(), STOP_GRACE)
                 self.signal_all(signal.SIGKILL)
             time.sleep(0.1)  # a signal wakes this early; nothing else to wait for
             return
         self.codes[pid] = code = _exit_code(status)
         if self.stopping_since is None:
-            log.error("worker process %d exited with %d while the others ran; stopping them", pid, code)
+            log.error("%s process %d exited with %d while the others ran; stopping them", self.name, pid, code)
             self.failure = code or 1
             self.stop()
         elif code not in (0, 128 + signal.SIGTERM) and not self.failure:  # SIGTERM before its handler: a clean stop
             self.failure = code
 
 
-def supervise(processes: int, settings_env: Mapping[str, str]) -> int:
-    """Run ``processes`` worker processes until a signal or until one of them exits; see the
-    module docstring. Returns the exit code for the command."""
+def supervise(command: str, processes: int, settings_env: Mapping[str, str]) -> int:
+    """Run ``processes`` times ``profile360 <command> --processes 1`` until a signal or until
+    one of them exits; see the module docstring. Returns the exit code for the command."""
     children: list[subprocess.Popen] = []
-    group = _Group()
+    group = _Group(command)
     signal.signal(signal.SIGTERM, group.stop)
     signal.signal(signal.SIGINT, group.stop)
     for _ in range(processes):
         if group.stopping_since is not None:  # a signal came while starting them
             break
-        child = spawn(["profile360", "worker", "--processes", "1"], settings_env)
+        child = spawn(["profile360", command, "--processes", "1"], settings_env)
         children.append(child)
         group.codes[child.pid] = None
-    log.info("worker supervisor: %d processes %s", processes, [c.pid for c in children])
+    log.info("%s supervisor: %d processes %s", command, processes, [c.pid for c in children])
     while group.running():
         group.reap()
     for child in children:
