@@ -55,29 +55,35 @@ async def _write_then_read(client) -> None:
     assert (resp.status, (await resp.json())["customers"][0]["full_name"]) == (200, "Ada Lovelace")
 
 
+async def _while_replay_is_paused(client, settings) -> tuple[str, str]:
+    """A customer POST while the replica replays nothing: the write reaches the primary, not the
+    reads; returns its location and position."""
+    async with replay_paused(settings.database_read_url):
+        resp = await client.post(BASE, json={"full_name": "Grace Hopper"}, headers=H)
+        assert resp.status == 202, "the command waits for the replica, where the caller reads next"
+        body, position = await resp.json(), resp.headers["X-P360-Position"]
+        await wait_until(lambda: on_primary(settings, body["uuid"]), 30, "the worker to apply the write")
+        resp = await client.get(body["location"], headers=H)
+        assert resp.status == 404, "on the primary, not yet on the replica the API reads from"
+        resp = await client.get(body["location"], headers={**H, "X-P360-Min-Position": position})
+        assert (resp.status, (await resp.json())["error"]["code"]) == (503, "not_yet_applied")
+        assert resp.headers["Retry-After"] == "1"
+        fresh = {"Authorization": f"Bearer {await make_key(settings.database_url, 'acme', 'viewer')}"}
+        assert (await client.get(BASE, headers=fresh)).status == 200, "keys are looked up on the primary"
+        ready = await (await client.get("/readyz")).json()
+        assert ready["replica"]["replayPaused"] is True and ready["replica"]["replayLagBytes"] > 0, ready
+    return body["location"], position
+
+
 async def test_reads_come_from_the_replica_and_callers_read_their_own_writes_there(replicated):
-    settings = replicated  # the default command wait: the first command also waits for the worker group to form
-    async with InProcessWorker(settings):
-        client = await api_client(settings)
+    async with InProcessWorker(replicated):  # the default command wait: the first one waits for the group to form
+        client = await api_client(replicated)
         try:
             await _write_then_read(client)
-            async with replay_paused(settings.database_read_url):
-                resp = await client.post(BASE, json={"full_name": "Grace Hopper"}, headers=H)
-                assert resp.status == 202, "the command waits for the replica, where the caller reads next"
-                body, position = await resp.json(), resp.headers["X-P360-Position"]
-                await wait_until(lambda: on_primary(settings, body["uuid"]), 30, "the worker to apply the write")
-                resp = await client.get(body["location"], headers=H)
-                assert resp.status == 404, "on the primary, not yet on the replica the API reads from"
-                resp = await client.get(body["location"], headers={**H, "X-P360-Min-Position": position})
-                assert (resp.status, (await resp.json())["error"]["code"]) == (503, "not_yet_applied")
-                assert resp.headers["Retry-After"] == "1"
-                fresh = {"Authorization": f"Bearer {await make_key(settings.database_url, 'acme', 'viewer')}"}
-                assert (await client.get(BASE, headers=fresh)).status == 200, "keys are looked up on the primary"
-                ready = await (await client.get("/readyz")).json()
-                assert ready["replica"]["replayPaused"] is True and ready["replica"]["replayLagBytes"] > 0, ready
+            location, position = await _while_replay_is_paused(client, replicated)
 
             async def served() -> bool:
-                resp = await client.get(body["location"], headers={**H, "X-P360-Min-Position": position})
+                resp = await client.get(location, headers={**H, "X-P360-Min-Position": position})
                 return resp.status == 200 and (await resp.json())["customers"][0]["full_name"] == "Grace Hopper"
 
             await wait_until(served, 30, "the read once replay resumed")
