@@ -28,6 +28,8 @@ class Settings:
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     database_url: str = field(default="postgresql://postgres@127.0.0.1:55432/profile360", repr=False)
+    # a streaming replica the API reads from (None: reads go to ``database_url`` too)
+    database_read_url: str | None = field(default=None, repr=False)
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     topic_prefix: str = "profile360"
@@ -65,7 +67,8 @@ class Settings:
         return _hide_password(self.database_url)
 
     def __repr__(self) -> str:
-        return (f"Settings(kafka_bootstrap={self.kafka_bootstrap!r}, database_url={self.database_url_safe!r}, "
+        read = f", database_read_url={_hide_password(self.database_read_url)!r}" if self.database_read_url else ""
+        return (f"Settings(kafka_bootstrap={self.kafka_bootstrap!r}, database_url={self.database_url_safe!r}{read}, "
                 f"api={self.api_host}:{self.api_port}, topic_prefix={self.topic_prefix!r}, "
                 f"consumer_group={self.consumer_group!r})")
 
@@ -74,6 +77,7 @@ class Settings:
         process hands its settings to the worker processes it starts."""
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "DATABASE_URL": self.database_url,
+            "DATABASE_READ_URL": self.database_read_url or "",
             "API_BIND": f"{self.api_host}:{self.api_port}", "P360_TOPIC_PREFIX": self.topic_prefix,
             "P360_CONSUMER_GROUP": self.consumer_group, "P360_BATCH_MAX_RECORDS": str(self.batch_max_records),
             "P360_BATCH_TIMEOUT_MS": str(self.batch_timeout_ms), "P360_APPLY_CONCURRENCY": str(self.apply_concurrency),
@@ -87,14 +91,16 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
-        """Read ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``API_BIND`` (host:port) and the
-        ``P360_*`` tuning variables; anything unset keeps its default."""
+        """Read ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``DATABASE_READ_URL`` (unset or
+        empty: no replica), ``API_BIND`` (host:port) and the ``P360_*`` tuning variables;
+        anything unset keeps its default."""
         env = os.environ if env is None else env
         base = cls()
         host, port = _split_bind(env.get("API_BIND", f"{base.api_host}:{base.api_port}"))
         return cls(
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", base.kafka_bootstrap),
             database_url=env.get("DATABASE_URL", base.database_url),
+            database_read_url=env.get("DATABASE_READ_URL") or None,
             api_host=host,
             api_port=port,
             topic_prefix=env.get("P360_TOPIC_PREFIX", base.topic_prefix),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
@@ -11,7 +12,8 @@ import pytest
 from profile360.bootstrap import apply_migrations
 from profile360.settings import Settings
 
-from .services import Services, services
+from .harness import wait_until
+from .services import Replica, Services, replica_of, services
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +54,35 @@ def owned(stack: Services) -> Services:
     if stack.pg_dir is None:
         pytest.skip("restarting services needs the tests' own Kafka and PostgreSQL (KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL are set)")
     return stack
+
+
+@pytest.fixture(scope="session")
+def replica(stack: Services) -> Replica:
+    """A streaming replica of the session's PostgreSQL, started on first use."""
+    if stack.pg_dir is None:
+        pytest.skip("a replica is made of the tests' own PostgreSQL (KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL are set)")
+    with replica_of(stack) as found:
+        yield found
+
+
+@pytest.fixture
+async def replicated(settings: Settings, replica: Replica) -> Settings:
+    """``settings`` whose reads go to the replica, once it has replayed the test's fresh database."""
+    base, _, name = settings.database_url.rpartition("/")
+    primary = await asyncpg.connect(settings.database_url)
+    try:
+        lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+    finally:
+        await primary.close()
+    await replayed(replica.database, lsn)
+    return replace(settings, database_read_url=f"{replica.database.rpartition('/')[0]}/{name}")
+
+
+async def replayed(replica_dsn: str, lsn: str, timeout: float = 60) -> None:
+    """Wait until the replica has replayed the primary's WAL up to ``lsn``."""
+    conn = await asyncpg.connect(replica_dsn)
+    try:
+        await wait_until(lambda: conn.fetchval("SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), $1::text::pg_lsn) >= 0", lsn),
+                         timeout, f"the replica to replay up to {lsn}")
+    finally:
+        await conn.close()

@@ -1,6 +1,7 @@
 """Real Kafka and PostgreSQL for the integration tests, in order of preference:
 ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` from the environment, testcontainers when a
-Docker engine answers, or the project's own dev stack on free ports in a temporary folder."""
+Docker engine answers, or the project's own dev stack on free ports in a temporary folder;
+and, when the tests own that PostgreSQL, a streaming replica of it (``replica_of``)."""
 from __future__ import annotations
 
 import contextlib
@@ -14,6 +15,7 @@ from typing import Iterator
 from profile360 import devstack
 from profile360.devstack import kafka as dk
 from profile360.devstack import postgres as dp
+from profile360.devstack import replica as dr
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,32 @@ class Services:
     kafka_dir: Path | None = None
     kafka_ports: tuple[int, int] | None = None  # (broker, controller)
     cache: Path | None = None
+
+
+@dataclass(frozen=True)
+class Replica:
+    data_dir: Path
+    port: int
+    database: str  # DSN of the replica's maintenance database
+    primary: str  # DSN of the primary it streams from
+
+    def start(self) -> None:
+        """Start the replica again after ``stop`` (on its port; it resumes streaming)."""
+        dr.start_replica(self.data_dir, self.primary, self.port, fsync=False)
+
+    def stop(self) -> None:
+        dr.stop_replica(self.data_dir)
+
+
+@contextlib.contextmanager
+def replica_of(stack: Services) -> Iterator[Replica]:
+    """A streaming replica (``pg_basebackup -R``) of the tests' own PostgreSQL, on a free port."""
+    assert stack.pg_dir is not None, "a replica needs the tests' own PostgreSQL"
+    data_dir, port = stack.pg_dir.parent / "postgres-replica", devstack.free_port()
+    try:
+        yield Replica(data_dir, port, dr.start_replica(data_dir, stack.database, port, fsync=False), stack.database)
+    finally:
+        dr.stop_replica(data_dir)
 
 
 def docker_reachable() -> bool:

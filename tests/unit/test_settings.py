@@ -17,6 +17,14 @@ def test_settings_survive_the_round_trip_through_the_environment():
     assert Settings.from_env({}) == Settings()
 
 
+def test_a_read_replica_is_optional_and_survives_the_round_trip():
+    replica = Settings(database_read_url="postgresql://u:secret@replica:5433/p")
+    assert Settings.from_env(replica.to_env()) == replica
+    assert Settings.from_env({"DATABASE_READ_URL": ""}).database_read_url is None
+    assert Settings.from_env({}).database_read_url is None
+    assert "secret" not in repr(replica) and "replica:5433" in repr(replica)
+
+
 @pytest.mark.parametrize("variable", ["P360_WORKER_PROCESSES", "P360_APPLY_CONCURRENCY", "P360_BATCH_MAX_RECORDS"])
 def test_a_count_below_one_is_refused_naming_the_setting(variable):
     with pytest.raises(ValueError, match=variable.removeprefix("P360_").lower()):

@@ -8,20 +8,31 @@ from aiohttp import web
 from profile360.api import (auth, commands, customer360, customers, erasure, freshness, health, interactions, openapi,
                             org_customers, org_feedback, profiles, sections, segments)
 from profile360.api.errors import error_middleware
-from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
+from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS
 from profile360.outages import riding_out
 from profile360.settings import Settings
 from profile360.store.pool import open_checked_pool
 
 
-async def _database(app: web.Application) -> AsyncIterator[None]:
+async def _open(url: str, what: str) -> tuple:
     # JIT compilation costs more than it saves on these short, index-driven queries
-    pool, app[SCHEMA_VERSION] = await riding_out(open_checked_pool, app[SETTINGS].database_url, 10,
-                                                 what="connecting to PostgreSQL", command_timeout=30,
-                                                 server_settings={"jit": "off"})
-    app[POOL] = pool
-    yield
-    await pool.close()
+    return await riding_out(open_checked_pool, url, 10, what=f"connecting to {what}", command_timeout=30,
+                            server_settings={"jit": "off"})
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the primary's pool, and the replica's when ``DATABASE_READ_URL`` is set
+    (see ``keys``); both must hold this build's schema."""
+    app[PRIMARY], app[SCHEMA_VERSION] = await _open(app[SETTINGS].database_url, "PostgreSQL")
+    app[POOL] = app[PRIMARY]
+    try:
+        if app[SETTINGS].database_read_url:
+            app[POOL], _ = await _open(app[SETTINGS].database_read_url, "the PostgreSQL replica")
+        yield
+    finally:
+        await app[PRIMARY].close()
+        if app[POOL] is not app[PRIMARY]:
+            await app[POOL].close()
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -6,7 +6,8 @@ handler reads the tenant from the key, never from the request. Roles (seed 001):
 admin, editor and viewer; writes for admin and editor; erasures for admin only.
 
 Verified keys are remembered for ``_TTL`` seconds, so a revoked key stops working within that
-time (a key is looked up at most once per TTL and process, not per request).
+time (a key is looked up at most once per TTL and process, not per request), on the primary
+even when reads go to a replica (``keys``).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from profile360.api.errors import ApiError
-from profile360.api.keys import POOL
+from profile360.api.keys import PRIMARY
 from profile360.store import api_keys
 
 PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
@@ -50,7 +51,7 @@ class _Cache:
         hit = self.entries.get(token)
         if hit is not None and time.monotonic() - hit[0] < _TTL:
             return hit[1]
-        async with request.app[POOL].acquire() as conn:
+        async with request.app[PRIMARY].acquire() as conn:
             key = await api_keys.verify(conn, token)
         if len(self.entries) > 10_000:
             self.entries.clear()

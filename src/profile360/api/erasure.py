@@ -14,7 +14,7 @@ from aiohttp import web
 
 from profile360.api import commands, params
 from profile360.api.errors import ApiError, json_response
-from profile360.api.keys import POOL
+from profile360.api.keys import POOL, PRIMARY
 from profile360.api.auth import PRINCIPAL
 from profile360.events.erasure import erasure_from_record
 from profile360.events.rules import InvalidEvent, new_envelope
@@ -26,7 +26,7 @@ _LOG = "SELECT deleted FROM erasure_log WHERE tenant_id = $1 AND erasure_id = $2
 
 async def erase_customer(request: web.Request) -> web.Response:
     tenant, ident = params.tenant(request), params.path_id(request)
-    async with request.app[POOL].acquire() as conn:
+    async with request.app[PRIMARY].acquire() as conn:
         ref = await profiles.resolve(conn, tenant, ident)
     if ref is None:
         raise ApiError(404, "not_found", f"no customer {ident!r} in tenant {tenant!r}", "id")

@@ -6,7 +6,8 @@ Status codes: 4xx for the caller's mistakes; 503 with ``Retry-After`` when a dep
 away (``database_unavailable``, ``kafka_unavailable``, the cause in the message) or a write is
 not applied yet; 500 (``internal_error``) only for bugs. A read (GET/HEAD) that meets a
 connection broken under it (a PostgreSQL restart leaves every pooled connection dead) is
-answered once more on fresh connections before it is given up as 503.
+answered once more on fresh connections (of the replica's pool and the primary's) before it
+is given up as 503.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from profile360.api import envelope
-from profile360.api.keys import POOL
+from profile360.api.keys import POOL, PRIMARY
 from profile360.outages import database_down, describe, kafka_down
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise
         log.info("%s %s met a broken database connection (%s); answering once more on fresh ones",
                  request.method, request.path, describe(exc))
-        await request.app[POOL].expire_connections()
+        for pool in {id(p): p for p in (request.app[POOL], request.app[PRIMARY])}.values():
+            await pool.expire_connections()
         return await handler(request)
 
 

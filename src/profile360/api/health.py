@@ -5,7 +5,10 @@ progress and the live worker's lag; 503 ``unavailable`` when the database does n
 503 ``stalled`` when the worker has applied nothing to a partition for ``P360_STALL_SECONDS``
 while a record there has waited longer than that (a worker that is down, hung or failing on
 every batch). The lag is looked up at most once a second per process; when Kafka does not
-answer within 2 s the answer stays 200 and says so (reads do not need Kafka).
+answer within 2 s the answer stays 200 and says so (reads do not need Kafka). When reads go to
+a replica (``DATABASE_READ_URL``), ``replica`` says how far its replay is behind the primary
+(``replayLagBytes`` of WAL) and whether replay is paused; a replica that does not answer makes
+the API unavailable as the primary does.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from profile360.api.errors import json_response
-from profile360.api.keys import POOL, SCHEMA_VERSION, SETTINGS
+from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS
 from profile360.outages import describe
 from profile360.settings import Settings
 from profile360.store import reads
@@ -67,15 +70,34 @@ async def readyz(request: web.Request) -> web.Response:
     """Ready, unavailable or stalled (see the module's docstring)."""
     settings = request.app[SETTINGS]
     try:
-        async with request.app[POOL].acquire(timeout=2) as conn:
+        async with request.app[PRIMARY].acquire(timeout=2) as conn:
             consumers = await reads.readiness(conn)
             stored = await progress.positions_with_times(conn, settings.consumer_group)
     except Exception as exc:  # any failure to reach the database means not ready
         return _not_ready({"status": "unavailable", "database": describe(exc)})
+    try:
+        replica = await _replica(request.app)
+    except Exception as exc:
+        return _not_ready({"status": "unavailable", "database": "ok", "replica": {"database": describe(exc)}})
     worker = await request.app[PROBE].check(settings, stored)
     body = {"status": "stalled" if worker.get("stalled") else "ready", "database": "ok",
-            "schemaVersion": request.app[SCHEMA_VERSION], "consumers": consumers, "worker": worker}
+            "schemaVersion": request.app[SCHEMA_VERSION], "consumers": consumers, "worker": worker,
+            **({"replica": replica} if replica else {})}
     return _not_ready(body) if worker.get("stalled") else json_response(body)
+
+
+async def _replica(app: web.Application) -> dict[str, Any] | None:
+    """The read replica's replay state, or None when reads go to the primary."""
+    if app[POOL] is app[PRIMARY]:
+        return None
+    async with app[POOL].acquire(timeout=2) as conn:
+        replayed, paused = await conn.fetchrow(
+            "SELECT pg_last_wal_replay_lsn()::text, CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END")
+    if replayed is None:  # promoted, or a primary named as the replica
+        return {"database": "ok", "inRecovery": False}
+    async with app[PRIMARY].acquire(timeout=2) as conn:
+        behind = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::bigint", replayed)
+    return {"database": "ok", "inRecovery": True, "replayLagBytes": max(0, behind), "replayPaused": paused}
 
 
 def _not_ready(body: dict) -> web.Response:

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from profile360.api import commands, erasure, params
 from profile360.api.errors import ApiError, bad_param, json_response
-from profile360.api.keys import POOL
+from profile360.api.keys import POOL, PRIMARY
 from profile360.events.organizations import customer as validate
 from profile360.projections.erasure import ORG_CUSTOMER_PREFIX
 from profile360.events.rules import InvalidEvent, new_envelope
@@ -66,9 +66,11 @@ async def get_customer(request: web.Request) -> web.Response:
     return json_response({"customers": [render(row)], "total_customer_count": 1})
 
 
-async def _existing(request: web.Request) -> Any:
+async def _existing(request: web.Request, key: web.AppKey = POOL) -> Any:
+    """The request's customer row from the pool ``key`` names (``PRIMARY`` for what a command
+    decides from), or a 404."""
     tenant, cid = organization(request), request.match_info["customer_uuid"]
-    async with request.app[POOL].acquire() as conn:
+    async with request.app[key].acquire() as conn:
         row = await org_reads.customer(conn, tenant, cid)
     if row is None:
         raise ApiError(404, "not_found", f"no customer {cid[:100]!r} in organization {tenant!r}", "customer_uuid")
@@ -99,7 +101,7 @@ async def create_customer(request: web.Request) -> web.Response:
 
 
 async def update_customer(request: web.Request) -> web.Response:
-    row = await _existing(request)
+    row = await _existing(request, PRIMARY)
     body = await _body(request)
     current = {"fullName": row["full_name"], "email": row["email"], "role": row["role"],
                "personaUuid": row["persona_uuid"], "companyUuid": row["company_uuid"]}
@@ -134,5 +136,5 @@ async def _upsert(request: web.Request, tenant: str, cid: str, fields: dict[str,
 async def erase_customer(request: web.Request) -> web.Response:
     """GDPR erasure of an organization customer (admin only): the customer, their feedback and
     highlights, now and on every replay; answers with the counts deleted (or 202)."""
-    row = await _existing(request)
+    row = await _existing(request, PRIMARY)
     return await erasure.erase(request, row["tenant_id"], [ORG_CUSTOMER_PREFIX + row["customer_uuid"]], "customer_uuid")

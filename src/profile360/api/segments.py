@@ -9,7 +9,7 @@ from aiohttp import web
 
 from profile360.api import commands, params
 from profile360.api.errors import ApiError, bad_param, json_response
-from profile360.api.keys import POOL
+from profile360.api.keys import POOL, PRIMARY
 from profile360.events.definitions import RESERVED_METRICS
 from profile360.events.rules import new_envelope
 from profile360.projections import rule_syntax
@@ -37,10 +37,11 @@ async def list_segments(request: web.Request) -> web.Response:
     return json_response({"data": [render(r) for r in rows], "total": len(rows)})
 
 
-async def _existing(request: web.Request) -> tuple[str, str, Any]:
-    """(tenant, segment id, its row) of the request's live segment, or a 404."""
+async def _existing(request: web.Request, key: web.AppKey = POOL) -> tuple[str, str, Any]:
+    """(tenant, segment id, its row) of the request's live segment, or a 404; read from the
+    pool ``key`` names (``PRIMARY`` for what a command decides from)."""
     tenant, segment_id = params.tenant(request), _segment_id(request)
-    async with request.app[POOL].acquire() as conn:
+    async with request.app[key].acquire() as conn:
         row = await segment_reads.segment(conn, tenant, segment_id)
     if row is None:
         raise ApiError(404, "not_found", f"no segment {segment_id!r} in tenant {tenant!r}", "id")
@@ -94,8 +95,7 @@ async def put_segment(request: web.Request) -> web.Response:
     body = await _body(request)
     name, rule = _text(body, "name", 200), _text(body, "rule", rule_syntax.MAX_RULE_CHARS)
     description = _text(body, "description", 1000, required=False)
-    pool = request.app[POOL]
-    async with pool.acquire() as conn:
+    async with request.app[PRIMARY].acquire() as conn:
         known = [*RESERVED_METRICS, *(m.metric_id for m in await definitions.metrics_of(conn, tenant))]
         current = await segment_reads.version(conn, tenant, segment_id)
         live = await segment_reads.segment(conn, tenant, segment_id)
@@ -111,7 +111,7 @@ async def put_segment(request: web.Request) -> web.Response:
 
 
 async def delete_segment(request: web.Request) -> web.Response:
-    tenant, segment_id, seg = await _existing(request)
+    tenant, segment_id, seg = await _existing(request, PRIMARY)
     event = {**new_envelope(tenant), "segmentId": segment_id, "name": seg["name"], "rule": seg["rule"],
              "description": seg["description"], "version": seg["version"] + 1, "deleted": True}
     return await _run(request, event, 200)

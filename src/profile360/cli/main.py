@@ -17,6 +17,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     dev = sub.add_parser("devstack", help="local Kafka (KRaft) and PostgreSQL without Docker")
     dev.add_argument("action", choices=("up", "down", "status"))
+    dev.add_argument("--replica", action="store_true",
+                     help="up: also a streaming replica of the PostgreSQL (pg_basebackup -R), on DATABASE_READ_URL's "
+                          "port (default: the primary's port + 1)")
     sub.add_parser("migrate", help="apply the projection schema (idempotent)")
     work = sub.add_parser("worker", help="run the projection worker")
     work.add_argument("--processes", type=int, metavar="N",
@@ -68,18 +71,24 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _devstack(settings: Settings, action: str) -> int:
+def _devstack(settings: Settings, action: str, replica: bool = False) -> int:
     from profile360 import devstack
 
     port = int(settings.kafka_bootstrap.rsplit(":", 1)[1])
-    pg_port = int(settings.database_url.rsplit(":", 1)[1].split("/")[0])
+    pg_port = _port_of(settings.database_url)
+    replica_port = (_port_of(settings.database_read_url) if settings.database_read_url else pg_port + 1) if replica else None
     if action == "up":
-        print(json.dumps(devstack.up(settings.devstack_dir, kafka_port=port, controller_port=port + 1, pg_port=pg_port), indent=2))
+        print(json.dumps(devstack.up(settings.devstack_dir, kafka_port=port, controller_port=port + 1, pg_port=pg_port,
+                                     replica_port=replica_port), indent=2))
     elif action == "down":
         devstack.down(settings.devstack_dir)
     else:
         print(json.dumps(devstack.status(settings.devstack_dir), indent=2, default=str))
     return 0
+
+
+def _port_of(dsn: str) -> int:
+    return int(dsn.rsplit(":", 1)[1].split("/")[0])
 
 
 def _produce(settings: Settings, topic: str, path: str) -> int:
@@ -116,7 +125,7 @@ def run(argv: list[str], settings: Settings) -> int:
     from profile360 import bootstrap
 
     if args.command == "devstack":
-        return _devstack(settings, args.action)
+        return _devstack(settings, args.action, args.replica)
     if args.command == "migrate":
         applied = asyncio.run(bootstrap.apply_migrations(settings))
         print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
