@@ -92,6 +92,32 @@ def start_api_process(settings: Settings, **env: str) -> subprocess.Popen:
     return proc
 
 
+async def pids_answering(base_url: str, requests: int = 20) -> set[int]:
+    """The pids that answer ``/healthz``, each request on a new connection."""
+    import aiohttp
+
+    pids = set()
+    for _ in range(requests):
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+            async with session.get(base_url + "/healthz") as resp:
+                pids.add((await resp.json())["pid"])
+    return pids
+
+
+async def serving(api: subprocess.Popen, processes: int) -> list[int]:
+    """Wait until ``profile360 api`` serves from all of its ``processes`` (each starts on its own
+    time); returns their pids."""
+    import aiohttp
+
+    async def up():
+        pids = children_of(api) if processes > 1 else [api.pid]
+        try:
+            return pids if len(pids) == processes and await pids_answering(api.base_url) == set(pids) else None
+        except aiohttp.ClientError:
+            return None
+    return await wait_until(up, 60, f"{processes} API process(es) answering")
+
+
 def stop_process(proc: subprocess.Popen, timeout: float = 30) -> int:
     """SIGTERM, then the exit code; a process that does not exit within ``timeout`` is
     killed and the test fails."""

@@ -10,39 +10,17 @@ import socket
 import subprocess
 import sys
 
-import aiohttp
 import pytest
 
-from .harness import children_of, env_for, start_api_process, stop_process, wait_until, worker_log
+from .harness import env_for, serving, start_api_process, stop_process, wait_until, worker_log
 
 pytestmark = pytest.mark.integration
-
-
-async def pids_answering(base_url: str, requests: int = 200) -> set[int]:
-    """The pids that answer ``/healthz``, each request on a new connection."""
-    pids = set()
-    for _ in range(requests):
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
-            async with session.get(base_url + "/healthz") as resp:
-                pids.add((await resp.json())["pid"])
-    return pids
-
-
-async def two_serving(api: subprocess.Popen) -> list[int]:
-    """The two processes, once both answer on the port (each starts on its own time)."""
-    async def up():
-        children = children_of(api)
-        try:
-            return children if len(children) == 2 and await pids_answering(api.base_url, 20) == set(children) else None
-        except aiohttp.ClientError:
-            return None
-    return await wait_until(up, 60, "two API processes answering on one port")
 
 
 async def test_two_processes_share_the_port_and_stop_together_on_sigterm(settings):
     api = start_api_process(settings, P360_API_PROCESSES="2")
     try:
-        children = await two_serving(api)
+        children = await serving(api, 2)
     finally:
         code = stop_process(api)
     assert code == 0, worker_log(api)
@@ -52,7 +30,7 @@ async def test_two_processes_share_the_port_and_stop_together_on_sigterm(setting
 async def test_a_process_that_dies_stops_the_others_and_the_command_fails(settings):
     api = start_api_process(settings, P360_API_PROCESSES="2")
     try:
-        first, second = await two_serving(api)
+        first, second = await serving(api, 2)
         os.kill(first, signal.SIGKILL)
         assert await asyncio.to_thread(api.wait, 60) == 128 + signal.SIGKILL, worker_log(api)
         await wait_until(lambda: asyncio.to_thread(lambda: not os.path.exists(f"/proc/{second}")), 30,

@@ -21,8 +21,8 @@ from . import workload
 from .api_auth import make_key
 from .callers import Callers
 from .full_check import check_all_tables
-from .harness import (children_of, group_members, start_api_process, start_worker_process, stop_process, wait_caught_up, wait_until,
-                      worker_log)
+from .harness import (children_of, group_members, serving, start_api_process, start_worker_process, stop_process,
+                      wait_caught_up, wait_until, worker_log)
 from .test_pipeline import publish
 from .test_profiles import publish_records
 
@@ -76,11 +76,11 @@ async def test_worker_and_api_ride_out_postgres_and_kafka_outages(settings, owne
     catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
     await publish(settings, catalog, events[:1000])
     await publish_records(settings, people[:len(people) // 2])
-    worker, api = start_worker_process(settings, processes), start_api_process(settings)
+    worker, api = start_worker_process(settings, processes), start_api_process(settings, P360_API_PROCESSES="2")
     key = await make_key(settings.database_url, "acme", "admin")
     try:
         await caught_up(settings, worker)
-        members, api_members = children_of(worker), children_of(api)
+        members, api_members = children_of(worker), await serving(api, 2)
         assert len(members) == (processes if processes > 1 else 0)
         async with Callers(api.base_url, key, read_paths(150)) as callers:
             await asyncio.to_thread(dp.restart_postgres, owned.pg_dir)  # 1. while the worker is idle
@@ -123,9 +123,11 @@ async def test_worker_and_api_ride_out_postgres_and_kafka_outages(settings, owne
 async def test_readyz_says_stalled_while_records_wait_and_nothing_is_applied(settings):
     events = workload.interactions("acme", 200, customers=20)
     await publish(settings, workload.catalog("acme", events[0]["occurredAt"]), events[:100])
-    worker, api = start_worker_process(settings), start_api_process(settings, P360_STALL_SECONDS="2")
+    worker = start_worker_process(settings)
+    api = start_api_process(settings, P360_STALL_SECONDS="2", P360_API_PROCESSES="1")
     try:
         await caught_up(settings, worker)
+        await serving(api, 1)
         status, body, _ = await get(api.base_url + "/readyz")
         assert (status, body["status"], body["worker"]["lag"]) == (200, "ready", 0), body
         os.kill(worker.pid, signal.SIGSTOP)
@@ -153,7 +155,7 @@ async def test_readyz_says_stalled_while_records_wait_and_nothing_is_applied(set
 async def test_a_command_answered_503_while_kafka_is_away_is_never_applied(settings, owned):
     """aiokafka keeps an unacknowledged record and delivers it once the broker is back: the API
     drops it with its producer, so a caller told 503 never finds the write applied later."""
-    worker, api = start_worker_process(settings), start_api_process(settings)
+    worker, api = start_worker_process(settings), start_api_process(settings, P360_API_PROCESSES="1")
     key = await make_key(settings.database_url, "acme", "admin")
     auth = {"Authorization": f"Bearer {key}"}
 
@@ -162,6 +164,7 @@ async def test_a_command_answered_503_while_kafka_is_away_is_never_applied(setti
                          json={"name": segment, "rule": 'trait.tier = "gold"'})
     try:
         await wait_until(lambda: group_members(settings, 1), 60, "the worker in its group")
+        await serving(api, 1)
         assert (await put("before"))[0] == 201  # the API's producer is started and connected
 
         async def command_while_away() -> None:
