@@ -14,11 +14,18 @@ from profile360.settings import Settings
 from profile360.store.pool import open_checked_pool
 
 
+async def _no_reset_query(conn: object) -> None:
+    """Released connections skip asyncpg's reset query (``pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL``), a round trip per request: the API leaves no session state on a
+    connection (its statements take transaction-scoped locks and ``SET LOCAL`` settings only,
+    and open no cursors outside a transaction); asyncpg still rolls back a transaction left open."""
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
     # JIT compilation costs more than it saves on these short, index-driven queries
     pool, app[SCHEMA_VERSION] = await riding_out(open_checked_pool, app[SETTINGS].database_url, 10,
                                                  what="connecting to PostgreSQL", command_timeout=30,
-                                                 server_settings={"jit": "off"})
+                                                 server_settings={"jit": "off"}, reset=_no_reset_query)
     app[POOL] = pool
     yield
     await pool.close()
