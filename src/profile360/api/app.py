@@ -14,10 +14,17 @@ from profile360.settings import Settings
 from profile360.store.pool import open_checked_pool
 
 
+async def _no_reset_query(conn: object) -> None:
+    """Released connections skip asyncpg's reset query (``pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL``), a round trip per request: the API leaves no session state on a
+    connection (its statements take transaction-scoped locks and ``SET LOCAL`` settings only,
+    and open no cursors outside a transaction); asyncpg still rolls back a transaction left open."""
+
+
 async def _open(url: str, what: str) -> tuple:
     # JIT compilation costs more than it saves on these short, index-driven queries
     return await riding_out(open_checked_pool, url, 10, what=f"connecting to {what}", command_timeout=30,
-                            server_settings={"jit": "off"})
+                            server_settings={"jit": "off"}, reset=_no_reset_query)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -26,13 +26,18 @@ def _result(data: Any, message: str, locale: str) -> web.Response:
     return json_response(envelope.result(data, message, 200, locale))
 
 
-async def _gate(request: web.Request) -> tuple[str, str]:
-    """(tenant, locale) when the tenant has the module; a 403 naming the setting otherwise."""
-    tenant, locale = params.tenant(request), request.match_info["locale"]
+def _locale(request: web.Request) -> str:
+    locale = request.match_info["locale"]
     if not envelope.LOCALE_RE.fullmatch(locale):
         raise bad_param("locale", "must be a language code such as en, ar or en-US")
-    async with request.app[POOL].acquire() as conn:
-        setting = (await tenants.settings_of(conn, [tenant]))[tenant]
+    return locale
+
+
+async def _gate(request: web.Request, conn: Any) -> tuple[str, str]:
+    """(tenant, locale) when the tenant has the module; a 403 naming the setting otherwise.
+    Read on the connection (and in the snapshot) of the handler's own reads."""
+    tenant, locale = params.tenant(request), _locale(request)
+    setting = (await tenants.settings_of(conn, [tenant]))[tenant]
     if not setting.is_customer360:
         raise ApiError(403, "module_disabled", f"Customer 360 is not enabled for tenant {tenant!r} "
                        "(isCustomer360; see `profile360 tenants set`)")
@@ -40,11 +45,11 @@ async def _gate(request: web.Request) -> tuple[str, str]:
 
 
 async def overview_handler(request: web.Request) -> web.Response:
-    tenant, locale = await _gate(request)
     now = datetime.now(timezone.utc)
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
+            tenant, locale = await _gate(request, conn)
             total, new = await overview.contacts(conn, tenant, month_start)
             active = await overview.active(conn, tenant, now.date() - timedelta(days=ACTIVE_DAYS - 1), now.date())
             top = await segment_reads.top_segments(conn, tenant, 5)
@@ -63,19 +68,18 @@ async def _profile(request: web.Request, conn: Any, tenant: str) -> profiles.Pro
 
 
 async def profile_handler(request: web.Request) -> web.Response:
-    tenant, locale = await _gate(request)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
+            tenant, locale = await _gate(request, conn)
             data = await sections.BUILT_IN["attributes"](conn, await _profile(request, conn, tenant))
     return _result(data, "Customer profile fetched", locale)
 
 
 async def events_handler(request: web.Request) -> web.Response:
-    tenant, locale = await _gate(request)
-    limit = params.integer(request, "limit", 20, 1, 100)
-    after = params.cursor(request)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
+            tenant, locale = await _gate(request, conn)
+            limit, after = params.integer(request, "limit", 20, 1, 100), params.cursor(request)
             ref = await _profile(request, conn, tenant)
             rows = await overview.events_page(conn, tenant, ref.customer_ids, after, limit)
     page, more = rows[:limit], len(rows) > limit

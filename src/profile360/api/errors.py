@@ -12,13 +12,13 @@ is given up as 503.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Awaitable, Callable
 
 import orjson
 from aiohttp import web
 
-from profile360.api import envelope
+from profile360.api import envelope, render
 from profile360.api.keys import POOL, PRIMARY
 from profile360.outages import database_down, describe, kafka_down
 
@@ -43,8 +43,7 @@ def bad_param(field: str, message: str) -> ApiError:
 
 def _default(value: object) -> object:
     if isinstance(value, datetime):
-        utc = value.astimezone(timezone.utc)
-        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+        return render.timestamp(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

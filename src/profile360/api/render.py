@@ -10,11 +10,12 @@ from profile360.events.model import MEDIUMS
 
 
 def timestamp(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with milliseconds and ``Z``, as the seeds write it."""
+    """ISO 8601 in UTC with milliseconds and ``Z``, as the seeds write it (``isoformat`` is
+    about twice as fast as ``strftime``, and a row of the history has one per item)."""
     if value is None:
         return None
-    utc = value.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    utc = value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+    return utc.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def history_item(r: Any) -> dict[str, Any]:

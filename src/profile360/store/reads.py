@@ -44,46 +44,56 @@ LEFT JOIN channels ch ON ch.tenant_id = h.tenant_id AND ch.channel_id = coalesce
 """
 
 
-async def _total(conn: asyncpg.Connection, f: HistoryFilter, customers: list[str] | None, where: str,
-                 args: list[Any]) -> int:
-    """Without counting history rows where a maintained counter holds the answer: a tenant's
-    total, or filtered by one of offer, creative and type, from ``interaction_totals``; a
-    customer's (all of its profile's customer ids), or filtered by type, from the per-day
-    buckets of ``customer_daily`` (a few hundred rows for years of a busy customer). Other
-    filters are counted (they are selective)."""
+def _total_sql(f: HistoryFilter, customers: list[str] | None, where: str, args: list[Any]) -> str:
+    """The total matching the filter, as a scalar subquery that counts no history row where a
+    maintained counter holds the answer: a customer's (all of its profile's customer ids), or
+    filtered by type, from the per-day buckets of ``customer_daily`` (a few hundred rows for
+    years of a busy customer); a tenant's, or filtered by one of offer, creative and type, from
+    ``interaction_totals``. Other filters are counted (they are selective). Appends its
+    parameters to ``args``."""
     scoped = [(scope, key) for scope, key in (("offer", f.offer_id), ("creative", f.creative_id), ("type", f.type))
               if key is not None]
     if customers is not None and f.offer_id is None and f.creative_id is None:
-        return await conn.fetchval("SELECT coalesce(sum(n), 0)::bigint FROM customer_daily WHERE tenant_id = $1 "
-                                   "AND customer_id = ANY($2::text[]) AND ($3::text IS NULL OR type = $3)",
-                                   f.tenant_id, customers, f.type)
+        args.append(customers)
+        clause = f"customer_id = ANY(${len(args)}::text[])"
+        if f.type is not None:
+            args.append(f.type)
+            clause += f" AND type = ${len(args)}"
+        return f"(SELECT coalesce(sum(n), 0)::bigint FROM customer_daily WHERE tenant_id = $1 AND {clause})"
     if customers is None and len(scoped) <= 1:
-        scope, key = scoped[0] if scoped else ("all", "")
-        n = await conn.fetchval("SELECT n FROM interaction_totals WHERE tenant_id = $1 AND scope = $2 AND key = $3",
-                                f.tenant_id, scope, key)
-        return n or 0
-    return await conn.fetchval(f"SELECT count(*) FROM interaction_history h WHERE {where}", *args)
+        args += scoped[0] if scoped else ("all", "")
+        return (f"coalesce((SELECT n FROM interaction_totals WHERE tenant_id = $1 AND scope = ${len(args) - 1} "
+                f"AND key = ${len(args)}), 0)")
+    return f"(SELECT count(*) FROM interaction_history h WHERE {where})"
 
 
 async def history_page(conn: asyncpg.Connection, f: HistoryFilter, after: tuple[datetime, str] | None,
                        limit: int) -> tuple[list[asyncpg.Record], int]:
     """Newest first, keyset-paginated on (occurred_at, event_id); returns up to ``limit + 1``
     rows (the extra one says there is more) and the total matching the filter, both read
-    from one snapshot. A customer filter reads the history of every customer id of that
-    customer's profile."""
+    by one statement (one snapshot, one round trip). A customer filter reads the history of
+    every customer id of that customer's profile, resolved in the same snapshot."""
+    if f.customer_id is None:
+        return await _page_and_total(conn, f, None, after, limit)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        customers = None
-        if f.customer_id is not None:
-            customers = await profiles.customer_ids_of(conn, f.tenant_id, f.customer_id)
-        where, args = _where(f, customers)
-        count = await _total(conn, f, customers, where, args)
-        if after is not None:
-            args += [after[0], after[1]]
-            where += f" AND (h.occurred_at, h.event_id) < (${len(args) - 1}, ${len(args)})"
-        args.append(limit + 1)
-        rows = await conn.fetch(f"{_HISTORY_SELECT} WHERE {where} ORDER BY h.occurred_at DESC, h.event_id DESC "
-                                f"LIMIT ${len(args)}", *args)
-    return rows, count
+        customers = await profiles.customer_ids_of(conn, f.tenant_id, f.customer_id)
+        return await _page_and_total(conn, f, customers, after, limit)
+
+
+async def _page_and_total(conn: asyncpg.Connection, f: HistoryFilter, customers: list[str] | None,
+                          after: tuple[datetime, str] | None, limit: int) -> tuple[list[asyncpg.Record], int]:
+    where, args = _where(f, customers)
+    total = _total_sql(f, customers, where, args)
+    if after is not None:
+        args += [after[0], after[1]]
+        where += f" AND (h.occurred_at, h.event_id) < (${len(args) - 1}, ${len(args)})"
+    args.append(limit + 1)
+    # the total's one row, joined to the page's rows (none: one row of NULLs beside the total)
+    rows = await conn.fetch(f"""SELECT t.total, page.* FROM (SELECT {total} AS total) t LEFT JOIN (
+                                  {_HISTORY_SELECT} WHERE {where} ORDER BY h.occurred_at DESC, h.event_id DESC
+                                  LIMIT ${len(args)}) page ON true
+                                ORDER BY page.occurred_at DESC, page.event_id DESC""", *args)
+    return [r for r in rows if r["event_id"] is not None], rows[0]["total"]
 
 
 _COUNTS = """sum(s.impression)::bigint AS impression, sum(s.click)::bigint AS click,
