@@ -16,7 +16,7 @@ from profile360.cli.produce import send_records
 from profile360.store.org_reads import SEARCHED, CustomerQuery, customer_queries
 
 from . import workload
-from .harness import InProcessWorker, wait_caught_up
+from .harness import InProcessWorker, group_members, wait_caught_up, wait_until
 from .test_pipeline import CODEC, api_client
 from .test_profiles import publish_records
 
@@ -27,6 +27,9 @@ BASE = "/api/v1/organizations/acme/customers"
 
 async def test_create_update_and_read_your_writes(settings):
     async with InProcessWorker(settings):
+        # the write waits P360_COMMAND_WAIT_MS for the worker: let it join its group first (as
+        # the first test of a session it could take longer, and the answer was a 202)
+        await wait_until(lambda: group_members(settings, 1), 60, "the worker in its group")
         client = await api_client(settings)
         try:
             resp = await client.post(BASE, json={"full_name": "Alice Johnson", "email": "Alice@Example.COM",
