@@ -37,9 +37,9 @@ def read_paths(customers: int) -> list[str]:
     return [p.format(i % customers) for i in range(24) for p in READS]
 
 
-async def get(url: str, **kwargs) -> tuple[int, dict, dict]:
+async def call(method: str, url: str, **kwargs) -> tuple[int, dict, dict]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        async with session.request(kwargs.pop("method", "GET"), url, **kwargs) as resp:
+        async with session.request(method, url, **kwargs) as resp:
             return resp.status, await resp.json(content_type=None), dict(resp.headers)
 
 
@@ -101,7 +101,7 @@ async def test_worker_and_api_ride_out_postgres_and_kafka_outages(settings, owne
             await wait_until(answered_again, 30, "reads answered again after the outage")
 
             async def command_without_kafka() -> None:  # 3. broker restart
-                status, body, headers = await get(api.base_url + "/api/v1/segments/vip", method="PUT",
+                status, body, headers = await call("PUT", api.base_url + "/api/v1/segments/vip",
                                                   headers={"Authorization": f"Bearer {key}"},
                                                   json={"name": "VIP", "rule": 'trait.tier = "gold"'})
                 assert (status, body["error"]["code"]) == (503, "kafka_unavailable"), body
@@ -128,14 +128,14 @@ async def test_readyz_says_stalled_while_records_wait_and_nothing_is_applied(set
     try:
         await caught_up(settings, worker)
         await serving(api, 1)
-        status, body, _ = await get(api.base_url + "/readyz")
+        status, body, _ = await call("GET", api.base_url + "/readyz")
         assert (status, body["status"], body["worker"]["lag"]) == (200, "ready", 0), body
         os.kill(worker.pid, signal.SIGSTOP)
         try:
             await publish(settings, [], events[100:])
 
             async def stalled():
-                status, body, headers = await get(api.base_url + "/readyz")
+                status, body, headers = await call("GET", api.base_url + "/readyz")
                 return (body, headers) if status == 503 and body["status"] == "stalled" else None
             body, headers = await wait_until(stalled, 60, "/readyz to say stalled")
             assert "Retry-After" in headers and body["worker"]["lag"] > 0
@@ -144,7 +144,7 @@ async def test_readyz_says_stalled_while_records_wait_and_nothing_is_applied(set
             os.kill(worker.pid, signal.SIGCONT)
 
         async def ready():
-            status, body, _ = await get(api.base_url + "/readyz")
+            status, body, _ = await call("GET", api.base_url + "/readyz")
             return status == 200 and body["status"] == "ready"
         await wait_until(ready, 60, "/readyz to say ready again")
     finally:
@@ -160,7 +160,7 @@ async def test_a_command_answered_503_while_kafka_is_away_is_never_applied(setti
     auth = {"Authorization": f"Bearer {key}"}
 
     async def put(segment: str) -> tuple[int, dict, dict]:
-        return await get(f"{api.base_url}/api/v1/segments/{segment}", method="PUT", headers=auth,
+        return await call("PUT", f"{api.base_url}/api/v1/segments/{segment}", headers=auth,
                          json={"name": segment, "rule": 'trait.tier = "gold"'})
     try:
         await wait_until(lambda: group_members(settings, 1), 60, "the worker in its group")
@@ -175,7 +175,7 @@ async def test_a_command_answered_503_while_kafka_is_away_is_never_applied(setti
         await wait_until(lambda: group_members(settings, 1), 120, "the worker back in its group")
         assert (await put("after"))[0] == 201  # published by a new producer and applied
         await caught_up(settings, worker)
-        status, _, _ = await get(f"{api.base_url}/api/v1/segments/ghost", headers=auth)
+        status, _, _ = await call("GET", f"{api.base_url}/api/v1/segments/ghost", headers=auth)
         assert status == 404, "the command answered 503 was applied after all"
     finally:
         assert stop_process(worker, timeout=60) == 0, worker_log(worker)

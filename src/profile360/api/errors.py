@@ -83,7 +83,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await _answer(request, handler)
     except ApiError as exc:
-        return error_response(request, exc, {"Retry-After": "1"} if exc.status == 503 else {})
+        return error_response(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -95,18 +95,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         outage = unavailable(exc)
         if outage is not None:
             log.warning("%s %s: %s", request.method, request.path, outage.message)
-            return error_response(request, outage, {"Retry-After": "1"})
+            return error_response(request, outage)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(request, ApiError(500, "internal_error", "internal error"), {})
+        return error_response(request, ApiError(500, "internal_error", "internal error"))
 
 
-def error_response(request: web.Request, err: ApiError, headers: dict[str, str]) -> web.Response:
+def error_response(request: web.Request, err: ApiError, headers: dict[str, str] | None = None) -> web.Response:
     """The answer for ``err``: its ``error`` object, and on the Customer 360 module's paths
-    also seed 000's envelope (``data: null``, the message, the status, the locale)."""
+    also seed 000's envelope (``data: null``, the message, the status, the locale); a 503
+    carries ``Retry-After``."""
     body = err.body()
     in_module, locale = envelope.module_locale(request.path)
     if in_module:
         body.update(envelope.result(None, err.message, err.status, locale))
     response = json_response(body, err.status)
-    response.headers.update(headers)
+    response.headers.update(headers or {})
+    if err.status == 503:
+        response.headers["Retry-After"] = "1"
     return response

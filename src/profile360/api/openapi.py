@@ -108,14 +108,14 @@ PATHS: dict[str, dict[str, Schema]] = {
             _enum("sort_by", ("last_interacted_date", "full_name", "email", "created_date", "updated_date"),
                   "last_interacted_date", "order; full_name sorts in linguistic order (ICU root collation)"), _enum("sort_direction", ("asc", "desc"), "desc", "direction"),
             *PAGING, MIN_POSITION], ORG_CUSTOMERS),
-        "post": _op("Create a customer (a command: waits until applied)", [ORG], ORG_CUSTOMERS, 202, 503,
+        "post": _op("Create a customer (a command: waits until applied)", [ORG], ORG_CUSTOMERS, 202,
                     body=ORG_CUSTOMER_BODY, ok_status=201)},
     "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}": {
         "get": _op("One customer (seed 003)", [ORG, CUSTOMER_UUID, MIN_POSITION], ORG_CUSTOMERS),
         "put": _op("Update a customer: the fields sent replace the stored ones (a command)", [ORG, CUSTOMER_UUID],
-                   ORG_CUSTOMERS, 202, 503, body=ORG_CUSTOMER_BODY),
+                   ORG_CUSTOMERS, 202, body=ORG_CUSTOMER_BODY),
         "delete": _op("GDPR erasure of the customer, their feedback and highlights (admin; a command)",
-                      [ORG, CUSTOMER_UUID], {"type": "object", "required": ["success"]}, 202, 503)},
+                      [ORG, CUSTOMER_UUID], {"type": "object", "required": ["success"]}, 202)},
     "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}/feedbacks": {"get": _op(
         "A customer's feedback", [ORG, CUSTOMER_UUID, _enum("sort_by", ("feedback_date", "sentiment"), "feedback_date", "order"),
                                   _enum("sort_direction", ("asc", "desc"), "desc", "direction"), *PAGING, MIN_POSITION],
@@ -143,7 +143,7 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": _op("The customer in the support-desk shape (seed 004)", [ID], {
             "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}),
         "delete": _op("GDPR erasure of the customer and everything linked to it (seed 001; admin)", [ID], {
-            "type": "object", "required": ["success"], "properties": {"success": {"type": "boolean"}}}, 202, 503)},
+            "type": "object", "required": ["success"], "properties": {"success": {"type": "boolean"}}}, 202)},
     "/api/v1/customers/{id}/unified-profile": {"get": _op(
         "The unified profile (seed 002 sections; seed 001 keyed shape with shape=keyed)",
         [ID, _text("sections", "comma-separated section names", 512),
@@ -155,8 +155,8 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": _op("One segment", [SEGMENT_ID], OBJ),
         "put": _op("Define or redefine a segment (a command: waits until applied); a definition identical to the live one "
                    "is 200 with changed: false and publishes nothing", [SEGMENT_ID], OBJ, 201, 202, 409,
-                   503, body=SEGMENT_BODY),
-        "delete": _op("Delete a segment (a command)", [SEGMENT_ID], OBJ, 202, 503)},
+                   body=SEGMENT_BODY),
+        "delete": _op("Delete a segment (a command)", [SEGMENT_ID], OBJ, 202)},
     "/api/v1/segments/{id}/members": {"get": _op(
         "A segment's members, cursor-paged", [SEGMENT_ID, _int("limit", 1, 1000, 100, "page size"), CURSOR],
         _page("data"))},

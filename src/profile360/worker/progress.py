@@ -83,27 +83,27 @@ async def stored_positions(conn: asyncpg.Connection, consumer: str) -> dict[TP, 
 
 async def wait_caught_up(settings: Settings, timeout: float = 60, poll: float = 0.1) -> None:
     """Return once everything published *before this call* has been applied; raise
-    ``TimeoutError`` after ``timeout`` seconds. Outages meanwhile are waited out."""
+    ``TimeoutError`` after ``timeout`` seconds. Outages meanwhile are waited out (the one
+    pooled connection is replaced when one breaks it)."""
     deadline = time.monotonic() + timeout
     starts, ends = await asyncio.wait_for(riding_out(log_bounds, settings, what="reading log ends"), timeout)
-    while True:
-        left = max(0.1, deadline - time.monotonic())
-        stored = await asyncio.wait_for(riding_out(_stored_now, settings, what="reading stored positions"), left)
-        applied = reached(stored, starts)
-        behind = {tp: o - applied[tp] for tp, o in ends.items() if applied[tp] < o}
-        if not behind:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"projections still behind after {timeout}s: {behind}")
-        await asyncio.sleep(poll)
+    async with asyncpg.create_pool(settings.database_url, min_size=0, max_size=1) as pool:
+        while True:
+            left = max(0.1, deadline - time.monotonic())
+            stored = await asyncio.wait_for(riding_out(_stored_in, pool, settings.consumer_group,
+                                                       what="reading stored positions"), left)
+            applied = reached(stored, starts)
+            behind = {tp: o - applied[tp] for tp, o in ends.items() if applied[tp] < o}
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"projections still behind after {timeout}s: {behind}")
+            await asyncio.sleep(poll)
 
 
-async def _stored_now(settings: Settings) -> dict[TP, int]:
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        return await stored_positions(conn, settings.consumer_group)
-    finally:
-        await conn.close()
+async def _stored_in(pool: asyncpg.Pool, consumer: str) -> dict[TP, int]:
+    async with pool.acquire() as conn:
+        return await stored_positions(conn, consumer)
 
 
 async def record_times(settings: Settings, offsets: dict[TP, int], timeout: float = 2.0) -> dict[TP, float]:

@@ -40,9 +40,8 @@ log = logging.getLogger(__name__)
 _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, asyncpg.ProgramLimitExceededError)
 # besides outages, worth applying the same batch again after a pause: concurrency conflicts (a
 # unique violation on the history means a concurrent worker inserted the same event id first;
-# the retry sees and skips it)
-# A connection an error interrupted is terminated (see ``_apply``), so asyncpg's protocol-state
-# errors are retried too.
+# the retry sees and skips it), and asyncpg's protocol-state errors (a connection an error
+# interrupted is terminated, see ``_apply``)
 _CONFLICTS = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError, asyncpg.UniqueViolationError,
               asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
 
@@ -182,7 +181,7 @@ class Worker:
             await self.consumer.stop()
             await self.producer.stop()
 
-    async def _follow_rewinds(self, _: None = None) -> None:
+    async def _follow_rewinds(self) -> None:
         """While idle (at most once a second): re-seek partitions whose stored position was
         moved back below what this worker committed (``replay``, a generation switch)."""
         now = asyncio.get_running_loop().time()
@@ -283,9 +282,9 @@ class Worker:
             first = await self._apply_isolating(entries[:half], raw)
             return {**first, **await self._apply_isolating(entries[half:], raw)}
 
-    async def _retrying(self, fn: Any, arg: Any = None) -> Any:
-        """``fn(arg)``, retried through outages and conflicts until it succeeds or the worker stops."""
-        return await riding_out(fn, arg, stopping=self.stopping, also=_conflict)
+    async def _retrying(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)``, retried through outages and conflicts until it succeeds or the worker stops."""
+        return await riding_out(fn, *args, stopping=self.stopping, also=_conflict)
 
     async def _commit_hint(self, positions: dict) -> None:
         offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()
