@@ -11,7 +11,8 @@ vouch for it (an oracle whose table no migration creates yet is skipped).
 Normalisations (everything else is compared as stored): jsonb columns are parsed;
 ``identity_nodes.problem`` is compared as present or not (its text is the validating library's
 message); ``segment_counts`` rows with 0 members are ignored (a segment whose members all left
-keeps its row at 0, one that never had any has none: the same state).
+keeps its row at 0, one that never had any has none: the same state), and so are
+``overview_counts`` rows at 0.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing import Any, Callable, Iterable
 
 import asyncpg
 
-from . import oracle, oracle_orgs, oracle_people, oracle_segments
+from . import oracle, oracle_orgs, oracle_overview, oracle_people, oracle_segments
 
 PROJECTIONS = Path(__file__).resolve().parents[2] / "projections"
 #: bookkeeping, not projections of events
@@ -126,6 +127,8 @@ ORACLES: dict[str, tuple[tuple[str, ...], Callable[[Records, list[dict]], dict]]
     "org_highlights": (("tenant_id", "highlight_uuid"), oracle_orgs.expected_highlights),
     "org_findings": (("tenant_id", "kind", "uuid"), oracle_orgs.expected_findings),
     "org_finding_customers": (("tenant_id", "kind", "uuid", "customer_uuid"), oracle_orgs.expected_finding_customers),
+    "profile_activity": (("tenant_id", "profile_id"), oracle_overview.expected_activity),
+    "overview_counts": (("tenant_id", "metric", "key"), oracle_overview.expected_counts),
     "erasures": (("tenant_id", "subject"), _no_erasures),
     "erasure_log": (("tenant_id", "erasure_id"), _no_erasures),
 }
@@ -152,6 +155,8 @@ def _normalised(table: str, rows: list[dict]) -> list[dict]:
         rows = [{**r, "problem": r["problem"] is not None} for r in rows]
     if table == "segment_counts":
         rows = [r for r in rows if r["members"] != 0]
+    if table == "overview_counts":
+        rows = [r for r in rows if r["n"] != 0]
     return rows
 
 

@@ -15,6 +15,7 @@ from profile360.worker.replay import replay_from
 
 from . import workload
 from .harness import InProcessWorker, end_offsets, wait_caught_up
+from .overview_check import check_overview, windows
 from .test_pipeline import CODEC, api_client, check_tables_match_oracle, publish
 from .test_profiles import PEOPLE, identify, profile, publish_records
 
@@ -67,6 +68,7 @@ async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_r
             assert (await client.delete("/api/v1/customers/C2", headers={"X-Tenant-Id": "acme"})).status == 404
             await check_erased(settings)
             await check_tables_match_oracle(settings, kept, catalog)
+            await check_overview(settings, "acme", windows())
 
             # the same events again (a producer re-sends, an operator replays): still erased
             await publish(settings, [], [e for e in events if e["customerId"] in ERASED][:20])
@@ -88,6 +90,7 @@ async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_r
                 "customer_id:C2"], "the returning customer's node survives a replay of the erasure"
             await check_erased(settings, allowed={"after-erasure"}, returned={"customer_id:C2"})
             await check_tables_match_oracle(settings, kept + [after], catalog)
+            await check_overview(settings, "acme", windows())
             assert (await profile(client, "C1"))[0] == 200
 
             # purge: the erased people's records leave the topics; the rest stays, once more
@@ -108,6 +111,7 @@ async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_r
         await wait_caught_up(settings)
     await check_erased(settings, allowed={"after-erasure", "after-purge"}, returned={"customer_id:C2"})
     await check_tables_match_oracle(settings, kept + [after, {**after, "eventId": "after-purge"}], catalog)
+    await check_overview(settings, "acme", windows())
 
 
 async def topic_event_ids(settings) -> list[str]:

@@ -15,6 +15,7 @@ from profile360.worker.dead_letters import origin_of
 
 from . import oracle, oracle_people, workload
 from .harness import InProcessWorker, wait_caught_up
+from .overview_check import check_overview, windows
 from .test_dead_letters import read_topic
 from .test_pipeline import CODEC, all_history, api_client
 
@@ -134,10 +135,12 @@ async def test_profiles_merge_and_unmerge_end_to_end(settings):
             await wait_caught_up(settings, timeout=60)
             await check_membership(settings, PEOPLE)
             await check_merged(client, history)
+            await check_overview(settings, TENANT, windows())
             await publish_records(settings, [UNLINK])
             await wait_caught_up(settings, timeout=60)
             await check_membership(settings, PEOPLE + [UNLINK])
             await check_split(client, history)
+            await check_overview(settings, TENANT, windows())
     finally:
         await client.close()
 
@@ -254,6 +257,7 @@ async def test_the_tenant_link_threshold_regroups_its_profiles(settings):
         await publish_records(settings, [configured("t1", 30, 0.5)])  # C3's 0.5 link to the email now merges
         await wait_caught_up(settings, timeout=60)
         await check_membership(settings, PEOPLE, threshold=0.5)
+        await check_overview(settings, TENANT)
         await publish_records(settings, [configured("t0", 29, 0.9)])  # older: loses to t1
         await publish_records(settings, [UNLINK])  # applied with the stored threshold
         await wait_caught_up(settings, timeout=60)
@@ -265,6 +269,7 @@ async def test_the_tenant_link_threshold_regroups_its_profiles(settings):
         await publish_records(settings, [("Identify", {**identify("i9", 41, ("customer_id", "C9"), ("phone", "050 123 4567"))[1],
                                                        "defaultRegion": "AE"})])
         await wait_caught_up(settings, timeout=60)
+        await check_overview(settings, TENANT)
     client = await api_client(settings)
     try:  # a lookup reads a national number with the tenant's region
         for ident in ("C9", "phone:050-123-4567", "phone:+971501234567"):

@@ -50,13 +50,12 @@ async def overview_handler(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             tenant, locale = await _gate(request, conn)
-            total, new = await overview.contacts(conn, tenant, month_start)
-            active = await overview.active(conn, tenant, now.date() - timedelta(days=ACTIVE_DAYS - 1), now.date())
+            counts = await overview.counts(conn, tenant, month_start.date(), now.date() - timedelta(days=ACTIVE_DAYS - 1),
+                                           now.date())
             top = await segment_reads.top_segments(conn, tenant, 5)
-            reach = await overview.channel_reach(conn, tenant)
-    data = {"totalContacts": total, "activeContacts": active, "newContactsThisMonth": new,
+    data = {"totalContacts": counts.total, "activeContacts": counts.active, "newContactsThisMonth": counts.new,
             "topSegments": [{"id": r["segment_id"], "name": r["name"], "contactCount": r["members"]} for r in top],
-            "channelReach": {**dict.fromkeys(REACH_CHANNELS, 0), **reach}}
+            "channelReach": {**dict.fromkeys(REACH_CHANNELS, 0), **counts.reach}}
     return _result(data, "Customer 360 overview fetched", locale)
 
 

@@ -46,7 +46,10 @@ async def lock_tenants(conn: asyncpg.Connection, tenants: set[str], erasing: set
                            "hashtext($1))", tenant_id)
 
 
-async def apply_erasures(conn: asyncpg.Connection, erasures: Sequence[ErasureRequested]) -> None:
+async def apply_erasures(conn: asyncpg.Connection, erasures: Sequence[ErasureRequested]) -> dict[str, set[str]]:
+    """Apply the erasures not applied before; returns, per tenant, the profile ids they touched
+    (before and after the regrouping)."""
+    touched: dict[str, set[str]] = {}
     for tenant_id in sorted({e.tenant_id for e in erasures}):
         await lock_tenant(conn, tenant_id)
     done = {r["erasure_id"] for r in await conn.fetch(
@@ -59,11 +62,13 @@ async def apply_erasures(conn: asyncpg.Connection, erasures: Sequence[ErasureReq
             """INSERT INTO erasures (tenant_id, subject, erased_at) SELECT $1, s, $3 FROM unnest($2::text[]) AS s
                ON CONFLICT (tenant_id, subject) DO UPDATE SET erased_at = GREATEST(erasures.erased_at, EXCLUDED.erased_at)""",
             e.tenant_id, list(e.subjects), e.occurred_at)
-        deleted = await _erase(conn, e)
+        deleted, profiles = await _erase(conn, e)
+        touched.setdefault(e.tenant_id, set()).update(profiles)
         await conn.execute(
             """INSERT INTO erasure_log (tenant_id, erasure_id, erased_at, subjects, deleted, requested_by)
                VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT DO NOTHING""",
             e.tenant_id, e.event_id, e.occurred_at, len(e.subjects), orjson.dumps(deleted).decode(), e.requested_by)
+    return touched
 
 
 async def without_erased(conn: asyncpg.Connection, events: list[Event]) -> list[Event]:
@@ -80,7 +85,7 @@ async def without_erased(conn: asyncpg.Connection, events: list[Event]) -> list[
     return [e for e in events if isinstance(e, ErasureRequested) or not erased(e.occurred_at, subjects[id(e)], until)]
 
 
-async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> dict[str, int]:
+async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> tuple[dict[str, int], set[str]]:
     subjects = list(e.subjects)
     # a node first sighted after the erasure belongs to the person's new profile
     nodes = await conn.fetch(f"SELECT key, profile_id FROM identity_nodes WHERE tenant_id = $1 AND occurred_at <= $3 "
@@ -100,9 +105,9 @@ async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> dict[str, int
         "DELETE FROM identity_edges WHERE tenant_id = $1 AND (a = ANY($2::text[]) OR b = ANY($2::text[])) AND occurred_at <= $3",
         e.tenant_id, keys, e.occurred_at)).split()[-1])
     deleted["identities"] = len(keys)
-    deleted["segmentMemberships"] = await _erase_profiles(conn, e.tenant_id, nodes, customers)
+    deleted["segmentMemberships"], profiles = await _erase_profiles(conn, e.tenant_id, nodes, customers)
     deleted.update(await _erase_org_customers(conn, e))
-    return deleted
+    return deleted, profiles
 
 
 async def _erase_org_customers(conn: asyncpg.Connection, e: ErasureRequested) -> dict[str, int]:
@@ -161,9 +166,11 @@ async def _erase_interactions(conn: asyncpg.Connection, e: ErasureRequested, cus
             "impressions": sum(1 for i in gone if i.type == "impression")}
 
 
-async def _erase_profiles(conn: asyncpg.Connection, tenant_id: str, nodes: list, customers: list[str]) -> int:
+async def _erase_profiles(conn: asyncpg.Connection, tenant_id: str, nodes: list,
+                          customers: list[str]) -> tuple[int, set[str]]:
     """Drop the erased nodes and their profiles' memberships; regroup what remains of those
-    profiles and evaluate their segments again. Returns the memberships removed."""
+    profiles and evaluate their segments again. Returns the memberships removed and the profile
+    ids involved (the erased ones, the customers', and those of what remains)."""
     profiles = sorted({r["profile_id"] for r in nodes} | set(customers))
     await conn.execute("DELETE FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
                        tenant_id, [r["key"] for r in nodes])
@@ -177,7 +184,7 @@ async def _erase_profiles(conn: asyncpg.Connection, tenant_id: str, nodes: list,
     alive |= {r["profile_id"] for r in await conn.fetch(
         "SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])", tenant_id, sorted(rest))}
     await segments.refresh(conn, tenant_id, alive)
-    return removed
+    return removed, set(profiles) | alive
 
 
 async def _with_history(conn: asyncpg.Connection, tenant_id: str, customers: list[str]) -> list[str]:

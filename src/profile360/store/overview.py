@@ -2,49 +2,43 @@
 (identifiers merged into one profile count once)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import asyncpg
+import orjson
 
-# every profile of the tenant with its first event: identity sightings, and the first day of
-# the interactions of its customer ids (customers no identity event names are profiles alone)
-_FIRSTS = """
-    WITH firsts AS (
-        SELECT n.profile_id AS p, min(n.occurred_at) AS t FROM identity_nodes n WHERE n.tenant_id = $1 GROUP BY 1
-        UNION ALL
-        SELECT coalesce(n.profile_id, c.customer_id), min(c.day)::timestamp AT TIME ZONE 'UTC'
-        FROM customer_daily c
-        LEFT JOIN identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || c.customer_id
-        WHERE c.tenant_id = $1 GROUP BY 1),
-    profiles AS (SELECT p, min(t) AS first_at FROM firsts GROUP BY p)"""
+from profile360.store.overview_counters import MEMBERS
 
-
-async def contacts(conn: asyncpg.Connection, tenant_id: str, month_start: datetime) -> tuple[int, int]:
-    """(all profiles, profiles whose first event is at or after ``month_start``)."""
-    row = await conn.fetchrow(f"""{_FIRSTS}
-        SELECT count(*) AS total, count(*) FILTER (WHERE first_at >= $2) AS new FROM profiles""", tenant_id, month_start)
-    return row["total"], row["new"]
+# One statement over the tenant's few counter rows (no profile is read). Active profiles: those
+# whose last interaction day is in the window, plus the rare ones whose last day lies after it
+# (future-dated events) and that have an interaction in the window too.
+_COUNTS = f"""
+    SELECT coalesce(sum(n) FILTER (WHERE metric = 'contacts'), 0)::bigint AS total,
+           coalesce(sum(n) FILTER (WHERE metric = 'first_month' AND key >= $2), 0)::bigint AS new,
+           coalesce(sum(n) FILTER (WHERE metric = 'last_day' AND key BETWEEN $3 AND $4), 0)::bigint + (
+               SELECT count(*) FROM profile_activity p WHERE p.tenant_id = $1 AND p.last_day > $4::date
+                 AND EXISTS (SELECT 1 FROM {MEMBERS.format(k="p.profile_id")} m JOIN customer_daily s
+                             ON s.tenant_id = $1 AND s.customer_id = m.customer_id
+                             AND s.day BETWEEN $3::date AND $4::date)) AS active,
+           coalesce(jsonb_object_agg(key, n) FILTER (WHERE metric = 'reach' AND n > 0), '{{}}')::text AS reach
+    FROM overview_counts WHERE tenant_id = $1"""
 
 
-async def active(conn: asyncpg.Connection, tenant_id: str, since: date, until: date) -> int:
-    """Profiles with an interaction from ``since`` to ``until``."""
-    return await conn.fetchval(
-        """SELECT count(DISTINCT coalesce(n.profile_id, c.customer_id))
-           FROM (SELECT DISTINCT customer_id FROM customer_daily WHERE tenant_id = $1 AND day BETWEEN $2 AND $3) c
-           LEFT JOIN identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || c.customer_id""",
-        tenant_id, since, until)
+@dataclass(frozen=True)
+class Counts:
+    total: int  # every profile
+    new: int  # profiles whose first event is in or after the month
+    active: int  # profiles with an interaction in the window
+    reach: dict[str, int]  # per channel, profiles whose latest marketing consent is granted
 
 
-async def channel_reach(conn: asyncpg.Connection, tenant_id: str, purpose: str = "marketing") -> dict[str, int]:
-    """Per channel, the profiles whose latest consent for (channel, ``purpose``) is granted."""
-    rows = await conn.fetch(
-        """SELECT channel, count(*) AS n FROM (
-             SELECT DISTINCT ON (n.profile_id, f.name) split_part(f.name, '/', 1) AS channel, f.value
-             FROM profile_facts f JOIN identity_nodes n ON n.tenant_id = f.tenant_id AND n.key = f.key
-             WHERE f.tenant_id = $1 AND f.kind = 'consent' AND split_part(f.name, '/', 2) = $2
-             ORDER BY n.profile_id, f.name, f.occurred_at DESC, f.event_id DESC) latest
-           WHERE value = 'true'::jsonb GROUP BY channel ORDER BY channel""", tenant_id, purpose)
-    return {r["channel"]: r["n"] for r in rows}
+async def counts(conn: asyncpg.Connection, tenant_id: str, month_start: date, since: date, until: date) -> Counts:
+    """The overview's counts from the maintained counters (``store.overview_counters``):
+    profiles first seen from ``month_start`` (a month's first day, UTC) on, and profiles with
+    an interaction from ``since`` to ``until`` (UTC days, inclusive)."""
+    r = await conn.fetchrow(_COUNTS, tenant_id, month_start.strftime("%Y-%m"), since.isoformat(), until.isoformat())
+    return Counts(r["total"], r["new"], r["active"], orjson.loads(r["reach"]))
 
 
 async def events_page(conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str],

@@ -16,7 +16,10 @@ from profile360.store.identity import apply_people, lock_tenant, regroup_tenant
 Touched = dict[str, set[str]]
 
 
-async def apply_profile_side(conn: asyncpg.Connection, events: Sequence[Event], fresh: Sequence[Interaction]) -> None:
+async def apply_profile_side(conn: asyncpg.Connection, events: Sequence[Event], fresh: Sequence[Interaction]) -> Touched:
+    """Apply the batch's profile side; returns, per tenant, the profile ids whose identifiers or
+    facts changed (old ids of regrouped profiles included). Every tenant of ``fresh`` and of the
+    profile events stays locked (``lock_tenant``) until the transaction ends."""
     people = [e for e in events if isinstance(e, PERSON_EVENTS)]
     defining = {e.tenant_id for e in events if isinstance(e, (MetricDefined, SegmentDefined, TenantConfigured))}
     # every tenant lock this transaction may take, taken first and in order (no lock cycles); a
@@ -29,6 +32,7 @@ async def apply_profile_side(conn: asyncpg.Connection, events: Sequence[Event], 
     await apply_definitions(conn, [e for e in events if isinstance(e, MetricDefined)])
     redefined |= await segments.apply_segment_definitions(conn, [e for e in events if isinstance(e, SegmentDefined)])
     await _memberships(conn, touched, redefined, fresh)
+    return touched
 
 
 async def _identity(conn: asyncpg.Connection, events: Sequence[Event], people: list) -> tuple[Touched, set[str]]:

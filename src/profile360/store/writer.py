@@ -36,7 +36,7 @@ from profile360.events.model import Channel, Creative, Event, Interaction, Offer
 from profile360.projections import buckets, catalog, interactions
 from profile360.events.erasure import ErasureRequested
 from profile360.events.organizations import ORG_EVENTS
-from profile360.store import erasure, generations, organizations
+from profile360.store import erasure, generations, organizations, overview_counters
 from profile360.store.profile_writer import apply_profile_side
 
 TopicPartition = tuple[str, int]
@@ -221,8 +221,9 @@ async def _upsert_catalog(conn: asyncpg.Connection, events: list) -> None:
             await conn.execute(sql, *map(list, zip(*rows, strict=True)))
 
 
-async def _erasing(conn: asyncpg.Connection, events: list) -> list:
-    """Apply the batch's erasures first, then keep out every event an erasure covers.
+async def _erasing(conn: asyncpg.Connection, events: list) -> tuple[list, dict[str, set[str]]]:
+    """Apply the batch's erasures first, then keep out every event an erasure covers. Returns
+    the events kept and, per tenant, the profile ids the erasures touched.
 
     Every batch holds its tenants' erasure locks until commit: shared, or exclusive for a
     tenant this batch erases. So an erasure waits for a concurrent batch that filtered its
@@ -233,9 +234,8 @@ async def _erasing(conn: asyncpg.Connection, events: list) -> list:
     found = [e for e in events if isinstance(e, ErasureRequested)]
     erasing = {e.tenant_id for e in found}
     await erasure.lock_tenants(conn, {e.tenant_id for e in events}, erasing)
-    if found:
-        await erasure.apply_erasures(conn, found)
-    return await erasure.without_erased(conn, events)
+    touched = await erasure.apply_erasures(conn, found) if found else {}
+    return await erasure.without_erased(conn, events), touched
 
 
 def _positions_after(entries: Sequence[Entry]) -> dict[TopicPartition, int]:
@@ -292,7 +292,7 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         positions = _positions_after([e for e in entries if (e.topic, e.partition) not in gaps])
         if scope is not None:
             todo = [e for e in todo if scope.applies(e)]
-        events = await _erasing(conn, [e.event for e in todo if e.event is not None])
+        events, erased = await _erasing(conn, [e.event for e in todo if e.event is not None])
         fresh = await _insert_history(conn, interactions.dedupe(e for e in events if isinstance(e, Interaction)))
         # Customer rows belong to this batch's partitions alone (events are keyed by customer);
         # offer, creative and channel rows are shared by every writer: lock them last, so a
@@ -300,7 +300,8 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         await add_buckets(conn, buckets.customer_buckets(fresh))
         await _upsert_catalog(conn, [e for e in events if isinstance(e, (Offer, Creative, Channel))])
         await organizations.apply(conn, [e for e in events if isinstance(e, ORG_EVENTS)])
-        await apply_profile_side(conn, events, fresh)
+        touched = await apply_profile_side(conn, events, fresh)
+        await overview_counters.refresh(conn, (touched, erased), fresh)
         await add_counts(conn, interactions.summary_deltas(fresh))
         await add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)

@@ -244,10 +244,12 @@ async def _run_until_caught_up(settings: Settings, lock: asyncpg.Connection, job
 
 async def _switch(settings: Settings, admin: asyncpg.Connection, job: _Job,
                   gen: generations.Generation) -> generations.Generation:
-    """Evaluate windowed segments, hold live writers, let the rebuild pass the current
-    generation everywhere, stop it and switch; returns the replaced generation."""
+    """Evaluate windowed segments, recompute the derived read tables, hold live writers, let
+    the rebuild pass the current generation everywhere, stop it and switch; returns the
+    replaced generation."""
     try:
         await schedule.refresh_windowed_segments(job.worker.pool, live=False)
+        await schedule.refresh_derived(job.worker.pool)
         starts = await progress.start_offsets(settings)
         async with admin.transaction():
             # only partitions the rebuild reads: rows of other topics (a probe's) are not waited for

@@ -13,7 +13,7 @@ import logging
 import asyncpg
 
 from profile360.outages import riding_out
-from profile360.store import generations, segments
+from profile360.store import generations, overview_counters, segments
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,19 @@ async def refresh_windowed_segments(pool: asyncpg.Pool, live: bool = True) -> in
                 await segments.refresh(conn, tenant_id, pids[i:i + segments.CHUNK], windowed_only=True)
         done += len(pids)
     return done
+
+
+async def refresh_derived(pool: asyncpg.Pool) -> None:
+    """Recompute the derived read tables (``generations.PROJECTIONS["overview"]``) of every
+    tenant from the base tables of the generation ``pool``'s search_path names, one tenant per
+    transaction (the end of a rebuild, whole or of some projections: copied or partly replayed
+    rows are replaced)."""
+    async with pool.acquire() as conn:
+        tenants = [r[0] for r in await conn.fetch("SELECT tenant_id FROM identity_nodes UNION SELECT tenant_id FROM "
+                                                  "customer_daily UNION SELECT tenant_id FROM profile_activity ORDER BY 1")]
+    for tenant_id in tenants:
+        async with pool.acquire() as conn, conn.transaction():
+            await overview_counters.refresh_all(conn, tenant_id)
 
 
 async def every(seconds: float, stopping: asyncio.Event, pool: asyncpg.Pool) -> None:

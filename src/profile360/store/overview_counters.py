@@ -1,0 +1,119 @@
+"""Maintains seed 000's overview counters (``profile_activity``, ``overview_counts``; the rule
+is ``projections.overview``) inside the worker's batch transaction.
+
+Contract:
+- A profile is an identity profile (keyed by its profile id), or a customer id with
+  interactions that no identity node names (keyed by that id), as the overview counted them
+  before: ``profile_activity`` holds one row per profile, a function of ``identity_nodes``,
+  ``customer_daily`` and ``profile_facts``.
+- ``refresh`` recomputes, from those tables, the rows of the profiles a batch may have changed
+  (the profile ids identity and erasure report, old and new, and the profiles of the customers
+  with new interactions, resolved in the same statement) and adds the difference to the
+  tenant's counters. It runs under the tenant's identity lock (``identity.lock_tenant``), taken
+  by the writer before: the last transaction that touches a profile recomputes it from
+  everything committed before it, so concurrent lanes leave exact rows.
+- ``refresh_all`` recomputes a whole tenant (the end of a rebuild).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+import asyncpg
+
+from profile360.events.model import Interaction
+from profile360.projections.overview import Activity, CounterKey, deltas
+from profile360.store.identity import lock_tenant
+
+#: the customer ids of the profile keyed ``{k}`` (an SQL expression), as rows of ``customer_id``
+MEMBERS = """(SELECT substr(n.key, 13) AS customer_id FROM identity_nodes n
+              WHERE n.tenant_id = $1 AND n.profile_id = {k} AND n.key LIKE 'customer\\_id:%'
+              UNION ALL
+              SELECT {k} WHERE NOT EXISTS (SELECT 1 FROM identity_nodes n
+                                           WHERE n.tenant_id = $1 AND n.key = 'customer_id:' || {k}))"""
+
+# the profile keys among $2 (profile ids) and of the customers $3, and their rows dropped
+_DROP = """
+    WITH keys AS (SELECT k FROM unnest($2::text[]) AS k
+                  UNION SELECT coalesce(n.profile_id, c) FROM unnest($3::text[]) AS c
+                  LEFT JOIN identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || c),
+         gone AS (DELETE FROM profile_activity p USING keys WHERE p.tenant_id = $1 AND p.profile_id = keys.k
+                  RETURNING p.first_at, p.last_day, p.reach)
+    SELECT NULL AS k, * FROM gone UNION ALL SELECT k, NULL, NULL, NULL FROM keys"""
+
+# the rows of the profiles $2, from the base tables
+_INSERT = f"""
+    WITH keys AS (SELECT DISTINCT k FROM unnest($2::text[]) AS k),
+         nodes AS (SELECT n.profile_id AS k, min(n.occurred_at) AS t FROM identity_nodes n JOIN keys
+                   ON n.tenant_id = $1 AND n.profile_id = keys.k GROUP BY 1),
+         days AS (SELECT keys.k, min(x.lo) AS lo, max(x.hi) AS hi FROM keys,
+                  LATERAL {MEMBERS.format(k="keys.k")} m,
+                  LATERAL (SELECT min(day) AS lo, max(day) AS hi FROM customer_daily c
+                           WHERE c.tenant_id = $1 AND c.customer_id = m.customer_id) x GROUP BY keys.k),
+         latest AS (SELECT DISTINCT ON (n.profile_id, f.name) n.profile_id AS k, split_part(f.name, '/', 1) AS channel, f.value
+                    FROM keys JOIN identity_nodes n ON n.tenant_id = $1 AND n.profile_id = keys.k
+                    JOIN profile_facts f ON f.tenant_id = $1 AND f.key = n.key AND f.kind = 'consent'
+                    WHERE split_part(f.name, '/', 2) = 'marketing'
+                    ORDER BY n.profile_id, f.name, f.occurred_at DESC, f.event_id DESC),
+         reach AS (SELECT k, array_agg(channel ORDER BY channel) AS channels FROM latest
+                   WHERE value = 'true'::jsonb GROUP BY k)
+    INSERT INTO profile_activity (tenant_id, profile_id, first_at, last_day, reach)
+    SELECT $1, keys.k, least(nodes.t, days.lo::timestamp AT TIME ZONE 'UTC'), days.hi, coalesce(reach.channels, '{{}}')
+    FROM keys LEFT JOIN nodes USING (k) LEFT JOIN days USING (k) LEFT JOIN reach USING (k)
+    WHERE nodes.t IS NOT NULL OR days.lo IS NOT NULL
+    RETURNING first_at, last_day, reach"""
+
+_ALL_KEYS = """SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1
+               UNION SELECT DISTINCT customer_id FROM customer_daily c WHERE tenant_id = $1 AND NOT EXISTS (
+                   SELECT 1 FROM identity_nodes n WHERE n.tenant_id = $1 AND n.key = 'customer_id:' || c.customer_id)"""
+
+
+def _activity(tenant_id: str, r: asyncpg.Record) -> Activity:
+    return Activity(tenant_id, r["first_at"], r["last_day"], tuple(r["reach"]))
+
+
+async def _replace(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterable[str],
+                   customers: Iterable[str]) -> dict[CounterKey, int]:
+    """Recompute the rows of one tenant's profiles; returns the counters' change."""
+    rows = await conn.fetch(_DROP, tenant_id, sorted(set(profile_ids)), sorted(set(customers)))
+    old = [_activity(tenant_id, r) for r in rows if r["k"] is None]
+    keys = [r["k"] for r in rows if r["k"] is not None]
+    new = [_activity(tenant_id, r) for r in await conn.fetch(_INSERT, tenant_id, keys)] if keys else []
+    return deltas(old, new)
+
+
+async def add_counters(conn: asyncpg.Connection, change: Mapping[CounterKey, int]) -> None:
+    """Add ``change`` to the counters, in one lock order."""
+    if change:
+        keys = sorted(change)
+        await conn.execute("""INSERT INTO overview_counts AS c (tenant_id, metric, key, n)
+                              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+                              ON CONFLICT (tenant_id, metric, key) DO UPDATE SET n = c.n + EXCLUDED.n""",
+                           *[[k[i] for k in keys] for i in range(3)], [change[k] for k in keys])
+
+
+async def refresh(conn: asyncpg.Connection, touched: Iterable[Mapping[str, set[str]]],
+                  fresh: Sequence[Interaction]) -> None:
+    """Recompute the rows of the ``touched`` profiles (tenant -> profile ids, from each mapping)
+    and of the profiles of the customers with ``fresh`` interactions, under the tenants' locks
+    the caller holds."""
+    profiles: dict[str, set[str]] = {}
+    for m in touched:
+        for tenant_id, pids in m.items():
+            profiles.setdefault(tenant_id, set()).update(pids)
+    customers: dict[str, set[str]] = {}
+    for e in fresh:
+        customers.setdefault(e.tenant_id, set()).add(e.customer_id)
+    change: dict[CounterKey, int] = {}
+    for tenant_id in sorted(set(profiles) | set(customers)):
+        for k, n in (await _replace(conn, tenant_id, profiles.get(tenant_id, ()), customers.get(tenant_id, ()))).items():
+            change[k] = change.get(k, 0) + n
+    await add_counters(conn, change)
+
+
+async def refresh_all(conn: asyncpg.Connection, tenant_id: str) -> None:
+    """Recompute every row and counter of ``tenant_id`` (in the caller's transaction)."""
+    await lock_tenant(conn, tenant_id)
+    await conn.execute("DELETE FROM profile_activity WHERE tenant_id = $1", tenant_id)
+    await conn.execute("DELETE FROM overview_counts WHERE tenant_id = $1", tenant_id)
+    keys = [r[0] for r in await conn.fetch(_ALL_KEYS, tenant_id)]
+    await add_counters(conn, await _replace(conn, tenant_id, keys, ()))
