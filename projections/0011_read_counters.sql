@@ -54,3 +54,33 @@ UNION ALL SELECT tenant_id, 'first_month', to_char(first_at AT TIME ZONE 'UTC', 
 UNION ALL SELECT tenant_id, 'last_day', to_char(last_day, 'YYYY-MM-DD'), count(*) FROM profile_activity
           WHERE last_day IS NOT NULL GROUP BY 1, 3
 UNION ALL SELECT a.tenant_id, 'reach', r, count(*) FROM profile_activity a, unnest(a.reach) AS r GROUP BY 1, 3;
+
+-- groupBy=customer pages and sort=total (seed 001) for the windows callers name most: per
+-- profile and window of `days` UTC days ending on the tenant's window_bases.as_of, the
+-- profile's offer interactions summed over all of its customer ids. `head` is the least of its
+-- customer ids with offer interactions in the window (the page order and cursor); `first_day`
+-- the earliest day in the window with one (the rows a new day moves out of the window).
+-- Filled by the worker (store/windows.py); an empty window_bases row set means "not yet
+-- computed" and readers fall back to counting.
+CREATE TABLE profile_windows (
+    tenant_id      text COLLATE "C" NOT NULL,
+    days           smallint NOT NULL,
+    profile_id     text COLLATE "C" NOT NULL,
+    head           text COLLATE "C" NOT NULL,
+    impression     bigint NOT NULL,
+    click          bigint NOT NULL,
+    dismiss        bigint NOT NULL,
+    convert        bigint NOT NULL,
+    total          bigint NOT NULL,
+    unique_actions bigint NOT NULL,
+    first_day      date NOT NULL,
+    PRIMARY KEY (tenant_id, days, profile_id)
+);
+CREATE INDEX profile_windows_head ON profile_windows (tenant_id, days, head);
+CREATE INDEX profile_windows_total ON profile_windows (tenant_id, days, total DESC, profile_id);
+CREATE INDEX profile_windows_first_day ON profile_windows (tenant_id, days, first_day);
+
+CREATE TABLE window_bases (
+    tenant_id text COLLATE "C" PRIMARY KEY,
+    as_of     date NOT NULL   -- the last day of every window of the tenant's profile_windows rows
+);

@@ -27,7 +27,8 @@ from . import oracle, oracle_orgs, oracle_overview, oracle_people, oracle_segmen
 
 PROJECTIONS = Path(__file__).resolve().parents[2] / "projections"
 #: bookkeeping, not projections of events
-NOT_PROJECTIONS = {"consumer_positions", "schema_migrations"}
+NOT_PROJECTIONS = {"consumer_positions", "schema_migrations",
+                   "window_bases"}  # the day profile_windows ends on (their oracle: today)
 
 Records = list[tuple[str, dict]]
 
@@ -129,6 +130,7 @@ ORACLES: dict[str, tuple[tuple[str, ...], Callable[[Records, list[dict]], dict]]
     "org_finding_customers": (("tenant_id", "kind", "uuid", "customer_uuid"), oracle_orgs.expected_finding_customers),
     "profile_activity": (("tenant_id", "profile_id"), oracle_overview.expected_activity),
     "overview_counts": (("tenant_id", "metric", "key"), oracle_overview.expected_counts),
+    "profile_windows": (("tenant_id", "days", "profile_id"), oracle_overview.expected_windows),
     "erasures": (("tenant_id", "subject"), _no_erasures),
     "erasure_log": (("tenant_id", "erasure_id"), _no_erasures),
 }

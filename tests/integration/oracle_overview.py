@@ -5,7 +5,7 @@ consents, and per tenant how many profiles fall in each bucket. Shares no code w
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from . import oracle, oracle_people, oracle_segments
 
@@ -49,3 +49,27 @@ def expected_counts(records, interactions) -> dict[tuple, dict]:
         for channel in r["reach"]:
             n[(t, "reach", channel)] += 1
     return {k: {"n": v} for k, v in n.items()}
+
+
+WINDOWS = (1, 7, 30, 90)
+
+
+def expected_windows(records, interactions, today=None) -> dict[tuple, dict]:
+    """(tenant, days, profile id) -> profile_windows row, for windows ending ``today`` (UTC;
+    default: now)."""
+    nodes = oracle_people.expected_nodes(records, oracle_segments.thresholds(records))
+    today = today or datetime.now(timezone.utc).date()
+    out: dict[tuple, dict] = {}
+    for (t, c, day, kind), (n, *_rest, offers) in sorted(oracle.expected_customer_daily(interactions).items()):
+        if kind not in oracle.OFFER_TYPES:
+            continue
+        node = nodes.get((t, f"customer_id:{c}"))
+        for days in WINDOWS:
+            if today - timedelta(days=days) < day <= today:
+                r = out.setdefault((t, days, node["profile_id"] if node else c), {
+                    "head": c, "first_day": day, "offers": set(), **dict.fromkeys(oracle.OFFER_TYPES, 0)})
+                r["head"], r["first_day"] = min(r["head"], c), min(r["first_day"], day)
+                r[kind] += n
+                r["offers"] |= set(offers)
+    return {k: {**{c: v for c, v in r.items() if c != "offers"}, "total": sum(r[t] for t in oracle.OFFER_TYPES),
+                "unique_actions": len(r["offers"])} for k, r in out.items()}

@@ -34,7 +34,7 @@ PROJECTIONS = {
     "interactions": ("interaction_history", "customer_daily", "interaction_summary_daily", "interaction_totals"),
     "catalog": ("offers", "creatives", "channels"),
     "profiles": ("identity_nodes", "identity_edges", "profile_facts", "tenant_settings", "metric_definitions"),
-    "overview": ("profile_activity", "overview_counts"),  # derived: recomputed whole at the end of a rebuild
+    "overview": ("profile_activity", "overview_counts", "profile_windows", "window_bases"),  # derived: recomputed at a rebuild's end
     "segments": ("segment_definitions", "segment_members", "segment_counts"),
     "organizations": ("org_customers", "org_activity", "org_feedbacks", "org_highlights", "org_findings",
                       "org_finding_customers"),

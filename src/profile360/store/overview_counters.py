@@ -6,7 +6,7 @@ Contract:
   interactions that no identity node names (keyed by that id), as the overview counted them
   before: ``profile_activity`` holds one row per profile, a function of ``identity_nodes``,
   ``customer_daily`` and ``profile_facts``.
-- ``refresh`` recomputes, from those tables, the rows of the profiles a batch may have changed
+- ``read_models.refresh`` recomputes (``replace``), from those tables, the rows of the profiles a batch may have changed
   (the profile ids identity and erasure report, old and new, and the profiles of the customers
   with new interactions, resolved in the same statement) and adds the difference to the
   tenant's counters. It runs under the tenant's identity lock (``identity.lock_tenant``), taken
@@ -16,11 +16,10 @@ Contract:
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping
 
 import asyncpg
 
-from profile360.events.model import Interaction
 from profile360.projections.overview import Activity, CounterKey, deltas
 from profile360.store.identity import lock_tenant
 
@@ -31,14 +30,10 @@ MEMBERS = """(SELECT substr(n.key, 13) AS customer_id FROM identity_nodes n
               SELECT {k} WHERE NOT EXISTS (SELECT 1 FROM identity_nodes n
                                            WHERE n.tenant_id = $1 AND n.key = 'customer_id:' || {k}))"""
 
-# the profile keys among $2 (profile ids) and of the customers $3, and their rows dropped
-_DROP = """
-    WITH keys AS (SELECT k FROM unnest($2::text[]) AS k
-                  UNION SELECT coalesce(n.profile_id, c) FROM unnest($3::text[]) AS c
-                  LEFT JOIN identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || c),
-         gone AS (DELETE FROM profile_activity p USING keys WHERE p.tenant_id = $1 AND p.profile_id = keys.k
-                  RETURNING p.first_at, p.last_day, p.reach)
-    SELECT NULL AS k, * FROM gone UNION ALL SELECT k, NULL, NULL, NULL FROM keys"""
+# the profile keys among $2 (profile ids) and of the customers $3
+_KEYS = """SELECT k FROM unnest($2::text[]) AS k
+           UNION SELECT coalesce(n.profile_id, c) FROM unnest($3::text[]) AS c
+           LEFT JOIN identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || c"""
 
 # the rows of the profiles $2, from the base tables
 _INSERT = f"""
@@ -71,12 +66,16 @@ def _activity(tenant_id: str, r: asyncpg.Record) -> Activity:
     return Activity(tenant_id, r["first_at"], r["last_day"], tuple(r["reach"]))
 
 
-async def _replace(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterable[str],
-                   customers: Iterable[str]) -> dict[CounterKey, int]:
-    """Recompute the rows of one tenant's profiles; returns the counters' change."""
-    rows = await conn.fetch(_DROP, tenant_id, sorted(set(profile_ids)), sorted(set(customers)))
-    old = [_activity(tenant_id, r) for r in rows if r["k"] is None]
-    keys = [r["k"] for r in rows if r["k"] is not None]
+async def keys_of(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterable[str], customers: Iterable[str]) -> list[str]:
+    """The profile keys among ``profile_ids`` and of ``customers``, as identity holds them now."""
+    return [r[0] for r in await conn.fetch(_KEYS, tenant_id, sorted(set(profile_ids)), sorted(set(customers)))]
+
+
+async def replace(conn: asyncpg.Connection, tenant_id: str, keys: list[str]) -> dict[CounterKey, int]:
+    """Recompute the rows of one tenant's profiles ``keys``; returns the counters' change."""
+    old = [_activity(tenant_id, r) for r in await conn.fetch(
+        "DELETE FROM profile_activity WHERE tenant_id = $1 AND profile_id = ANY($2::text[]) RETURNING first_at, last_day, reach",
+        tenant_id, keys)]
     new = [_activity(tenant_id, r) for r in await conn.fetch(_INSERT, tenant_id, keys)] if keys else []
     return deltas(old, new)
 
@@ -91,29 +90,10 @@ async def add_counters(conn: asyncpg.Connection, change: Mapping[CounterKey, int
                            *[[k[i] for k in keys] for i in range(3)], [change[k] for k in keys])
 
 
-async def refresh(conn: asyncpg.Connection, touched: Iterable[Mapping[str, set[str]]],
-                  fresh: Sequence[Interaction]) -> None:
-    """Recompute the rows of the ``touched`` profiles (tenant -> profile ids, from each mapping)
-    and of the profiles of the customers with ``fresh`` interactions, under the tenants' locks
-    the caller holds."""
-    profiles: dict[str, set[str]] = {}
-    for m in touched:
-        for tenant_id, pids in m.items():
-            profiles.setdefault(tenant_id, set()).update(pids)
-    customers: dict[str, set[str]] = {}
-    for e in fresh:
-        customers.setdefault(e.tenant_id, set()).add(e.customer_id)
-    change: dict[CounterKey, int] = {}
-    for tenant_id in sorted(set(profiles) | set(customers)):
-        for k, n in (await _replace(conn, tenant_id, profiles.get(tenant_id, ()), customers.get(tenant_id, ()))).items():
-            change[k] = change.get(k, 0) + n
-    await add_counters(conn, change)
-
-
 async def refresh_all(conn: asyncpg.Connection, tenant_id: str) -> None:
     """Recompute every row and counter of ``tenant_id`` (in the caller's transaction)."""
     await lock_tenant(conn, tenant_id)
     await conn.execute("DELETE FROM profile_activity WHERE tenant_id = $1", tenant_id)
     await conn.execute("DELETE FROM overview_counts WHERE tenant_id = $1", tenant_id)
     keys = [r[0] for r in await conn.fetch(_ALL_KEYS, tenant_id)]
-    await add_counters(conn, await _replace(conn, tenant_id, keys, ()))
+    await add_counters(conn, await replace(conn, tenant_id, keys))

@@ -110,7 +110,7 @@ class Worker:
         self.pool = pool
         self.stats = WorkerStats()
         self.committed: dict[tuple[str, int], int] = {}  # where this worker's own commits left each partition
-        self._rewinds_checked = 0.0
+        self._rewinds_checked = self._windows_checked = 0.0
         self.stopping = asyncio.Event()
         self.fatal: Exception | None = None
         self.topics = [settings.topic(f) for f in families]
@@ -168,6 +168,7 @@ class Worker:
                                                     max_records=self.settings.batch_max_records)
                 if not any(batch.values()):
                     await self._retrying(self._follow_rewinds)
+                    await self._retrying(self._rebase_windows)
                 for lane, records in self._by_lane(batch, len(queues)).items():
                     await _enqueue(queues[lane], await self.prepare(records), lanes[lane])
             for q, task in zip(queues, lanes, strict=True):
@@ -193,6 +194,13 @@ class Worker:
         back = {tp: o for tp, o in stored.items() if o < self.committed[tp]}
         if back:
             await self._reseek(back)
+
+    async def _rebase_windows(self) -> None:
+        """While idle (at most once a minute): the maintained summary windows move to today."""
+        now = asyncio.get_running_loop().time()
+        if now - self._windows_checked >= 60.0:
+            self._windows_checked = now
+            await schedule.rebase_windows(self.pool, self.live)
 
     def _by_lane(self, batch: dict, lanes: int) -> dict[int, list]:
         by_lane: dict[int, list] = {}

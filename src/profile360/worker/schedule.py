@@ -1,4 +1,5 @@
-"""Time-driven work of the worker: re-evaluating segments whose rules read sliding windows.
+"""Time-driven work of the worker: re-evaluating segments whose rules read sliding windows, and
+moving the maintained summary windows to a new day (``rebase_windows``, run by an idle worker).
 
 A rule such as ``count(purchase, 30) >= 3`` can stop holding with no new event, only because
 days pass. Every ``segment_refresh_seconds`` the worker re-evaluates such segments for every
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timezone
 
 import asyncpg
 
 from profile360.outages import riding_out
-from profile360.store import generations, overview_counters, segments
+from profile360.store import generations, read_models, segments, windows
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,24 @@ async def refresh_derived(pool: asyncpg.Pool) -> None:
                                                   "customer_daily UNION SELECT tenant_id FROM profile_activity ORDER BY 1")]
     for tenant_id in tenants:
         async with pool.acquire() as conn, conn.transaction():
-            await overview_counters.refresh_all(conn, tenant_id)
+            await read_models.refresh_all(conn, tenant_id)
+
+
+async def rebase_windows(pool: asyncpg.Pool, live: bool = True) -> int:
+    """Move the maintained windows of every tenant whose windows end before today (UTC) to
+    today, one transaction per tenant (see ``store.windows``); returns how many."""
+    today = datetime.now(timezone.utc).date()
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            if live:
+                await generations.enter_current(conn)
+            tenants = await windows.stale(conn, today)
+        for tenant_id in tenants:
+            async with conn.transaction():
+                if live:
+                    await generations.enter_current(conn)
+                await windows.rebase(conn, tenant_id, today)
+    return len(tenants)
 
 
 async def every(seconds: float, stopping: asyncio.Event, pool: asyncpg.Pool) -> None:

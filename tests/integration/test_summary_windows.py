@@ -1,0 +1,81 @@
+"""groupBy=customer summaries from the maintained windows (``store.windows``): the pages and
+the ranking of the windows callers name most equal a fold of the events, for history spread
+over months and into the future, across merged profiles, and after the days move on (a rebase
+to a later day recomputes only what leaves or enters the windows, and equals the fold)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import pytest
+
+from profile360.store import windows
+from profile360.topics import ensure_topics
+
+from . import oracle_overview, workload
+from .full_check import diff_rows
+from .harness import InProcessWorker, wait_caught_up
+from .test_pipeline import api_client
+from .test_profiles import PEOPLE, TENANT, publish_records
+
+pytestmark = pytest.mark.integration
+PROFILES = {"C1": "C1", "C2": "C1"}  # PEOPLE merges C2 into C1
+
+
+def history() -> list[dict]:
+    """Offer interactions of C1..C5 over the last 100 days, and a few days ahead."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    events = workload.interactions(TENANT, 300)
+    for i, e in enumerate(events):
+        e.update(customerId=f"C{1 + i % 5}", occurredAt=now - timedelta(hours=(i * 37) % (100 * 24) - 72))
+    return events
+
+
+async def pages(client, days: int, **extra) -> list[dict]:
+    rows, cursor = [], None
+    while True:
+        query = {"groupBy": "customer", "days": str(days), "limit": "2", **extra, **({"cursor": cursor} if cursor else {})}
+        body = await (await client.get("/api/v1/interaction-summary", params=query, headers={"X-Tenant-Id": TENANT})).json()
+        rows += body["summary"]
+        if not (cursor := body["nextCursor"]):
+            return rows
+
+
+def want(records, events, days: int, today=None) -> dict[str, dict]:
+    return {p: r for (_, d, p), r in oracle_overview.expected_windows(records, events, today).items() if d == days}
+
+
+async def test_maintained_windows_page_and_rank_as_the_events_say(settings):
+    events = history()
+    records = PEOPLE + [("InteractionEvent", e) for e in events]
+    await ensure_topics(settings)
+    await publish_records(settings, records)
+    client = await api_client(settings)
+    try:
+        async with InProcessWorker(settings):
+            await wait_caught_up(settings, timeout=60)
+        for days in windows.WINDOWS:
+            expected = want(records, events, days)
+            paged = await pages(client, days)
+            assert [r["customerId"] for r in paged] == sorted(expected, key=lambda p: expected[p]["head"])
+            assert {r["customerId"]: (r["total"], r["uniqueActions"]) for r in paged} == {
+                p: (r["total"], r["unique_actions"]) for p, r in expected.items()}
+            ranked = (await (await client.get("/api/v1/interaction-summary", headers={"X-Tenant-Id": TENANT},
+                                              params={"groupBy": "customer", "days": str(days), "sort": "total"})).json())
+            assert [r["customerId"] for r in ranked["summary"]] == sorted(expected, key=lambda p: (-expected[p]["total"], p))
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            today = await windows.base_of(conn, TENANT)
+            for later in (1, 2, 40):  # days pass: the rebase keeps every window exact
+                async with conn.transaction():
+                    await windows.rebase(conn, TENANT, today + timedelta(days=later))
+                got = [dict(r) for r in await conn.fetch("SELECT * FROM profile_windows WHERE tenant_id = $1", TENANT)]
+                expected = {(TENANT, d, p): r for (t, d, p), r in oracle_overview.expected_windows(
+                    records, events, today + timedelta(days=later)).items()}
+                assert not diff_rows("profile_windows", ("tenant_id", "days", "profile_id"), got, expected), later
+        finally:
+            await conn.close()
+        # a window of the past is no longer served from the maintained rows: counted, and still right
+        assert {r["customerId"] for r in await pages(client, 30)} == set(want(records, events, 30))
+    finally:
+        await client.close()
