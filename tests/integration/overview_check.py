@@ -54,7 +54,7 @@ async def assert_overview_exact(conn: asyncpg.Connection, tenant: str, windows: 
                       + ([("last_day", last_day.isoformat())] if last_day else []) + [("reach", c) for c in reach])
     stored = {(r["metric"], r["key"]): r["n"] for r in await conn.fetch(
         "SELECT metric, key, n FROM overview_counts WHERE tenant_id = $1 AND n <> 0", tenant)}
-    assert stored == dict(counts)
+    assert stored == dict(counts), {k: (stored.get(k), counts.get(k)) for k in set(stored) | set(counts) if stored.get(k) != counts.get(k)}
     for since, until in windows:
         read = await overview.counts(conn, tenant, datetime.now(timezone.utc).date().replace(day=1), since, until)
         assert read.active == await conn.fetchval(_ACTIVE, tenant, since, until), (since, until)
@@ -69,6 +69,7 @@ def windows() -> list[tuple[date, date]]:
 async def check_overview(settings, tenant: str, windows: list[tuple[date, date]] = ()) -> None:
     conn = await asyncpg.connect(settings.database_url)
     try:
-        await assert_overview_exact(conn, tenant, windows)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):  # one snapshot
+            await assert_overview_exact(conn, tenant, windows)
     finally:
         await conn.close()
