@@ -154,8 +154,10 @@ async def assert_documents_match(conn: asyncpg.Connection, tenants: Iterable[str
         wrong = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
         if wrong:
             k = wrong[0]
-            problems.append(f"{table}: {len(wrong)} rows differ from scratch, e.g. {k}: "
-                            f"stored {_short(got.get(k))} vs from scratch {_short(want.get(k))}")
+            a, b = got.get(k) or b"", want.get(k) or b""
+            at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            problems.append(f"{table}: {len(wrong)} rows differ from scratch, e.g. {k}, from byte {at}: "
+                            f"stored {_short(a[max(at - 40, 0):])} vs from scratch {_short(b[max(at - 40, 0):])}")
     assert not problems, "materialized documents differ from a fold from scratch:\n" + "\n".join(problems)
 
 

@@ -97,11 +97,16 @@ async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> dict[str, int
     journeys = {(r["key"], r["name"]) for r in facts if r["kind"] in ("journey", "journey_enrolled")}
     deleted.update(experimentAssignments=kinds["experiment"], consent=kinds["consent"],
                    traits=kinds["trait"] + kinds["tag"], journeys=len(journeys))
-    deleted["links"] = int((await conn.execute(
-        "DELETE FROM identity_edges WHERE tenant_id = $1 AND (a = ANY($2::text[]) OR b = ANY($2::text[])) AND occurred_at <= $3",
-        e.tenant_id, keys, e.occurred_at)).split()[-1])
+    links = await conn.fetch(
+        "DELETE FROM identity_edges WHERE tenant_id = $1 AND (a = ANY($2::text[]) OR b = ANY($2::text[])) AND occurred_at <= $3 "
+        "RETURNING a, b", e.tenant_id, keys, e.occurred_at)
+    deleted["links"] = len(links)
     deleted["identities"] = len(keys)
     deleted["segmentMemberships"] = await _erase_profiles(conn, e.tenant_id, nodes, customers)
+    # profiles that only had a link to an erased identifier: their identities lost it
+    linked = sorted({k for r in links for k in (r["a"], r["b"])} - set(keys))
+    await read_models.refresh_profiles(conn, {e.tenant_id: {r["profile_id"] for r in await conn.fetch(
+        "SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])", e.tenant_id, linked)}})
     deleted.update(await _erase_org_customers(conn, e))
     return deleted
 
