@@ -229,14 +229,17 @@ class Run:
             f"random of {again.sample:,} profiles", processes), again.load, again.detail(), not_modified=again.not_modified)
 
     async def _freshness(self, target: float, base: str) -> None:
+        """Each probe of ``bench.freshness`` over ``--fresh-seconds`` of its own of the steady mix."""
         a = self.args
-        consent = people.records(a.customers, a.seed + 2)["consent"]
-        more = workload.build(self.codec, int(target * a.fresh_seconds * 1.2), a.customers, a.seed + 2).interactions
-        mix = [("consent", k, v) for k, v in people.encode(self.codec, consent)] + [("interactions", k, v) for k, v in more]
-        random.Random(a.seed).shuffle(mix)
-        say(f"freshness: {a.fresh_seconds:.0f} s of the mix at {target:,.0f} events/s with two probes ...")
-        sent, marker, change = await freshness.measure(self.settings, self.codec, mix, target, a.fresh_seconds, base)
-        self.figures += freshness.figures(sent, marker, change)
+        for i, probe in enumerate((freshness.InteractionProbe(self.settings, self.codec, base),
+                                   freshness.ProfileChangeProbe(self.settings, self.codec, base))):
+            consent = people.records(a.customers, a.seed + 2 + i)["consent"]
+            more = workload.build(self.codec, int(target * a.fresh_seconds * 1.2), a.customers, a.seed + 2 + i).interactions
+            mix = [("consent", k, v) for k, v in people.encode(self.codec, consent)] + [("interactions", k, v) for k, v in more]
+            random.Random(a.seed + i).shuffle(mix)
+            say(f"freshness: {a.fresh_seconds:.0f} s of the mix at {target:,.0f} events/s with a {probe.KEY} probe ...")
+            sent = await freshness.measure(self.settings, self.codec, mix, target, a.fresh_seconds, probe)
+            self.figures.append(freshness.figure(probe, sent))
 
     async def rebuild(self) -> None:
         """The whole data set (what the steps before published) rebuilt into a new generation,

@@ -2,8 +2,9 @@
 
 A burst measures throughput, not freshness (a change waits for the whole backlog). So after the
 mixed burst (``bench.people``), more of the same mix is published at a steady rate while probes
-publish one change at a time and poll the API until it shows it. Two probes run at once, over
-the same steady load:
+publish one change at a time and poll the API until it shows it. Two probes, each over a window
+of its own (one after the other, the same rate of the same kind of mix), so that neither one's
+polls load the API while the other is measured:
 
 - **interaction**: one marker interaction of customer ``probe-freshness``; visible when
   ``GET /api/v1/interaction-history?customerId=probe-freshness&limit=1`` returns its id.
@@ -46,6 +47,11 @@ class Probe:
     (``change`` → messages) and says which parts an API answer shows (``shown``)."""
 
     parts: tuple[str, ...] = ()
+    KEY = LABEL = ""  # the report row's key and label
+
+    def what(self) -> str:
+        """What the row's count counts."""
+        return "changes"
 
     def __init__(self, settings: Settings, codec: Codec, api: str):
         self.settings, self.codec, self.api = settings, codec, api
@@ -106,6 +112,10 @@ class InteractionProbe(Probe):
 
     parts = ("marker",)
     CUSTOMER = "probe-freshness"
+    KEY, LABEL = "freshness", "Freshness at a steady mixed load (publish → API shows it)"
+
+    def what(self) -> str:
+        return "markers"
 
     def __init__(self, settings: Settings, codec: Codec, api: str):
         super().__init__(settings, codec, api)
@@ -132,6 +142,11 @@ class ProfileChangeProbe(Probe):
     parts = ("trait", "link")
     CUSTOMER = "probe-profile"
     TRAIT = "benchProbe"
+    KEY = "freshness_profile"
+    LABEL = "Freshness of a profile change (trait + identity link → unified profile) at a steady mixed load"
+
+    def what(self) -> str:
+        return f"changes (trait alone p50/p99 {_p50_p99(self, 'trait')}, link alone {_p50_p99(self, 'link')})"
 
     def __init__(self, settings: Settings, codec: Codec, api: str):
         super().__init__(settings, codec, api)
@@ -182,21 +197,19 @@ async def steady(settings: Settings, mix: list[Message], rate: float, stop: asyn
 
 
 async def measure(settings: Settings, codec: Codec, mix: list[Message], rate: float, seconds: float,
-                  api: str) -> tuple[float, InteractionProbe, ProfileChangeProbe]:
-    """Both probes while ``mix`` is published at ``rate`` for ``seconds``; returns the rate
-    actually sent and the probes (their ``latencies`` and ``missed``)."""
-    probes = (InteractionProbe(settings, codec, api), ProfileChangeProbe(settings, codec, api))
-    tasks = [asyncio.create_task(p.run()) for p in probes]
+                  probe: Probe) -> float:
+    """``probe`` while ``mix`` is published at ``rate`` for ``seconds``; returns the rate
+    actually sent (the probe holds its ``latencies`` and ``missed``)."""
+    task = asyncio.create_task(probe.run())
     stop = asyncio.Event()
     load = asyncio.create_task(steady(settings, mix, rate, stop))
     t0 = time.perf_counter()
     await asyncio.sleep(seconds)  # the length of the steady load, not part of any measured time
     stop.set()
-    for p in probes:
-        p.stop.set()
+    probe.stop.set()
     sent = await load
-    await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE + 30)
-    return sent / (time.perf_counter() - t0), *probes
+    await asyncio.wait_for(task, DEADLINE + 30)
+    return sent / (time.perf_counter() - t0)
 
 
 def _p50_p99(probe: Probe, part: str) -> str:
@@ -204,25 +217,16 @@ def _p50_p99(probe: Probe, part: str) -> str:
     return f"{api_probe.percentile(lat, 0.5) * 1000:.0f}/{api_probe.percentile(lat, 0.99) * 1000:.0f} ms" if lat else "–"
 
 
-def _figure(key: str, name: str, probe: Probe, what: str) -> Figure:
-    """p50 in ms as the value; p99 (a change not shown within ``DEADLINE`` counts as slower than
-    any shown), how many, and how many were missed in the detail."""
+def figure(probe: Probe, sent: float) -> Figure:
+    """The report's row of ``probe`` measured while ``sent`` events/s were published: p50 in ms
+    as the value; p99 (a change not shown within ``DEADLINE`` counts as slower than any shown),
+    how many, and how many were missed in the detail."""
     lat = probe.sorted()
-    with_missed = lat + [float("inf")] * probe.missed
-    p99 = api_probe.percentile(with_missed, 0.99) * 1000
+    p99 = api_probe.percentile(lat + [float("inf")] * probe.missed, 0.99) * 1000
     p99_text = f"{p99:.0f} ms" if p99 != float("inf") else f"over {DEADLINE:.0f} s"
     missed = f"; {probe.missed} not shown within {DEADLINE:.0f} s" if probe.missed else ""
-    return Figure(name, api_probe.percentile(lat, 0.5) * 1000 if lat else None, "ms",
+    what = f"{probe.what()}, while {sent:,.0f} events/s (half the mixed burst rate) were published"
+    return Figure(probe.LABEL, api_probe.percentile(lat, 0.5) * 1000 if lat else None, "ms",
                   f"p50; p99 {p99_text} over {len(lat)} {what}{missed}" if lat else missed.lstrip("; "),
-                  role="info", failure=None if lat else "no change shown", key=key,
+                  role="info", failure=None if lat else "no change shown", key=probe.KEY,
                   measures={"p99_ms": p99} if lat else {})
-
-
-def figures(sent: float, marker: InteractionProbe, change: ProfileChangeProbe) -> list[Figure]:
-    """The report's rows of ``measure``'s outcome."""
-    load = f"while {sent:,.0f} events/s (half the mixed burst rate) were published"
-    return [_figure("freshness", "Freshness at a steady mixed load (publish → API shows it)", marker, f"markers, {load}"),
-            _figure("freshness_profile", "Freshness of a profile change (trait + identity link → unified profile, "
-                    "same steady mixed load)", change,
-                    f"changes (trait alone p50/p99 {_p50_p99(change, 'trait')}, link alone {_p50_p99(change, 'link')}), "
-                    f"{load}")]

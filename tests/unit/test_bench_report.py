@@ -74,3 +74,13 @@ def test_profile_change_probe_sees_the_trait_and_the_link_separately():
     assert probe.shown({"sections": [attributes, identities]}, 3) == {"trait", "link"}
     assert probe.shown({"sections": [attributes, identities]}, 4) == set()
     assert probe.shown(None, 3) == set()  # a 404 while the profile does not exist yet
+
+
+def test_a_change_never_shown_makes_the_freshness_p99_miss_its_goal():
+    probe = freshness.ProfileChangeProbe.__new__(freshness.ProfileChangeProbe)
+    probe.latencies, probe.missed = {"all": [0.1] * 5, "trait": [0.1] * 5, "link": [0.1] * 5}, 1
+    fig = freshness.figure(probe, 1_000)
+    assert fig.value == 100.0 and "p99 over 30 s over 5 changes" in fig.detail and "1 not shown within 30 s" in fig.detail
+    assert _row(goals.table([fig]), "Freshness of a profile change")[-1] == "**missed**"
+    probe.missed = 0
+    assert _row(goals.table([freshness.figure(probe, 1_000)]), "Freshness of a profile change")[-1] == "met"
