@@ -49,15 +49,15 @@ class Probe:
     parts: tuple[str, ...] = ()
     KEY = LABEL = ""  # the report row's key and label
 
-    def what(self) -> str:
-        """What the row's count counts."""
-        return "changes"
-
     def __init__(self, settings: Settings, codec: Codec, api: str):
         self.settings, self.codec, self.api = settings, codec, api
         self.latencies: dict[str, list[float]] = defaultdict(list)  # part (and "all") -> seconds
         self.missed = 0
         self.stop = asyncio.Event()
+
+    def what(self) -> str:
+        """What the row's count counts."""
+        return "changes"
 
     @property
     def url(self) -> str:
