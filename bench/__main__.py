@@ -17,16 +17,13 @@ import shlex
 import shutil
 import sys
 import time
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from bench import api_probe, e2e, faust_probe, people, raw, report, services, workload
+from bench import api_probe, e2e, faust_probe, freshness, goals, people, profile_reads, raw, report, services, workload
 from bench.report import Figure
-from profile360.bootstrap import apply_migrations, load_codec
-from profile360.devstack import free_port
+from profile360.bootstrap import load_codec
 from profile360.settings import Settings
-from profile360.topics import ensure_topics
 
 
 STEPS = ("produce_alone", "end_to_end", "raw_consume", "copy", "faust", "api", "writer_alone", "profiles", "rebuild")
@@ -50,6 +47,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="processes of the end-to-end worker (`profile360 worker --processes N`, default 2: one per core)")
     p.add_argument("--api-seconds", type=float, default=5.0, help="seconds per API endpoint (default 5)")
     p.add_argument("--api-concurrency", type=int, default=16, help="concurrent request loops (default 16)")
+    p.add_argument("--api-processes", type=int, default=2,
+                   help="API processes of the second pass over the read routes (`profile360 api --processes N`, "
+                        "default 2; 1 skips that pass); the first pass is always one process")
     p.add_argument("--faust-events", type=int, default=200_000, help="events the Faust probe reads (0 skips it)")
     p.add_argument("--faust-timeout", type=float, default=180.0, help="hard timeout of the Faust probe, s")
     p.add_argument("--writer-events", type=int, default=200_000,
@@ -84,6 +84,18 @@ class Run:
     def add(self, *args, **kwargs) -> None:
         self.figures.append(Figure(*args, **kwargs))
 
+    def add_load(self, key: str, name: str, load: api_probe.Load, more: str = "", **measures: float) -> None:
+        """An API row: requests/s, with p50, p99, requests and errors (and ``more``) in its detail."""
+        errors = f", {load.errors} errors (first: {load.first_error})" if load.errors else ""
+        self.add(name, load.rate, "requests/s",
+                 f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.requests:,} requests{errors}"
+                 + (f"; {more}" if more else ""), role="api", key=key, measures={"p99_ms": load.p99_ms, **measures},
+                 failure=f"{load.errors} errors: {load.first_error}" if not load.requests else None)
+
+    def api_passes(self) -> tuple[int, ...]:
+        """API processes of each pass over the read routes: one, then ``--api-processes`` if more."""
+        return (1,) if self.args.api_processes <= 1 else (1, self.args.api_processes)
+
     def build_workload(self) -> None:
         a = self.args
         say(f"generating and encoding {a.events:,} events over {a.customers:,} customers ...")
@@ -105,7 +117,7 @@ class Run:
         self.add("**End-to-end** (produce → worker → PostgreSQL positions)", rate(res.events, res.seconds), "events/s",
                  f"{res.events:,} events in {res.seconds:.1f} s; worker CPU {res.worker_cpu / res.seconds:.0%} of one "
                  f"core, machine {res.machine_busy:.0%} busy; {self.settings.worker_processes} worker process(es); "
-                 f"batch ≤ {self.settings.batch_max_records}", role="e2e")
+                 f"batch ≤ {self.settings.batch_max_records}", role="e2e", key="e2e")
         per_event = {"worker": res.worker_cpu, **res.service_cpu}
         self.add("CPU per event during end-to-end", sum(per_event.values()) / res.events * 1e6, "µs", "; ".join(
             f"{who} {seconds / res.events * 1e6:.0f} µs" for who, seconds in per_event.items()) +
@@ -147,17 +159,15 @@ class Run:
                               self.workdir / "faust")
         self.add("Faust bare stream (take(10000, within=0.5), raw bytes)", rate(res.events, res.seconds) or None,
                  "events/s", f"{res.events:,} events in {res.seconds:.1f} s after {res.startup_seconds:.1f} s start-up"
-                 if not res.error else "", role="faust", failure=res.error)
+                 if not res.error else "", role="faust", failure=res.error, key="faust")
 
     async def api(self) -> None:
-        say(f"API: {self.args.api_seconds:.0f} s per endpoint at concurrency {self.args.api_concurrency} ...")
+        say(f"API: {self.args.api_seconds:.0f} s per endpoint at concurrency {self.args.api_concurrency}, "
+            f"API processes {self.api_passes()} ...")
         results = await api_probe.run(self.settings, workload.TENANT, self.wl.hot_customer, self.args.api_seconds,
-                                      self.args.api_concurrency)
-        for label, load in results:
-            errors = f", {load.errors} errors (first: {load.first_error})" if load.errors else ""
-            self.add(f"API: {label}", load.rate, "requests/s",
-                     f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.requests:,} requests{errors}",
-                     role="api", failure=f"{load.errors} errors: {load.first_error}" if not load.requests else None)
+                                      self.args.api_concurrency, self.api_passes())
+        for key, label, load in results:
+            self.add_load(key, f"API: {label}", load)
 
     async def writer_alone(self) -> None:
         n = min(self.args.writer_events, len(self.entries))
@@ -178,48 +188,58 @@ class Run:
                      role="info")
 
     async def profiles(self) -> None:
-        """Issue 3's figures: mixed workload, freshness under it, unified profile under load."""
+        """Issue 3's figures: mixed workload, freshness under it, unified profile under load;
+        issue 12's: freshness of a profile change, 304 answers, the reads with more API processes."""
         a = self.args
         say(f"mixed workload: identity + consent for {a.customers:,} customers and {a.mixed_events:,} new interactions ...")
         people_msgs = {f: people.encode(self.codec, recs) for f, recs in people.records(a.customers, a.seed).items()}
         fresh = workload.build(self.codec, a.mixed_events, a.customers, a.seed + 1).interactions
-        proc, port = e2e.start_worker(self.settings, self.workdir / "worker-mixed.log"), free_port()
-        app = api_probe.start_app(self.settings, port)
-        base = f"http://127.0.0.1:{port}"
+        proc = e2e.start_worker(self.settings, self.workdir / "worker-mixed.log")
         try:
-            await api_probe.wait_http(f"{base}/healthz", app)
-            n, seconds = await people.burst(self.settings, people_msgs, fresh, proc, self.workdir / "worker-mixed.log")
-            parts = ", ".join(f"{len(m):,} {f}" for f, m in people_msgs.items())
-            self.add("**Mixed end-to-end** (identity + consent + interactions)", rate(n, seconds), "events/s",
-                     f"{n:,} events ({parts}, {len(fresh):,} interactions) in {seconds:.1f} s", role="info")
-            await self._freshness(rate(n, seconds) / 2, base)
-            rnd = random.Random(a.seed)
-            load = await api_probe.drive(
-                lambda: f"{base}/api/v1/customers/{workload.customer_id(rnd.randrange(a.customers))}/unified-profile",
-                a.api_seconds, a.api_concurrency, await api_probe.auth_headers(self.settings, workload.TENANT))
-            self.add(f"API: unified-profile, all sections, random of {a.customers:,} profiles", load.rate, "requests/s",
-                     f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.requests:,} requests"
-                     + (f", {load.errors} errors (first: {load.first_error})" if load.errors else ""), role="api")
+            async with api_probe.serving_app(self.settings, 1) as base:
+                n, seconds = await people.burst(self.settings, people_msgs, fresh, proc, self.workdir / "worker-mixed.log")
+                parts = ", ".join(f"{len(m):,} {f}" for f, m in people_msgs.items())
+                self.add("**Mixed end-to-end** (identity + consent + interactions)", rate(n, seconds), "events/s",
+                         f"{n:,} events ({parts}, {len(fresh):,} interactions) in {seconds:.1f} s", role="info",
+                         key="mixed")
+                await self._freshness(rate(n, seconds) / 2, base)
+                await self._profile_reads(base, 1)
+            for processes in self.api_passes()[1:]:
+                async with api_probe.serving_app(self.settings, processes) as base:
+                    await self._profile_reads(base, processes)
         finally:
-            api_probe.stop(app)
             e2e.stop_worker(proc)
         raw_load = await people.raw_lookup(self.settings, a.customers, a.api_seconds, a.api_concurrency)
         self.add("asyncpg: profile id lookup (one indexed SELECT)", raw_load.rate, "requests/s",
-                 f"p50 {raw_load.p50_ms:.2f} ms, p99 {raw_load.p99_ms:.2f} ms, concurrency {a.api_concurrency}", role="api")
+                 f"p50 {raw_load.p50_ms:.2f} ms, p99 {raw_load.p99_ms:.2f} ms, concurrency {a.api_concurrency}", role="api",
+                 key="asyncpg_lookup", measures={"p99_ms": raw_load.p99_ms})
+
+    async def _profile_reads(self, base: str, processes: int) -> None:
+        """The unified profile under load, plain and revalidated (If-None-Match), from ``processes``
+        API processes."""
+        a = self.args
+        headers = await api_probe.auth_headers(self.settings, workload.TENANT)
+        say(f"unified profile with {processes} API process(es): plain, then revalidated with If-None-Match ...")
+        load = await profile_reads.plain(base, headers, a.customers, a.seed, a.api_seconds, a.api_concurrency)
+        self.add_load(*api_probe.with_processes(
+            "unified_profile", f"API: unified-profile, all sections, random of {a.customers:,} profiles", processes), load)
+        again = await profile_reads.revalidated(base, headers, a.customers, a.seed, a.api_seconds, a.api_concurrency)
+        self.add_load(*api_probe.with_processes(
+            "unified_revalidated", f"API: unified-profile revalidated (If-None-Match: its ETag; 304 answers), "
+            f"random of {again.sample:,} profiles", processes), again.load, again.detail(), not_modified=again.not_modified)
 
     async def _freshness(self, target: float, base: str) -> None:
+        """Each probe of ``bench.freshness`` over ``--fresh-seconds`` of its own of the steady mix."""
         a = self.args
-        consent = people.records(a.customers, a.seed + 2)["consent"]
-        more = workload.build(self.codec, int(target * a.fresh_seconds * 1.2), a.customers, a.seed + 2).interactions
-        mix = [("consent", k, v) for k, v in people.encode(self.codec, consent)] + [("interactions", k, v) for k, v in more]
-        random.Random(a.seed).shuffle(mix)
-        say(f"freshness: {a.fresh_seconds:.0f} s of the mix at {target:,.0f} events/s with a marker probe ...")
-        sent, lat = await people.freshness(self.settings, self.codec, mix, target, a.fresh_seconds, base)
-        self.add("Freshness at a steady mixed load (publish → API shows it)",
-                 api_probe.percentile(lat, 0.5) * 1000 if lat else None, "ms",
-                 f"p50; p99 {api_probe.percentile(lat, 0.99) * 1000:.0f} ms over {len(lat)} markers, while "
-                 f"{sent:,.0f} events/s (half the mixed burst rate) were published" if lat else "",
-                 role="info", failure=None if lat else "no marker completed")
+        for i, probe in enumerate((freshness.InteractionProbe(self.settings, self.codec, base),
+                                   freshness.ProfileChangeProbe(self.settings, self.codec, base))):
+            consent = people.records(a.customers, a.seed + 2 + i)["consent"]
+            more = workload.build(self.codec, int(target * a.fresh_seconds * 1.2), a.customers, a.seed + 2 + i).interactions
+            mix = [("consent", k, v) for k, v in people.encode(self.codec, consent)] + [("interactions", k, v) for k, v in more]
+            random.Random(a.seed + i).shuffle(mix)
+            say(f"freshness: {a.fresh_seconds:.0f} s of the mix at {target:,.0f} events/s with a {probe.KEY} probe ...")
+            sent = await freshness.measure(self.settings, self.codec, mix, target, a.fresh_seconds, probe)
+            self.figures.append(freshness.figure(probe, sent))
 
     async def rebuild(self) -> None:
         """The whole data set (what the steps before published) rebuilt into a new generation,
@@ -251,30 +271,6 @@ class Run:
                          failure=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
 
 
-def describe_workload(run: Run, stamp: str) -> str:
-    a, wl, s = run.args, run.wl, run.settings
-    hot = Counter(r[2] for r in wl.rows).most_common(1)[0][1] if wl.rows else 0
-    return (f"{a.events:,} interaction events ({wl.payload_bytes / max(len(wl.interactions), 1):.0f} B Avro on "
-            f"average) over {a.customers:,} customers (Zipf s={a.zipf}, hot customer {wl.hot_customer} has "
-            f"{hot:,}), {wl.offers} offers, {wl.creatives} creatives, 5 channels, 30 days, seed {a.seed}, "
-            f"{'shuffled (random time order)' if a.shuffled else f'arrival order (up to {workload.MAX_DELAY_S} s late)'}; plus "
-            f"{len(wl.catalog)} catalog records. {s.topic_partitions} partitions per topic, worker batch ≤ "
-            f"{s.batch_max_records} records. Database `bench_{stamp}`, topics `bench-{stamp}.*`.")
-
-
-async def _prepare(base: Settings, settings: Settings, stamp: str) -> None:
-    say(f"database bench_{stamp}, topics {settings.topic_prefix}.* on {settings.kafka_bootstrap}")
-    await services.create_database(base, f"bench_{stamp}")
-    await apply_migrations(settings)
-    await ensure_topics(settings)
-
-
-async def _cleanup(base: Settings, settings: Settings, stamp: str) -> None:
-    say("dropping the database and the run's topics ...")
-    await services.drop_database(base, f"bench_{stamp}")
-    await services.delete_topics(base, settings.topic_prefix)
-
-
 async def bench(args: argparse.Namespace, command: str, base: Settings) -> str:
     stamp, started = time.strftime("%Y%m%d%H%M%S"), time.strftime("%Y-%m-%d %H:%M:%S %Z")
     settings = replace(services.run_settings(base, stamp, args.batch_max_records or base.batch_max_records),
@@ -282,15 +278,16 @@ async def bench(args: argparse.Namespace, command: str, base: Settings) -> str:
     workdir = Path(f"/tmp/profile360-bench-{stamp}")
     workdir.mkdir(parents=True, exist_ok=True)
     run = Run(settings, args, workdir)
-    await _prepare(base, settings, stamp)
+    await services.prepare_run(base, settings, stamp)
     try:
         await run.all()
         machine = await services.machine_facts(settings)
     finally:
         if not args.keep:
-            await _cleanup(base, settings, stamp)
+            await services.cleanup_run(base, settings, stamp)
             shutil.rmtree(workdir, ignore_errors=True)
-    return report.markdown(run.figures, machine, command, describe_workload(run, stamp), started)
+    return report.markdown(run.figures, machine, command, workload.describe(run.wl, args, settings, stamp), started,
+                           goals.table(run.figures, args.api_processes))
 
 
 def main(argv: list[str]) -> int:

@@ -1,16 +1,12 @@
-"""The mixed workload (identity, consent and interactions at once), the freshness of the API
-under it, and the unified profile under concurrent load.
+"""The mixed workload (identity, consent and interactions at once), and the floor under a
+profile lookup (one indexed asyncpg query).
 
 Workload (deterministic for a seed): one Identify per customer (customer id, an email in
 mixed case, a UAE mobile for every third, traits, a gold tier for 10 %), a 0.9-confidence
 Link joining every 20th customer to the next (5 % of profiles merge two customers), and an
 email marketing consent for 60 % of customers; plus fresh interactions over the same customers.
 
-Freshness: a burst measures throughput, not freshness (a marker waits for the whole backlog).
-So after the burst, more of the same mix is published at a steady rate (half the burst's
-throughput) while a probe publishes one marker interaction at a time and polls
-``GET /api/v1/interaction-history?customerId=<probe>&limit=1`` until the API returns it:
-publish-to-visible time, p50 and p99, at that sustained load.
+The freshness of the API under this mix is ``bench.freshness``.
 """
 from __future__ import annotations
 
@@ -20,9 +16,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import aiohttp
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
 from bench import api_probe, e2e, workload
 from profile360.events.codec import Codec
@@ -31,7 +25,6 @@ from profile360.topics import partition_key
 
 TENANT = workload.TENANT
 COUNTRIES = ("AE", "SA", "US", "GB", "IN")
-PROBE_CUSTOMER = "probe-freshness"
 
 
 def _who(kind: str, value: str) -> dict:
@@ -70,44 +63,6 @@ def encode(codec: Codec, named: list[tuple[str, dict]]) -> list[tuple[bytes, byt
     return [(partition_key(name, rec), codec.encode(name, rec)) for name, rec in named]
 
 
-class Freshness:
-    """Publish a marker, poll the API until it shows it; one marker at a time until stopped."""
-
-    def __init__(self, settings: Settings, codec: Codec, api: str):
-        self.settings, self.codec, self.api = settings, codec, api
-        self.latencies: list[float] = []
-        self.stop = asyncio.Event()
-
-    def _marker(self, i: int) -> tuple[bytes, bytes, str]:
-        rec = {"eventId": f"probe-{time.time_ns()}-{i}", "tenantId": TENANT, "customerId": PROBE_CUSTOMER,
-               "occurredAt": datetime.now(timezone.utc), "type": "impression", "metadata": {}}
-        return partition_key("InteractionEvent", rec), self.codec.encode("InteractionEvent", rec), rec["eventId"]
-
-    async def run(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all", linger_ms=0)
-        await producer.start()
-        url = f"{self.api}/api/v1/interaction-history?customerId={PROBE_CUSTOMER}&limit=1"
-        try:
-            async with aiohttp.ClientSession(headers=await api_probe.auth_headers(self.settings, TENANT)) as http:
-                i = 0
-                while not self.stop.is_set():
-                    key, value, event_id = self._marker(i)
-                    t0 = time.perf_counter()
-                    await producer.send_and_wait(self.settings.topic("interactions"), value, key=key)
-                    while not await self._visible(http, url, event_id):
-                        await asyncio.sleep(0.02)
-                    self.latencies.append(time.perf_counter() - t0)
-                    i += 1
-                    await asyncio.sleep(0.2)
-        finally:
-            await producer.stop()
-
-    async def _visible(self, http: aiohttp.ClientSession, url: str, event_id: str) -> bool:
-        async with http.get(url) as resp:
-            body = await resp.json()
-        return bool(body.get("data")) and body["data"][0]["id"] == event_id
-
-
 async def burst(settings: Settings, people: dict[str, list], interactions: list, proc: Any,
                 log_path: Any) -> tuple[int, float]:
     """Publish identity, consent and interactions at once; returns (events, seconds from the
@@ -118,40 +73,6 @@ async def burst(settings: Settings, people: dict[str, list], interactions: list,
     ends = {tp: o for p in published for tp, o in p.ends.items()}
     n = sum(len(m) for m in people.values()) + len(interactions)
     return n, await e2e.wait_positions(settings, ends, proc, 120 + n / 300, log_path) - first
-
-
-async def _steady(settings: Settings, mix: list[tuple[str, bytes, bytes]], rate: float, stop: asyncio.Event) -> int:
-    """Publish ``mix`` (family, key, value) at ``rate`` per second, in 100 ms ticks, until ``stop``."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    sent, t0 = 0, time.perf_counter()
-    try:
-        while not stop.is_set() and sent < len(mix):
-            due = min(len(mix), int((time.perf_counter() - t0) * rate))
-            for family, key, value in mix[sent:due]:
-                await producer.send(settings.topic(family), value, key=key)
-            sent = due
-            await asyncio.sleep(0.1)
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return sent
-
-
-async def freshness(settings: Settings, codec: Codec, mix: list[tuple[str, bytes, bytes]], rate: float,
-                    seconds: float, api: str) -> tuple[float, list[float]]:
-    """Markers' publish-to-visible seconds while ``mix`` is published at ``rate``; returns the
-    rate actually sent and the sorted latencies."""
-    probe, stop = Freshness(settings, codec, api), asyncio.Event()
-    probe_task = asyncio.create_task(probe.run())
-    load = asyncio.create_task(_steady(settings, mix, rate, stop))
-    t0 = time.perf_counter()
-    await asyncio.sleep(seconds)
-    stop.set()
-    probe.stop.set()
-    sent = await load
-    await asyncio.wait_for(probe_task, 60)
-    return sent / (time.perf_counter() - t0), sorted(probe.latencies)
 
 
 async def raw_lookup(settings: Settings, customers: int, seconds: float, concurrency: int) -> api_probe.Load:

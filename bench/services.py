@@ -197,3 +197,21 @@ def machine_busy() -> tuple[float, float]:
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]
     return float(sum(values) - idle), float(sum(values))
+
+
+async def prepare_run(base: Settings, settings: Settings, stamp: str) -> None:
+    """The run's database ``bench_<stamp>`` (migrated) and topics."""
+    from profile360.bootstrap import apply_migrations
+    from profile360.topics import ensure_topics
+
+    print(f"bench: database bench_{stamp}, topics {settings.topic_prefix}.* on {settings.kafka_bootstrap}",
+          file=sys.stderr, flush=True)
+    await create_database(base, f"bench_{stamp}")
+    await apply_migrations(settings)
+    await ensure_topics(settings)
+
+
+async def cleanup_run(base: Settings, settings: Settings, stamp: str) -> None:
+    print("bench: dropping the database and the run's topics ...", file=sys.stderr, flush=True)
+    await drop_database(base, f"bench_{stamp}")
+    await delete_topics(base, settings.topic_prefix)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import itertools
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import orjson
 
@@ -158,3 +160,15 @@ def build(codec: Codec, events: int, customers: int, seed: int, zipf_s: float = 
         wl.rows += [history_row(r) for r in chunk]
     wl.generate_seconds = time.perf_counter() - t_start - wl.encode_seconds
     return wl
+
+
+def describe(wl: Workload, args: Any, settings: Any, stamp: str) -> str:
+    """The report's sentence about the run's workload (``args``: the bench's options)."""
+    a, s = args, settings
+    hot = Counter(r[2] for r in wl.rows).most_common(1)[0][1] if wl.rows else 0
+    return (f"{a.events:,} interaction events ({wl.payload_bytes / max(len(wl.interactions), 1):.0f} B Avro on "
+            f"average) over {a.customers:,} customers (Zipf s={a.zipf}, hot customer {wl.hot_customer} has "
+            f"{hot:,}), {wl.offers} offers, {wl.creatives} creatives, 5 channels, 30 days, seed {a.seed}, "
+            f"{'shuffled (random time order)' if a.shuffled else f'arrival order (up to {MAX_DELAY_S} s late)'}; plus "
+            f"{len(wl.catalog)} catalog records. {s.topic_partitions} partitions per topic, worker batch ≤ "
+            f"{s.batch_max_records} records. Database `bench_{stamp}`, topics `bench-{stamp}.*`.")

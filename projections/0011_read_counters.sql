@@ -1,7 +1,7 @@
 -- Counts and pages that do not scan (issue 12 item 2). Derived tables: each is a function of
 -- the base projection tables (customer_daily, identity_nodes, profile_facts), kept by the
 -- worker in the batch transaction that changes those, for the profiles the batch touched
--- (store/read_counters.py), and recomputed whole at the end of a rebuild.
+-- (store/counters.py), and recomputed whole at the end of a rebuild.
 
 -- One row per profile of seed 000's overview: a profile is an identity profile, or a customer
 -- id with interactions that no identity node names (keyed by that id).

@@ -14,6 +14,7 @@ from profile360.worker.rebuild import rebuild
 from profile360.worker.replay import replay_from
 
 from . import workload
+from .full_check import assert_documents_match
 from .harness import InProcessWorker, end_offsets, wait_caught_up
 from .overview_check import check_overview, windows
 from .test_pipeline import CODEC, api_client, check_tables_match_oracle, publish
@@ -147,6 +148,11 @@ async def check_erased(settings, allowed: set[str] = frozenset(), returned: set[
     assert len(log) == 1 and "C1" not in str(dict(log[0])) and "ann@" not in str(dict(log[0]))
     subjects = {r["subject"] for r in await rows(settings, "SELECT subject FROM erasures")}
     assert subject_of("acme", "customer_id:C2") in subjects and subject_of("acme", "email:ann@x.com") in subjects
+    conn = await asyncpg.connect(settings.database_url)
+    try:  # the materialized profiles lost what the erasure removed, and only that
+        await assert_documents_match(conn)
+    finally:
+        await conn.close()
 
 
 async def test_erasure_counts_a_journey_once(settings):

@@ -13,9 +13,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from profile360.api import envelope, params, sections
+from profile360.api import envelope, etags, params
 from profile360.api.errors import ApiError, bad_param, json_response
 from profile360.api.keys import POOL
+from profile360.api.profiles import load
 from profile360.store import overview, profiles, segment_reads, tenants
 
 ACTIVE_DAYS = 30
@@ -66,12 +67,15 @@ async def _profile(request: web.Request, conn: Any, tenant: str) -> profiles.Pro
     return ref
 
 
-async def profile_handler(request: web.Request) -> web.Response:
+async def profile_handler(request: web.Request) -> web.StreamResponse:
+    """The profile object, from the materialized profile; a matching ``If-None-Match`` answers 304."""
     async with request.app[POOL].acquire() as conn:
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            tenant, locale = await _gate(request, conn)
-            data = await sections.BUILT_IN["attributes"](conn, await _profile(request, conn, tenant))
-    return _result(data, "Customer profile fetched", locale)
+        tenant, locale = await _gate(request, conn)
+        loaded = await load(conn, tenant, params.path_id(request))
+    tag = etags.make(loaded.tag, "object", locale)  # no part of it depends on the day
+    if etags.matches(request, tag):
+        return etags.not_modified(tag)
+    return etags.tagged(_result(loaded.view.profile_object(), "Customer profile fetched", locale), tag)
 
 
 async def events_handler(request: web.Request) -> web.Response:

@@ -12,13 +12,12 @@ is given up as 503.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Awaitable, Callable
 
-import orjson
 from aiohttp import web
 
-from profile360.api import envelope, render
+from profile360 import jsonfmt
+from profile360.api import envelope
 from profile360.api.keys import POOL, PRIMARY
 from profile360.outages import database_down, describe, kafka_down
 
@@ -41,15 +40,9 @@ def bad_param(field: str, message: str) -> ApiError:
     return ApiError(400, "invalid_parameter", f"{field}: {message}", field)
 
 
-def _default(value: object) -> object:
-    if isinstance(value, datetime):
-        return render.timestamp(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def json_response(data: object, status: int = 200) -> web.Response:
     """``data`` as JSON; ``datetime`` values as ISO 8601 UTC with milliseconds and ``Z``."""
-    body = orjson.dumps(data, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    body = jsonfmt.dumps(data)
     return web.Response(body=body, status=status, content_type="application/json")
 
 

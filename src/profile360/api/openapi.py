@@ -74,6 +74,19 @@ def _op(summary: str, params: list[Schema], ok: Schema, *extra: int, body: Schem
     return op
 
 
+IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 1000},
+                 "description": "the ETag of an earlier answer: 304 with no body while the answer would be the same"}
+
+
+def _tagged(op: Schema) -> Schema:
+    """A profile-shaped read: a weak ETag on its 200, and 304 for a matching If-None-Match."""
+    op["parameters"] = [*op["parameters"], IF_NONE_MATCH]
+    op["responses"]["200"]["headers"] = {"ETag": {"description": "weak tag of what the answer was computed from",
+                                                  "schema": {"type": "string"}}}
+    op["responses"]["304"] = {"description": "not modified: the If-None-Match tag still holds"}
+    return op
+
+
 def _page(key: str) -> Schema:
     return {"type": "object", "required": [key], "properties": {key: {"type": "array"}}}
 
@@ -140,16 +153,16 @@ PATHS: dict[str, dict[str, Schema]] = {
          _enum("sort", ("customerId", "total"), "customerId",
                "groupBy=customer only (with another groupBy it is a 400): customerId order, or busiest first"), CURSOR], _page("summary"))},
     "/api/v1/customers/{id}": {
-        "get": _op("The customer in the support-desk shape (seed 004)", [ID], {
-            "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}),
+        "get": _tagged(_op("The customer in the support-desk shape (seed 004)", [ID], {
+            "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}})),
         "delete": _op("GDPR erasure of the customer and everything linked to it (seed 001; admin)", [ID], {
             "type": "object", "required": ["success"], "properties": {"success": {"type": "boolean"}}}, 202)},
-    "/api/v1/customers/{id}/unified-profile": {"get": _op(
+    "/api/v1/customers/{id}/unified-profile": {"get": _tagged(_op(
         "The unified profile (seed 002 sections; seed 001 keyed shape with shape=keyed)",
         [ID, _text("sections", "comma-separated section names", 512),
          _enum("shape", ("sections", "keyed"), "sections",
                "sections: seed 002's sections array; keyed: seed 001's keys (attributes a flat map of traits, "
-               "segments a list of segment ids)")], OBJ)},
+               "segments a list of segment ids)")], OBJ))},
     "/api/v1/segments": {"get": _op("The tenant's segments", [], _page("data"))},
     "/api/v1/segments/{id}": {
         "get": _op("One segment", [SEGMENT_ID], OBJ),
@@ -161,8 +174,8 @@ PATHS: dict[str, dict[str, Schema]] = {
         "A segment's members, cursor-paged", [SEGMENT_ID, _int("limit", 1, 1000, 100, "page size"), CURSOR],
         _page("data"))},
     "/{locale}/api/customer360": {"get": _op("Customer 360 overview (seed 000)", [LOCALE], RESULT, error=C360_ERROR)},
-    "/{locale}/api/customer360/customers/{id}": {"get": _op("Customer 360 profile object (seed 000)", [LOCALE, ID], RESULT,
-                                                            error=C360_ERROR)},
+    "/{locale}/api/customer360/customers/{id}": {"get": _tagged(_op(
+        "Customer 360 profile object (seed 000)", [LOCALE, ID], RESULT, error=C360_ERROR))},
     "/{locale}/api/customer360/customers/{id}/events": {"get": _op(
         "Customer 360 events of a profile (seed 000)", [LOCALE, ID, _int("limit", 1, 100, 20, "page size"), CURSOR],
         RESULT, error=C360_ERROR)},

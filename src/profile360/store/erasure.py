@@ -22,12 +22,13 @@ import asyncpg
 import orjson
 
 from profile360.events.erasure import ErasureRequested
-from profile360.events.model import Event, Interaction
+from profile360.events.model import Event
 from profile360.projections import buckets, interactions
 from profile360.projections.erasure import ORG_CUSTOMER_PREFIX, SEPARATOR, erased, keys_of, subject_of
 from profile360.projections.identity import CUSTOMER_PREFIX
-from profile360.store import segments, tenants
+from profile360.store import read_models, segments, tenants
 from profile360.store.identity import _regroup, lock_tenant
+from profile360.store.read_models import history_interaction
 
 _HASHED = f"encode(sha256(convert_to(tenant_id || '{SEPARATOR}' || {{col}}, 'UTF8')), 'hex')"
 
@@ -101,11 +102,16 @@ async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> tuple[dict[st
     journeys = {(r["key"], r["name"]) for r in facts if r["kind"] in ("journey", "journey_enrolled")}
     deleted.update(experimentAssignments=kinds["experiment"], consent=kinds["consent"],
                    traits=kinds["trait"] + kinds["tag"], journeys=len(journeys))
-    deleted["links"] = int((await conn.execute(
-        "DELETE FROM identity_edges WHERE tenant_id = $1 AND (a = ANY($2::text[]) OR b = ANY($2::text[])) AND occurred_at <= $3",
-        e.tenant_id, keys, e.occurred_at)).split()[-1])
+    links = await conn.fetch(
+        "DELETE FROM identity_edges WHERE tenant_id = $1 AND (a = ANY($2::text[]) OR b = ANY($2::text[])) AND occurred_at <= $3 "
+        "RETURNING a, b", e.tenant_id, keys, e.occurred_at)
+    deleted["links"] = len(links)
     deleted["identities"] = len(keys)
     deleted["segmentMemberships"], profiles = await _erase_profiles(conn, e.tenant_id, nodes, customers)
+    # profiles that only had a link to an erased identifier: their identities lost it
+    linked = sorted({k for r in links for k in (r["a"], r["b"])} - set(keys))
+    await read_models.refresh_profiles(conn, {e.tenant_id: {r["profile_id"] for r in await conn.fetch(
+        "SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])", e.tenant_id, linked)}})
     deleted.update(await _erase_org_customers(conn, e))
     return deleted, profiles
 
@@ -149,7 +155,7 @@ async def _customers_without_node(conn: asyncpg.Connection, tenant_id: str, subj
 async def _erase_interactions(conn: asyncpg.Connection, e: ErasureRequested, customers: list[str]) -> dict[str, int]:
     from profile360.store.writer import add_buckets, add_counts, add_totals
 
-    gone = [_interaction(r) for r in await conn.fetch(
+    gone = [history_interaction(r) for r in await conn.fetch(
         """DELETE FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[]) AND occurred_at <= $3
            RETURNING *""", e.tenant_id, customers, e.occurred_at)]
     await add_counts(conn, {k: tuple(-n for n in c) for k, c in interactions.summary_deltas(gone).items()})
@@ -159,9 +165,10 @@ async def _erase_interactions(conn: asyncpg.Connection, e: ErasureRequested, cus
     await conn.execute("DELETE FROM interaction_totals WHERE tenant_id = $1 AND n = 0", e.tenant_id)
     summary_rows = int((await conn.execute("DELETE FROM customer_daily WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
                                            e.tenant_id, customers)).split()[-1])
-    kept = [_interaction(r) for r in await conn.fetch(
+    kept = [history_interaction(r) for r in await conn.fetch(
         "SELECT * FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[])", e.tenant_id, customers)]
     await add_buckets(conn, buckets.customer_buckets(kept))
+    await read_models.refold_customers(conn, e.tenant_id, customers)
     return {"interactionHistory": len(gone), "interactionSummary": summary_rows,
             "impressions": sum(1 for i in gone if i.type == "impression")}
 
@@ -176,9 +183,11 @@ async def _erase_profiles(conn: asyncpg.Connection, tenant_id: str, nodes: list,
                        tenant_id, [r["key"] for r in nodes])
     rest = {r["key"] for r in await conn.fetch(
         "SELECT key FROM identity_nodes WHERE tenant_id = $1 AND profile_id = ANY($2::text[])", tenant_id, profiles)}
+    regrouped = set()
     if rest:
         threshold = (await tenants.settings_of(conn, {tenant_id}))[tenant_id].link_threshold
-        await _regroup(conn, tenant_id, rest, threshold)
+        regrouped = await _regroup(conn, tenant_id, rest, threshold)
+    await read_models.refresh_profiles(conn, {tenant_id: set(profiles) | regrouped})
     removed = await segments.forget(conn, tenant_id, profiles)
     alive = await segments.profiles_of_customers(conn, tenant_id, await _with_history(conn, tenant_id, customers))
     alive |= {r["profile_id"] for r in await conn.fetch(
@@ -191,9 +200,3 @@ async def _with_history(conn: asyncpg.Connection, tenant_id: str, customers: lis
     rows = await conn.fetch("SELECT DISTINCT customer_id FROM customer_daily WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
                             tenant_id, customers)
     return [r["customer_id"] for r in rows]
-
-
-def _interaction(r: asyncpg.Record) -> Interaction:
-    return Interaction(r["event_id"], r["tenant_id"], r["occurred_at"], r["customer_id"], r["interaction_type"],
-                       r["channel"], r["channel_id"], r["offer_id"], r["creative_id"], r["campaign_id"],
-                       r["workflow_id"], r["value"], orjson.loads(r["metadata"]) if r["metadata"] else {})

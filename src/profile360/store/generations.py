@@ -31,9 +31,11 @@ PREFIX = "p360_g"
 
 #: the tables of each projection, for ``rebuild --projection`` (erasures are always rebuilt)
 PROJECTIONS = {
-    "interactions": ("interaction_history", "customer_daily", "interaction_summary_daily", "interaction_totals"),
+    "interactions": ("interaction_history", "customer_daily", "interaction_summary_daily", "interaction_totals",
+                     "customer_reads"),
     "catalog": ("offers", "creatives", "channels"),
-    "profiles": ("identity_nodes", "identity_edges", "profile_facts", "tenant_settings", "metric_definitions"),
+    "profiles": ("identity_nodes", "identity_edges", "profile_facts", "tenant_settings", "metric_definitions",
+                 "profile_reads"),
     "overview": ("profile_activity", "overview_counts", "profile_windows", "window_bases"),  # derived: recomputed at a rebuild's end
     "segments": ("segment_definitions", "segment_members", "segment_counts"),
     "organizations": ("org_customers", "org_activity", "org_feedbacks", "org_highlights", "org_findings",

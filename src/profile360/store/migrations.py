@@ -68,9 +68,20 @@ async def apply_pending(conn: asyncpg.Connection, migrations: list[Migration]) -
             continue
         async with conn.transaction():
             await conn.execute(m.sql)
+            await _backfill(conn, m.version)
             await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
         applied.append(m.name)
     return applied
+
+
+async def _backfill(conn: asyncpg.Connection, version: int) -> None:
+    """Fill what a migration creates from existing rows where SQL alone cannot (the derivation
+    lives in Python), in the migration's transaction."""
+    from profile360.store import read_models
+
+    backfills = {12: read_models.backfill}
+    if version in backfills:
+        await backfills[version](conn)
 
 
 async def locked(conn: asyncpg.Connection):

@@ -6,7 +6,7 @@ Contract:
   interactions that no identity node names (keyed by that id), as the overview counted them
   before: ``profile_activity`` holds one row per profile, a function of ``identity_nodes``,
   ``customer_daily`` and ``profile_facts``.
-- ``read_models.refresh`` recomputes (``replace``), from those tables, the rows of the profiles a batch may have changed
+- ``counters.refresh`` recomputes (``replace``), from those tables, the rows of the profiles a batch may have changed
   (the profile ids identity and erasure report, old and new, and the profiles of the customers
   with new interactions, resolved in the same statement) and adds the difference to the
   tenant's counters. It runs under the tenant's identity lock (``identity.lock_tenant``), taken

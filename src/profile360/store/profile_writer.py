@@ -9,7 +9,7 @@ import asyncpg
 from profile360.events.definitions import MetricDefined, SegmentDefined, TenantConfigured
 from profile360.events.model import Event, Interaction
 from profile360.events.people import PERSON_EVENTS
-from profile360.store import segments, tenants
+from profile360.store import read_models, segments, tenants
 from profile360.store.definitions import apply_definitions
 from profile360.store.identity import apply_people, lock_tenant, regroup_tenant
 
@@ -28,6 +28,7 @@ async def apply_profile_side(conn: asyncpg.Connection, events: Sequence[Event], 
     for tenant_id in sorted({e.tenant_id for e in people} | defining | {e.tenant_id for e in fresh}):
         await lock_tenant(conn, tenant_id)
     touched, rethreshold = await _identity(conn, events, people)
+    await read_models.refresh_profiles(conn, touched)
     redefined = rethreshold | {e.tenant_id for e in events if isinstance(e, MetricDefined)}
     await apply_definitions(conn, [e for e in events if isinstance(e, MetricDefined)])
     redefined |= await segments.apply_segment_definitions(conn, [e for e in events if isinstance(e, SegmentDefined)])

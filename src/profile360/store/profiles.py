@@ -1,23 +1,23 @@
-"""Read queries behind the unified profile: resolve a profile, then read what its identifiers hold.
+"""Reads of a profile: ``load`` reads the materialized profile (``store.read_models``) in one
+statement; ``resolve`` finds a profile's id and identifier keys (for routes that read other
+rows under them, and for profile-section plugins).
 
-A profile is read, never stored whole: its identifiers come from ``identity_nodes``, and each
-section reads the rows kept under those identifiers (history under its customer ids, facts
-under every identifier). A customer id seen only in interactions is a profile of its own.
+A customer id seen only in interactions is a profile of its own.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 import asyncpg
 import orjson
 
+from profile360.events.definitions import MetricDefined
 from profile360.events.people import RawIdentifier
-from profile360.projections import traits
-from profile360.projections.buckets import Bucket
+from profile360.projections import read_models
 from profile360.projections.identifiers import normalize, parse_key
 from profile360.projections.identity import CUSTOMER_PREFIX
-from profile360.projections.metrics import Row, merge_rows
+from profile360.projections.read_models import ProfileView
 
 
 @dataclass(frozen=True)
@@ -70,67 +70,57 @@ async def customer_ids_of(conn: asyncpg.Connection, tenant_id: str, ident: str) 
     return ProfileRef(tenant_id, profile_id, await _keys(conn, tenant_id, profile_id)).customer_ids
 
 
-async def identity_rows(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
-    """The profile's nodes, and every edge with an end among them (merging or not); read once
-    per request."""
-    if "identity" in ref.cache:
-        return ref.cache["identity"]
-    nodes = await conn.fetch("SELECT * FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key",
-                             ref.tenant_id, list(ref.keys))
-    edges = await conn.fetch("""SELECT * FROM identity_edges WHERE tenant_id = $1
-                                AND (a = ANY($2::text[]) OR b = ANY($2::text[])) ORDER BY a, b""",
-                             ref.tenant_id, list(ref.keys))
-    ref.cache["identity"] = nodes, edges
-    return nodes, edges
+_LOAD = """
+    WITH p AS (
+        SELECT r.profile_id, r.customer_ids, r.doc FROM identity_nodes n
+        JOIN profile_reads r ON r.tenant_id = n.tenant_id AND r.profile_id = n.profile_id
+        WHERE n.tenant_id = $1 AND n.key = ANY($2::text[])
+        ORDER BY array_position($2::text[], n.key::text) LIMIT 1)
+    SELECT p.profile_id, p.doc,
+           ARRAY(SELECT c.doc FROM customer_reads c WHERE c.tenant_id = $1
+                 AND c.customer_id = ANY(coalesce(p.customer_ids, ARRAY[$3::text])) ORDER BY c.customer_id) AS customers,
+           ARRAY(SELECT row(m.segment_id, d.name, m.member_since) FROM segment_members m
+                 JOIN segment_definitions d ON d.tenant_id = m.tenant_id AND d.segment_id = m.segment_id
+                 WHERE m.tenant_id = $1 AND m.profile_id = coalesce(p.profile_id, $3) ORDER BY m.segment_id) AS segments,
+           ARRAY(SELECT row(event_id, tenant_id, occurred_at, metric_id, aggregation, event_type, window_days,
+                            description, deleted)
+                 FROM metric_definitions WHERE tenant_id = $1 AND NOT deleted ORDER BY metric_id) AS definitions
+    FROM (SELECT) AS one LEFT JOIN p ON true"""
 
 
-async def facts(conn: asyncpg.Connection, ref: ProfileRef, *kinds: str) -> list[traits.Fact]:
-    """Every fact of the given kinds kept under the profile's identifiers."""
-    rows = await conn.fetch("""SELECT key, kind, name, value::text AS value, source, occurred_at, event_id
-                               FROM profile_facts WHERE tenant_id = $1 AND key = ANY($2::text[]) AND kind = ANY($3::text[])""",
-                            ref.tenant_id, list(ref.keys), list(kinds))
-    return [traits.Fact(ref.tenant_id, r["key"], r["kind"], r["name"], orjson.loads(r["value"]), r["occurred_at"],
-                        r["event_id"], r["source"]) for r in rows]
+@dataclass(frozen=True)
+class Loaded:
+    """A profile as one read found it: the view, and a tag of everything it was computed from
+    (equal tags: equal answers, on the same UTC day)."""
+
+    view: ProfileView
+    tag: str
 
 
-async def recent_interactions(conn: asyncpg.Connection, ref: ProfileRef, limit: int = 20) -> list[asyncpg.Record]:
-    return await conn.fetch("""SELECT event_id, customer_id, interaction_type, occurred_at, channel, channel_id, offer_id,
-                                      creative_id, campaign_id, workflow_id, value, metadata::text AS metadata
-                               FROM interaction_history WHERE tenant_id = $1 AND customer_id = ANY($2::text[])
-                               ORDER BY occurred_at DESC, event_id DESC LIMIT $3""",
-                            ref.tenant_id, ref.customer_ids, limit)
+async def _candidate_keys(conn: asyncpg.Connection, tenant_id: str, ident: str) -> list[str]:
+    """The node keys ``ident`` may name, in order: a customer id, then ``type:value`` normalized
+    (phones with the tenant's default region, looked up only for phones)."""
+    keys = [CUSTOMER_PREFIX + ident]
+    parsed = parse_key(ident)
+    if parsed:
+        region = await conn.fetchval("SELECT default_region FROM tenant_settings WHERE tenant_id = $1",
+                                     tenant_id) if parsed[0] == "phone" else None
+        keys.append(normalize(RawIdentifier(*parsed), region).key)
+    return keys
 
 
-async def bucket_rows(conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str],
-                      since: date | None = None) -> dict[str, list[Row]]:
-    """Each customer's daily buckets (from ``since``, else every day), as (day, type, Bucket)."""
-    sql = """SELECT customer_id, day, type, n, value_n, value_sum, value_min, value_max, latest_at, latest_event_id,
-                    latest_value, offers FROM customer_daily WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"""
-    rows = await (conn.fetch(sql, tenant_id, customer_ids) if since is None else
-                  conn.fetch(sql + " AND day >= $3", tenant_id, customer_ids, since))
-    out: dict[str, list[Row]] = {}
-    for r in rows:
-        latest = (r["latest_at"], r["latest_event_id"], r["latest_value"]) if r["latest_at"] else None
-        b = Bucket(r["n"], r["value_n"], r["value_sum"], r["value_min"], r["value_max"], latest, frozenset(r["offers"]))
-        out.setdefault(r["customer_id"], []).append((r["day"], r["type"], b))
-    return out
-
-
-async def buckets(conn: asyncpg.Connection, ref: ProfileRef) -> list[Row]:
-    """The profile's daily buckets per (day, type), merged across its customer ids; read once
-    per request (several sections use them)."""
-    if "buckets" not in ref.cache:
-        per_customer = await bucket_rows(conn, ref.tenant_id, ref.customer_ids)
-        ref.cache["buckets"] = merge_rows(r for rows in per_customer.values() for r in rows)
-    return ref.cache["buckets"]
-
-
-async def activity(conn: asyncpg.Connection, ref: ProfileRef) -> tuple[datetime | None, datetime | None]:
-    """(first, last) interaction time of the profile: two index probes per customer id."""
-    row = await conn.fetchrow(
-        """SELECT min(f.t) AS first, max(l.t) AS last FROM unnest($2::text[]) AS c(id)
-           CROSS JOIN LATERAL (SELECT occurred_at AS t FROM interaction_history WHERE tenant_id = $1 AND customer_id = c.id
-                               ORDER BY occurred_at LIMIT 1) f
-           CROSS JOIN LATERAL (SELECT occurred_at AS t FROM interaction_history WHERE tenant_id = $1 AND customer_id = c.id
-                               ORDER BY occurred_at DESC LIMIT 1) l""", ref.tenant_id, ref.customer_ids)
-    return row["first"], row["last"]
+async def load(conn: asyncpg.Connection, tenant_id: str, ident: str) -> Loaded | None:
+    """The materialized profile ``ident`` (customer id or ``type:value``) belongs to, in one
+    statement (plus a region lookup for a phone number), or None. A customer id no identity
+    event names is a profile alone when it has interactions."""
+    row = await conn.fetchrow(_LOAD, tenant_id, await _candidate_keys(conn, tenant_id, ident), ident)
+    if row["doc"] is None and not row["customers"]:
+        return None
+    doc = orjson.loads(row["doc"]) if row["doc"] is not None else read_models.lone_customer_doc(ident)
+    view = ProfileView(row["profile_id"] or ident, doc, [orjson.loads(c) for c in row["customers"]],
+                       [{"segmentId": s[0], "segmentName": s[1], "memberSince": s[2]} for s in row["segments"]],
+                       [MetricDefined(*d) for d in row["definitions"]])
+    digest = hashlib.blake2b(row["doc"] or ident.encode(), digest_size=12)
+    for part in (*row["customers"], repr(row["segments"]).encode(), repr(row["definitions"]).encode()):
+        digest.update(part)
+    return Loaded(view, digest.hexdigest())

@@ -10,10 +10,27 @@ import orjson
 from profile360.events.definitions import MetricDefined
 from profile360.projections import metrics, rule_syntax, traits
 from profile360.projections.segment_rules import Subject
-from profile360.store.profiles import bucket_rows
+from profile360.projections.buckets import Bucket
+from profile360.projections.metrics import Row
 
 CUSTOMER = "customer_id:"
 Since = Callable[[rule_syntax.Rule], datetime]
+
+
+
+async def bucket_rows(conn: asyncpg.Connection, tenant_id: str, customer_ids: list[str],
+                      since: date | None = None) -> dict[str, list[Row]]:
+    """Each customer's daily buckets (from ``since``, else every day), as (day, type, Bucket)."""
+    sql = """SELECT customer_id, day, type, n, value_n, value_sum, value_min, value_max, latest_at, latest_event_id,
+                    latest_value, offers FROM customer_daily WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"""
+    rows = await (conn.fetch(sql, tenant_id, customer_ids) if since is None else
+                  conn.fetch(sql + " AND day >= $3", tenant_id, customer_ids, since))
+    out: dict[str, list[Row]] = {}
+    for r in rows:
+        latest = (r["latest_at"], r["latest_event_id"], r["latest_value"]) if r["latest_at"] else None
+        b = Bucket(r["n"], r["value_n"], r["value_sum"], r["value_min"], r["value_max"], latest, frozenset(r["offers"]))
+        out.setdefault(r["customer_id"], []).append((r["day"], r["type"], b))
+    return out
 
 
 async def _members(conn: asyncpg.Connection, tenant_id: str, pids: Sequence[str]) -> dict[str, list[tuple[str, datetime]]]:

@@ -36,7 +36,7 @@ from profile360.events.model import Channel, Creative, Event, Interaction, Offer
 from profile360.projections import buckets, catalog, interactions
 from profile360.events.erasure import ErasureRequested
 from profile360.events.organizations import ORG_EVENTS
-from profile360.store import erasure, generations, organizations, read_models
+from profile360.store import counters, erasure, generations, organizations, read_models
 from profile360.store.profile_writer import apply_profile_side
 
 TopicPartition = tuple[str, int]
@@ -298,10 +298,11 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         # offer, creative and channel rows are shared by every writer: lock them last, so a
         # concurrent transaction waits for them only as long as this one takes to commit.
         await add_buckets(conn, buckets.customer_buckets(fresh))
+        await read_models.fold_interactions(conn, fresh)
         await _upsert_catalog(conn, [e for e in events if isinstance(e, (Offer, Creative, Channel))])
         await organizations.apply(conn, [e for e in events if isinstance(e, ORG_EVENTS)])
         touched = await apply_profile_side(conn, events, fresh)
-        await read_models.refresh(conn, (touched, erased), fresh)
+        await counters.refresh(conn, (touched, erased), fresh)
         await add_counts(conn, interactions.summary_deltas(fresh))
         await add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import asyncpg
 
 from profile360.outages import riding_out
-from profile360.store import generations, read_models, segments, windows
+from profile360.store import counters, generations, segments, windows
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ async def refresh_derived(pool: asyncpg.Pool) -> None:
                                                   "customer_daily UNION SELECT tenant_id FROM profile_activity ORDER BY 1")]
     for tenant_id in tenants:
         async with pool.acquire() as conn, conn.transaction():
-            await read_models.refresh_all(conn, tenant_id)
+            await counters.refresh_all(conn, tenant_id)
 
 
 async def rebase_windows(pool: asyncpg.Pool, live: bool = True) -> int:
