@@ -60,6 +60,7 @@ UNION ALL SELECT a.tenant_id, 'reach', r, count(*) FROM profile_activity a, unne
 -- profile's offer interactions summed over all of its customer ids. `head` is the least of its
 -- customer ids with offer interactions in the window (the page order and cursor); `first_day`
 -- the earliest day in the window with one (the rows a new day moves out of the window).
+-- Interactions only add to a row (sums, least, union: store/counters.py adds their deltas).
 -- Filled by the worker (store/windows.py); an empty window_bases row set means "not yet
 -- computed" and readers fall back to counting.
 CREATE TABLE profile_windows (
@@ -72,8 +73,9 @@ CREATE TABLE profile_windows (
     dismiss        bigint NOT NULL,
     convert        bigint NOT NULL,
     total          bigint NOT NULL,
-    unique_actions bigint NOT NULL,
+    unique_actions bigint NOT NULL,           -- cardinality(offers)
     first_day      date NOT NULL,
+    offers         text[] COLLATE "C" NOT NULL, -- the distinct offers of those interactions, sorted
     PRIMARY KEY (tenant_id, days, profile_id)
 );
 CREATE INDEX profile_windows_head ON profile_windows (tenant_id, days, head);

@@ -71,5 +71,5 @@ def expected_windows(records, interactions, today=None) -> dict[tuple, dict]:
                 r["head"], r["first_day"] = min(r["head"], c), min(r["first_day"], day)
                 r[kind] += n
                 r["offers"] |= set(offers)
-    return {k: {**{c: v for c, v in r.items() if c != "offers"}, "total": sum(r[t] for t in oracle.OFFER_TYPES),
+    return {k: {**r, "offers": sorted(r["offers"]), "total": sum(r[t] for t in oracle.OFFER_TYPES),
                 "unique_actions": len(r["offers"])} for k, r in out.items()}

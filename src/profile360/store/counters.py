@@ -1,40 +1,57 @@
-"""The derived counting tables of a batch (``generations.PROJECTIONS["overview"]``): after the
-batch's base rows are written, the profiles it touched get their overview row
-(``overview_counters``) and window rows (``windows``) recomputed, in the batch transaction,
-under the tenant locks the writer holds."""
+"""The derived counting tables of a batch (``generations.PROJECTIONS["overview"]``): overview
+rows and counters (``overview_counters``) and summary windows (``windows``), kept in the batch
+transaction under the tenant locks the writer holds (``apply_profile_side`` takes them for every
+tenant with identity changes or new interactions, erasures for theirs).
+
+Two paths, so a batch that only adds interactions stays cheap:
+- profiles whose identity changed (merge, unmerge, regroup, erasure: the ids the writer reports,
+  with their customer ids) are recomputed from the base tables;
+- every other profile with new interactions gets commutative deltas
+  (``projections.window_deltas``), one upsert per table; a profile whose windows a new day
+  recomputed (``windows.rebase``) already counts them and gets no window delta.
+"""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timezone
 from typing import Iterable, Mapping, Sequence
 
 import asyncpg
 
 from profile360.events.model import Interaction
-from profile360.projections.overview import CounterKey
+from profile360.projections.window_deltas import activity_spans, window_deltas
 from profile360.store import overview_counters, windows
+
+
+def _union(touched: Iterable[Mapping[str, set[str]]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for m in touched:
+        for tenant_id, pids in m.items():
+            out.setdefault(tenant_id, set()).update(pids)
+    return out
 
 
 async def refresh(conn: asyncpg.Connection, touched: Iterable[Mapping[str, set[str]]], fresh: Sequence[Interaction],
                   today: date | None = None) -> None:
-    """Recompute the rows of the ``touched`` profiles (tenant -> profile ids, from each mapping)
-    and of the profiles of the customers with ``fresh`` interactions; windows end ``today``
-    (UTC, default now)."""
+    """Keep the derived rows after the batch's base rows are written: recompute the ``touched``
+    profiles (tenant -> profile ids whose identity changed, from each mapping), add the deltas of
+    the ``fresh`` interactions of every other profile; windows end ``today`` (UTC, default now)."""
     today = today or datetime.now(timezone.utc).date()
-    profiles: dict[str, set[str]] = {}
-    for m in touched:
-        for tenant_id, pids in m.items():
-            profiles.setdefault(tenant_id, set()).update(pids)
-    customers: dict[str, set[str]] = {}
-    for e in fresh:
-        customers.setdefault(e.tenant_id, set()).add(e.customer_id)
-    change: dict[CounterKey, int] = {}
-    for tenant_id in sorted(set(profiles) | set(customers)):
-        keys = await overview_counters.keys_of(conn, tenant_id, profiles.get(tenant_id, ()), customers.get(tenant_id, ()))
-        for k, n in (await overview_counters.replace(conn, tenant_id, keys)).items():
-            change[k] = change.get(k, 0) + n
-        await windows.rebase(conn, tenant_id, today)
-        await windows.replace(conn, tenant_id, keys)
-    await overview_counters.add_counters(conn, change)
+    full = {t: await overview_counters.with_customers(conn, t, pids) for t, pids in sorted(_union(touched).items())}
+    key = await overview_counters.profiles_of(conn, ((e.tenant_id, e.customer_id) for e in fresh))
+    profile_of = lambda e: key[(e.tenant_id, e.customer_id)]  # noqa: E731
+    added = [e for e in fresh if profile_of(e) not in full.get(e.tenant_id, ())]
+    change: Counter = Counter()
+    for tenant_id, keys in full.items():
+        change.update(await overview_counters.replace(conn, tenant_id, sorted(keys)))
+    change.update(await overview_counters.stretch(conn, activity_spans(added, profile_of)))
+    as_of: dict[str, date] = {}
+    for tenant_id in sorted(set(full) | {e.tenant_id for e in fresh}):
+        as_of[tenant_id], rebased = await windows.rebase(conn, tenant_id, today)
+        await windows.replace(conn, tenant_id, full.get(tenant_id, set()) - rebased)
+        added = [e for e in added if e.tenant_id != tenant_id or profile_of(e) not in rebased]
+    await windows.add(conn, window_deltas(added, profile_of, as_of))
+    await overview_counters.add_counters(conn, {k: n for k, n in change.items() if n})
 
 
 async def refresh_all(conn: asyncpg.Connection, tenant_id: str, today: date | None = None) -> None:

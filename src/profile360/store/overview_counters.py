@@ -16,6 +16,7 @@ Contract:
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Iterable, Mapping
 
 import asyncpg
@@ -30,10 +31,12 @@ MEMBERS = """(SELECT substr(n.key, 13) AS customer_id FROM identity_nodes n
               SELECT {k} WHERE NOT EXISTS (SELECT 1 FROM identity_nodes n
                                            WHERE n.tenant_id = $1 AND n.key = 'customer_id:' || {k}))"""
 
-# the profile keys among $2 (profile ids) and of the customers $3
-_KEYS = """SELECT k FROM unnest($2::text[]) AS k
-           UNION SELECT coalesce(n.profile_id, c) FROM unnest($3::text[]) AS c
-           LEFT JOIN identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || c"""
+# per (tenant, customer id): the key of its profile
+_PROFILES_OF = """SELECT u.t, u.c, coalesce(n.profile_id, u.c) AS k FROM unnest($1::text[], $2::text[]) AS u(t, c)
+                  LEFT JOIN identity_nodes n ON n.tenant_id = u.t AND n.key = 'customer_id:' || u.c"""
+# the profile ids $2 and their customer ids (keys of rows they had as lone customers)
+_WITH_CUSTOMERS = """SELECT k FROM unnest($2::text[]) AS k UNION SELECT substr(key, 13) FROM identity_nodes
+                     WHERE tenant_id = $1 AND profile_id = ANY($2::text[]) AND key LIKE 'customer\\_id:%'"""
 
 # the rows of the profiles $2, from the base tables
 _INSERT = f"""
@@ -66,9 +69,17 @@ def _activity(tenant_id: str, r: asyncpg.Record) -> Activity:
     return Activity(tenant_id, r["first_at"], r["last_day"], tuple(r["reach"]))
 
 
-async def keys_of(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterable[str], customers: Iterable[str]) -> list[str]:
-    """The profile keys among ``profile_ids`` and of ``customers``, as identity holds them now."""
-    return [r[0] for r in await conn.fetch(_KEYS, tenant_id, sorted(set(profile_ids)), sorted(set(customers)))]
+async def profiles_of(conn: asyncpg.Connection, customers: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(tenant, customer id) -> the key of its profile as identity holds it now, in one statement."""
+    pairs = sorted(set(customers))
+    rows = await conn.fetch(_PROFILES_OF, [p[0] for p in pairs], [p[1] for p in pairs]) if pairs else []
+    return {(r["t"], r["c"]): r["k"] for r in rows}
+
+
+async def with_customers(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterable[str]) -> set[str]:
+    """The keys whose rows a change of the identity of ``profile_ids`` may change: those, and their
+    customer ids (a customer that had interactions before its identifier was seen had a row)."""
+    return {r[0] for r in await conn.fetch(_WITH_CUSTOMERS, tenant_id, sorted(set(profile_ids)))}
 
 
 async def replace(conn: asyncpg.Connection, tenant_id: str, keys: list[str]) -> dict[CounterKey, int]:
@@ -78,6 +89,34 @@ async def replace(conn: asyncpg.Connection, tenant_id: str, keys: list[str]) -> 
         tenant_id, keys)]
     new = [_activity(tenant_id, r) for r in await conn.fetch(_INSERT, tenant_id, keys)] if keys else []
     return deltas(old, new)
+
+
+# Stretch the rows of profiles to the spans of their new interactions (a new lone customer gets
+# its row); returns the rows changed with what they were before (NULL: no row), one statement.
+_STRETCH = """
+    WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[]) AS u(t, k, lo, hi)),
+         old AS (SELECT p.* FROM profile_activity p JOIN u ON p.tenant_id = u.t AND p.profile_id = u.k),
+         new AS (INSERT INTO profile_activity AS p (tenant_id, profile_id, first_at, last_day, reach)
+                 SELECT t, k, lo::timestamp AT TIME ZONE 'UTC', hi, '{}' FROM u
+                 ON CONFLICT (tenant_id, profile_id) DO UPDATE
+                 SET first_at = least(p.first_at, EXCLUDED.first_at), last_day = greatest(p.last_day, EXCLUDED.last_day)
+                 WHERE p.first_at > EXCLUDED.first_at OR p.last_day IS NULL OR p.last_day < EXCLUDED.last_day
+                 RETURNING tenant_id, profile_id, first_at, last_day, reach)
+    SELECT new.*, old.first_at AS old_first_at, old.last_day AS old_last_day, old.reach AS old_reach
+    FROM new LEFT JOIN old USING (tenant_id, profile_id)"""
+
+
+async def stretch(conn: asyncpg.Connection, spans: Mapping[tuple[str, str], tuple[date, date]]) -> dict[CounterKey, int]:
+    """Widen the rows of the profiles ``spans`` names to their (first, last) interaction days
+    (under their tenants' locks); returns the counters' change."""
+    keys = sorted(spans)
+    if not keys:
+        return {}
+    rows = await conn.fetch(_STRETCH, [k[0] for k in keys], [k[1] for k in keys], [spans[k][0] for k in keys],
+                            [spans[k][1] for k in keys])
+    old = [Activity(r["tenant_id"], r["old_first_at"], r["old_last_day"], tuple(r["old_reach"]))
+           for r in rows if r["old_first_at"] is not None]
+    return deltas(old, [_activity(r["tenant_id"], r) for r in rows])
 
 
 async def add_counters(conn: asyncpg.Connection, change: Mapping[CounterKey, int]) -> None:

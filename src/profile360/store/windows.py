@@ -21,12 +21,15 @@ from datetime import date, timedelta
 from typing import Iterable
 
 import asyncpg
+import orjson
 
+from profile360.events.model import OFFER_TYPES
+from profile360.projections.window_deltas import WINDOWS, WindowDelta, WindowKey
 from profile360.store.identity import lock_tenant
 from profile360.store.overview_counters import MEMBERS
 
-WINDOWS = (1, 7, 30, 90)
-_TYPES = "('impression', 'click', 'dismiss', 'convert')"
+_TYPES = "(" + ", ".join(f"'{t}'" for t in OFFER_TYPES) + ")"
+_COLUMNS = "tenant_id, days, profile_id, head, impression, click, dismiss, convert, total, unique_actions, first_day, offers"
 
 _INSERT = f"""
     WITH keys AS (SELECT DISTINCT k FROM unnest($2::text[]) AS k),
@@ -35,11 +38,11 @@ _INSERT = f"""
                JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = m.customer_id
                                     AND s.day BETWEEN $3::date - {max(WINDOWS) - 1} AND $3::date AND s.type IN {_TYPES}
                JOIN unnest($4::int[]) AS w(days) ON s.day > $3::date - w.days),
-         u AS (SELECT k, days, count(DISTINCT o) AS n FROM b, unnest(b.offers) AS o GROUP BY 1, 2)
-    INSERT INTO profile_windows
+         u AS (SELECT k, days, array_agg(DISTINCT o ORDER BY o) AS offers FROM b, unnest(b.offers) AS o GROUP BY 1, 2)
+    INSERT INTO profile_windows ({_COLUMNS})
     SELECT $1, b.days, b.k, min(b.customer_id),
-           {", ".join(f"coalesce(sum(b.n) FILTER (WHERE b.type = '{t}'), 0)" for t in ("impression", "click", "dismiss", "convert"))},
-           sum(b.n), coalesce(min(u.n), 0), min(b.day)
+           {", ".join(f"coalesce(sum(b.n) FILTER (WHERE b.type = '{t}'), 0)" for t in OFFER_TYPES)},
+           sum(b.n), coalesce(cardinality(min(u.offers)), 0), min(b.day), coalesce(min(u.offers), '{{}}')
     FROM b LEFT JOIN u USING (k, days) GROUP BY b.days, b.k"""
 
 
@@ -57,12 +60,14 @@ _MOVED = f"""SELECT profile_id FROM profile_windows w WHERE tenant_id = $1 AND f
 _ALL = f"""SELECT profile_id FROM profile_activity WHERE tenant_id = $1 AND last_day > $2::date - {max(WINDOWS)}"""
 
 
-async def rebase(conn: asyncpg.Connection, tenant_id: str, today: date) -> None:
-    """Move the tenant's windows to end on ``today`` (never back), under its lock."""
+async def rebase(conn: asyncpg.Connection, tenant_id: str, today: date) -> tuple[date, set[str]]:
+    """Move the tenant's windows to end on ``today`` (never back), under its lock; returns the
+    day they end on and the profiles whose rows it recomputed (every profile with activity in the longest window, when
+    the tenant had no base), from ``profile_activity`` as it stands: call it after that is kept."""
     await lock_tenant(conn, tenant_id)
     as_of = await conn.fetchval("SELECT as_of FROM window_bases WHERE tenant_id = $1", tenant_id)
     if as_of is not None and as_of >= today:
-        return
+        return as_of, set()
     if as_of is None:
         await conn.execute("DELETE FROM profile_windows WHERE tenant_id = $1", tenant_id)
         keys = [r[0] for r in await conn.fetch(_ALL, tenant_id, today)]
@@ -71,6 +76,31 @@ async def rebase(conn: asyncpg.Connection, tenant_id: str, today: date) -> None:
     await conn.execute("""INSERT INTO window_bases (tenant_id, as_of) VALUES ($1, $2)
                           ON CONFLICT (tenant_id) DO UPDATE SET as_of = EXCLUDED.as_of""", tenant_id, today)
     await replace(conn, tenant_id, keys)
+    return today, set(keys)
+
+
+# sums, least, union: the row a recount gives (see projections.window_deltas)
+_ADD = f"""
+    INSERT INTO profile_windows AS w ({_COLUMNS})
+    SELECT t, d, k, h, i, c, x, v, i + c + x + v, cardinality(o), f, o FROM (
+        SELECT t, d, k, h, i, c, x, v, f, ARRAY(SELECT jsonb_array_elements_text(oj)) AS o
+        FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
+                    $8::bigint[], $9::date[], $10::jsonb[]) AS u(t, d, k, h, i, c, x, v, f, oj)) u
+    ON CONFLICT (tenant_id, days, profile_id) DO UPDATE SET
+        head = least(w.head, EXCLUDED.head), first_day = least(w.first_day, EXCLUDED.first_day),
+        {", ".join(f"{t} = w.{t} + EXCLUDED.{t}" for t in OFFER_TYPES)}, total = w.total + EXCLUDED.total,
+        offers = ARRAY(SELECT DISTINCT o FROM unnest(w.offers || EXCLUDED.offers) AS o ORDER BY 1),
+        unique_actions = (SELECT count(DISTINCT o) FROM unnest(w.offers || EXCLUDED.offers) AS o)"""
+
+
+async def add(conn: asyncpg.Connection, deltas: dict[WindowKey, WindowDelta]) -> None:
+    """Add ``deltas`` to the rows (in key order; under the tenants' locks, after ``rebase``)."""
+    keys = sorted(deltas)
+    if keys:
+        ds = [deltas[k] for k in keys]
+        await conn.execute(_ADD, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [d.head for d in ds],
+                           *[[d.counts[t] for d in ds] for t in OFFER_TYPES], [d.first_day for d in ds],
+                           [orjson.dumps(sorted(d.offers)).decode() for d in ds])
 
 
 async def stale(conn: asyncpg.Connection, today: date) -> list[str]:
