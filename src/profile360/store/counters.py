@@ -5,7 +5,7 @@ tenant with identity changes or new interactions, erasures for theirs).
 
 Two paths, so a batch that only adds interactions stays cheap:
 - profiles whose identity changed (merge, unmerge, regroup, erasure: the ids the writer reports,
-  with their customer ids) are recomputed from the base tables;
+  old and new) are recomputed from the base tables;
 - every other profile with new interactions gets commutative deltas
   (``projections.window_deltas``), one upsert per table; a profile whose windows a new day
   recomputed (``windows.rebase``) already counts them and gets no window delta.
@@ -37,12 +37,12 @@ async def refresh(conn: asyncpg.Connection, touched: Iterable[Mapping[str, set[s
     profiles (tenant -> profile ids whose identity changed, from each mapping), add the deltas of
     the ``fresh`` interactions of every other profile; windows end ``today`` (UTC, default now)."""
     today = today or datetime.now(timezone.utc).date()
-    full = {t: await overview_counters.with_customers(conn, t, pids) for t, pids in sorted(_union(touched).items())}
+    full = _union(touched)  # a customer's first node starts as the profile of its bare id: its lone row is in
     key = await overview_counters.profiles_of(conn, ((e.tenant_id, e.customer_id) for e in fresh))
     profile_of = lambda e: key[(e.tenant_id, e.customer_id)]  # noqa: E731
     added = [e for e in fresh if profile_of(e) not in full.get(e.tenant_id, ())]
     change: Counter = Counter()
-    for tenant_id, keys in full.items():
+    for tenant_id, keys in sorted(full.items()):
         change.update(await overview_counters.replace(conn, tenant_id, sorted(keys)))
     change.update(await overview_counters.stretch(conn, activity_spans(added, profile_of)))
     as_of: dict[str, date] = {}

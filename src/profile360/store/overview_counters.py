@@ -34,10 +34,6 @@ MEMBERS = """(SELECT substr(n.key, 13) AS customer_id FROM identity_nodes n
 # per (tenant, customer id): the key of its profile
 _PROFILES_OF = """SELECT u.t, u.c, coalesce(n.profile_id, u.c) AS k FROM unnest($1::text[], $2::text[]) AS u(t, c)
                   LEFT JOIN identity_nodes n ON n.tenant_id = u.t AND n.key = 'customer_id:' || u.c"""
-# the profile ids $2 and their customer ids (keys of rows they had as lone customers)
-_WITH_CUSTOMERS = """SELECT k FROM unnest($2::text[]) AS k UNION SELECT substr(key, 13) FROM identity_nodes
-                     WHERE tenant_id = $1 AND profile_id = ANY($2::text[]) AND key LIKE 'customer\\_id:%'"""
-
 # the rows of the profiles $2, from the base tables
 _INSERT = f"""
     WITH keys AS (SELECT DISTINCT k FROM unnest($2::text[]) AS k),
@@ -74,12 +70,6 @@ async def profiles_of(conn: asyncpg.Connection, customers: Iterable[tuple[str, s
     pairs = sorted(set(customers))
     rows = await conn.fetch(_PROFILES_OF, [p[0] for p in pairs], [p[1] for p in pairs]) if pairs else []
     return {(r["t"], r["c"]): r["k"] for r in rows}
-
-
-async def with_customers(conn: asyncpg.Connection, tenant_id: str, profile_ids: Iterable[str]) -> set[str]:
-    """The keys whose rows a change of the identity of ``profile_ids`` may change: those, and their
-    customer ids (a customer that had interactions before its identifier was seen had a row)."""
-    return {r[0] for r in await conn.fetch(_WITH_CUSTOMERS, tenant_id, sorted(set(profile_ids)))}
 
 
 async def replace(conn: asyncpg.Connection, tenant_id: str, keys: list[str]) -> dict[CounterKey, int]:
