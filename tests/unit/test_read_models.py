@@ -83,7 +83,7 @@ def test_the_view_answers_what_the_profile_computed_from_scratch_answers(evs, fs
     docs = folded([shuffled[: len(shuffled) // 2], shuffled[len(shuffled) // 2:]])
     view = ProfileView("p1", stored(profile_doc("p1", NODES, [], fs, 0.8)), [docs[c] for c in sorted(docs)], [], DEFINITIONS)
     rows, first, last = _from_scratch(evs, fs)
-    assert view.rows() == rows
+    assert view.rows == rows
     assert view.total() == len(evs)
     assert view.metrics(TODAY) == metrics.all_metrics(rows, DEFINITIONS, TODAY)
     newest = sorted(evs, key=lambda e: (e.occurred_at, e.event_id), reverse=True)[:RECENT]

@@ -20,6 +20,7 @@ lifetime value, first and last activity.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
@@ -156,8 +157,10 @@ class ProfileView:
         return (timestamp(_time(min(c["first"] for c in self.customers))),
                 timestamp(_time(max(c["last"] for c in self.customers))))
 
+    @cached_property
     def rows(self) -> list[metrics.Row]:
-        """The daily buckets of all the profile's customer ids, merged per (day, type)."""
+        """The daily buckets of all the profile's customer ids, merged per (day, type); decoded
+        once per view."""
         return metrics.merge_rows((date.fromordinal(r[0]), r[1], _bucket(r)) for c in self.customers for r in c["days"])
 
     def recent(self) -> list[dict[str, Any]]:
@@ -165,14 +168,14 @@ class ProfileView:
         return [r[2] for r in merged[:RECENT]]
 
     def metrics(self, today: date) -> dict[str, Any]:
-        return metrics.all_metrics(self.rows(), self.definitions, today)
+        return metrics.all_metrics(self.rows, self.definitions, today)
 
     def profile_object(self) -> dict[str, Any]:
         """Seed 000's profile object: the stored one with lifetime value and activity."""
         first, last = self.activity()
         out = dict(self.doc["object"])
         created = [t for t in (out["createdAt"], first) if t]
-        out.update(lifetimeValue=metrics.lifetime_value(self.rows()), lastActiveAt=last,
+        out.update(lifetimeValue=metrics.lifetime_value(self.rows), lastActiveAt=last,
                    createdAt=min(created) if created else None)
         return out
 

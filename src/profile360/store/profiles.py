@@ -7,7 +7,7 @@ A customer id seen only in interactions is a profile of its own.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import asyncpg
 import orjson
@@ -27,7 +27,6 @@ class ProfileRef:
     tenant_id: str
     profile_id: str
     keys: tuple[str, ...]
-    cache: dict = field(default_factory=dict, compare=False, repr=False)  # reads shared by sections
 
     @property
     def customer_ids(self) -> list[str]:
@@ -35,15 +34,10 @@ class ProfileRef:
 
 
 async def _profile_of(conn: asyncpg.Connection, tenant_id: str, ident: str) -> str | None:
-    """The profile id of the node ``ident`` names: a customer id first, then ``type:value``
-    normalized (phones with the tenant's default region)."""
-    sql = "SELECT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = $2"
-    profile_id = await conn.fetchval(sql, tenant_id, CUSTOMER_PREFIX + ident)
-    parsed = parse_key(ident)
-    if profile_id is None and parsed:
-        region = await conn.fetchval("SELECT default_region FROM tenant_settings WHERE tenant_id = $1", tenant_id)
-        profile_id = await conn.fetchval(sql, tenant_id, normalize(RawIdentifier(*parsed), region).key)
-    return profile_id
+    """The profile id of the node ``ident`` names (see ``_candidate_keys``)."""
+    return await conn.fetchval("""SELECT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])
+                                  ORDER BY array_position($2::text[], key::text) LIMIT 1""",
+                               tenant_id, await _candidate_keys(conn, tenant_id, ident))
 
 
 async def _keys(conn: asyncpg.Connection, tenant_id: str, profile_id: str) -> tuple[str, ...]:
