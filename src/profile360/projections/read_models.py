@@ -161,7 +161,9 @@ class ProfileView:
     def rows(self) -> list[metrics.Row]:
         """The daily buckets of all the profile's customer ids, merged per (day, type); decoded
         once per view."""
-        return metrics.merge_rows((date.fromordinal(r[0]), r[1], _bucket(r)) for c in self.customers for r in c["days"])
+        rows = [(date.fromordinal(r[0]), r[1], _bucket(r)) for c in self.customers for r in c["days"]]
+        # one customer's days are stored sorted and distinct: nothing to merge
+        return rows if len(self.customers) == 1 else metrics.merge_rows(rows)
 
     def recent(self) -> list[dict[str, Any]]:
         merged = sorted((r for c in self.customers for r in c["recent"]), key=lambda r: (r[0], r[1]), reverse=True)
