@@ -42,7 +42,7 @@ async def _store_customers(conn: asyncpg.Connection, docs: Mapping[CustomerKey, 
         await conn.execute(
             """INSERT INTO customer_reads AS r (tenant_id, customer_id, doc)
                SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
-               ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = EXCLUDED.doc""",
+               ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = EXCLUDED.doc, written_in = EXCLUDED.written_in""",
             [k[0] for k in keys], [k[1] for k in keys], [orjson.dumps(docs[k]) for k in keys])
 
 
