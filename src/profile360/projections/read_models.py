@@ -31,7 +31,7 @@ from profile360.events.definitions import MetricDefined
 from profile360.events.model import Interaction
 from profile360.jsonfmt import timestamp
 from profile360.projections import metrics, profile, support_desk
-from profile360.projections.identity import CUSTOMER_PREFIX
+from profile360.projections.identity import CUSTOMER_PREFIX, customer_ids
 from profile360.projections.traits import Fact
 
 RECENT = 20
@@ -78,7 +78,6 @@ def lone_customer_doc(customer_id: str) -> dict[str, Any]:
 
 def _doc(profile_id: str, keys: list[str], nodes: Sequence[Mapping[str, Any]], edges: Sequence[Mapping[str, Any]],
          facts: Sequence[Fact], threshold: float) -> dict[str, Any]:
-    customer_ids = sorted(k[len(CUSTOMER_PREFIX):] for k in keys if k.startswith(CUSTOMER_PREFIX))
     traits = _kinds(facts, "trait")
     node_times = [n["occurred_at"] for n in nodes]
     return {
@@ -90,13 +89,9 @@ def _doc(profile_id: str, keys: list[str], nodes: Sequence[Mapping[str, Any]], e
         "attributeMap": profile.attribute_map(nodes, traits),
         # interaction-dependent fields are filled in at read time (``ProfileView.profile_object``)
         "object": profile.profile_object(profile_id, nodes, _kinds(facts, *OBJECT_KINDS), [], (None, None)),
-        "desk": support_desk.customer(profile_id, customer_ids, nodes, traits, []),
+        "desk": support_desk.customer(profile_id, customer_ids(keys), nodes, traits, []),
         "deskSpan": _span([*node_times, *(f.occurred_at for f in _kinds(facts, *DESK_KINDS))]),
     }
-
-
-def customer_ids_of(doc: Mapping[str, Any]) -> list[str]:
-    return sorted(k[len(CUSTOMER_PREFIX):] for k in doc["keys"] if k.startswith(CUSTOMER_PREFIX))
 
 
 # --- the customer document ------------------------------------------------------------------
@@ -133,10 +128,6 @@ class ProfileView:
     days: Sequence[metrics.Row]  # the customers' daily buckets, by (day, type) within each customer
     segments: Sequence[Mapping[str, Any]]  # {segmentId, segmentName, memberSince}, by id
     definitions: Sequence[MetricDefined]
-
-    @property
-    def customer_ids(self) -> list[str]:
-        return customer_ids_of(self.doc)
 
     def total(self) -> int:
         return sum(c["n"] for c in self.customers)

@@ -18,7 +18,7 @@ from profile360.events.people import RawIdentifier
 from profile360.projections import metrics, read_models
 from profile360.projections.buckets import Bucket
 from profile360.projections.identifiers import normalize, parse_key
-from profile360.projections.identity import CUSTOMER_PREFIX
+from profile360.projections.identity import CUSTOMER_PREFIX, customer_ids
 from profile360.projections.read_models import ProfileView
 
 
@@ -32,7 +32,7 @@ class ProfileRef:
 
     @property
     def customer_ids(self) -> list[str]:
-        return sorted(k[len(CUSTOMER_PREFIX):] for k in self.keys if k.startswith(CUSTOMER_PREFIX))
+        return customer_ids(self.keys)
 
 
 async def _profile_of(conn: asyncpg.Connection, tenant_id: str, ident: str) -> str | None:
