@@ -76,7 +76,8 @@ async def _apply(settings: Settings, named: dict[str, list[tuple[bytes, bytes]]]
 
 
 async def prepare(base_url: str, events: int, customers: int, seed: int) -> Settings:
-    """Settings of the run's database, created and filled unless it already holds the data set."""
+    """Settings of the run's database, created and filled unless it already holds the data set
+    (a kept one is migrated to this build's schema first, as ``profile360 migrate`` would)."""
     name = f"api_costs_{events}_{customers}_{seed}"
     settings = replace(Settings(), database_url=services.with_database(base_url, name), topic_prefix="api-costs",
                        api_processes=1)
@@ -87,9 +88,9 @@ async def prepare(base_url: str, events: int, customers: int, seed: int) -> Sett
             await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+    await apply_migrations(settings)
     if not exists:
         say(f"loading {events:,} interactions over {customers:,} customers into {name} ...")
-        await apply_migrations(settings)
         codec = load_codec()
         wl = workload.build(codec, events, customers, seed)
         who = people.records(customers, seed)

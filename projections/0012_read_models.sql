@@ -17,5 +17,8 @@ CREATE TABLE customer_reads (
     tenant_id   text COLLATE "C" NOT NULL,
     customer_id text COLLATE "C" NOT NULL,
     doc         bytea NOT NULL,
+    -- the transaction that last wrote it: every transaction that changes the customer's
+    -- customer_daily rows rewrites this row, so it versions them too (an ETag reads it)
+    written_in  bigint NOT NULL DEFAULT pg_current_xact_id()::text::bigint,
     PRIMARY KEY (tenant_id, customer_id)
 );

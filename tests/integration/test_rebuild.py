@@ -44,12 +44,17 @@ def v1_shape(events: list[dict]) -> list[dict]:
     return [{**e, "campaignId": None, "workflowId": None, "value": None, "metadata": {}} for e in events]
 
 
+#: columns that say which transaction wrote a row: a rebuild writes in others, by design
+WRITER_COLUMNS = {"written_in"}
+
+
 async def dump(conn: asyncpg.Connection, schema: str) -> dict[str, list[tuple]]:
-    """Every projection table of a generation, as sorted rows of text."""
+    """Every projection table of a generation, as sorted rows of text (``WRITER_COLUMNS`` left out)."""
     tables = [r["tablename"] for r in await conn.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename NOT IN "
         "('consumer_positions', 'schema_migrations') ORDER BY 1", schema)]
-    return {t: sorted(tuple(map(str, r.values())) for r in await conn.fetch(f'SELECT * FROM {schema}."{t}"'))
+    return {t: sorted(tuple(str(v) for k, v in r.items() if k not in WRITER_COLUMNS)
+                      for r in await conn.fetch(f'SELECT * FROM {schema}."{t}"'))
             for t in tables}
 
 

@@ -15,6 +15,8 @@ import pytest
 
 from profile360.api.keys import POOL
 from profile360.events.definitions import TenantConfigured
+from profile360.events.model import Interaction
+from profile360.store import profiles
 from profile360.store.writer import Entry, apply_batch
 
 from .test_pipeline import api_client
@@ -30,6 +32,9 @@ async def _log_statements(client) -> list[str]:
     conns = [await pool.acquire() for _ in range(pool.get_max_size())]
     sent: list[str] = []
     for conn in conns:
+        # asyncpg looks up the profile statement's record types once per connection (two more
+        # statements, on its first use only): done here, as a connection's first request would
+        await profiles.load(conn, "acme", "c1")
         conn.add_query_logger(lambda q: sent.append(" ".join(q.query.split())[:60]))
         await pool.release(conn)
     sent.clear()
@@ -37,10 +42,13 @@ async def _log_statements(client) -> list[str]:
 
 
 async def _module_on(settings) -> None:
+    """The Customer 360 module on for acme, and one interaction of customer c1."""
     conn = await asyncpg.connect(settings.database_url)
     try:
         gate = TenantConfigured("gate-1", "acme", datetime.now(timezone.utc), is_customer360=True)
         await apply_batch(conn, "tests", [Entry(settings.topic("definitions"), 0, 0, gate)])
+        seen = Interaction("i-1", "acme", datetime.now(timezone.utc), "c1", "click", value=2.5)
+        await apply_batch(conn, "tests", [Entry(settings.topic("interactions"), 0, 0, seen)])
     finally:
         await conn.close()
 
@@ -52,6 +60,10 @@ async def _module_on(settings) -> None:
     ("/api/v1/interaction-summary?groupBy=channel", 1),
     ("/api/v1/interaction-history?customerId=c1", 4),  # BEGIN, the customer's ids, total and page, COMMIT
     ("/en/api/customer360", 7),  # BEGIN, the module gate, four reads, COMMIT
+    ("/api/v1/customers/c1/unified-profile", 1),  # the materialized profile, every section
+    ("/api/v1/customers/c1/unified-profile?shape=keyed", 1),
+    ("/api/v1/customers/c1", 1),
+    ("/en/api/customer360/customers/c1", 2),  # the module gate, the materialized profile
 ])
 async def test_cheap_reads_send_only_their_own_statements(settings, path, statements):
     await _module_on(settings)

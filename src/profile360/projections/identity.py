@@ -94,9 +94,14 @@ def seeds(nodes: Iterable[Node], edges: Iterable[Edge]) -> set[str]:
     return {n.key for n in nodes} | {k for e in edges for k in (e.a, e.b)}
 
 
+def customer_ids(keys: Iterable[str]) -> list[str]:
+    """The customer ids among identifier ``keys``, sorted."""
+    return sorted(k[len(CUSTOMER_PREFIX):] for k in keys if k.startswith(CUSTOMER_PREFIX))
+
+
 def canonical(members: Iterable[str]) -> str:
     members = list(members)
-    customers = [m[len(CUSTOMER_PREFIX):] for m in members if m.startswith(CUSTOMER_PREFIX)]
+    customers = customer_ids(members)
     return min(customers) if customers else min(members)
 
 

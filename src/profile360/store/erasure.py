@@ -110,8 +110,10 @@ async def _erase(conn: asyncpg.Connection, e: ErasureRequested) -> tuple[dict[st
     deleted["segmentMemberships"], profiles = await _erase_profiles(conn, e.tenant_id, nodes, customers)
     # profiles that only had a link to an erased identifier: their identities lost it
     linked = sorted({k for r in links for k in (r["a"], r["b"])} - set(keys))
-    await read_models.refresh_profiles(conn, {e.tenant_id: {r["profile_id"] for r in await conn.fetch(
-        "SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])", e.tenant_id, linked)}})
+    if linked:
+        await read_models.refresh_profiles(conn, {e.tenant_id: {r["profile_id"] for r in await conn.fetch(
+            "SELECT DISTINCT profile_id FROM identity_nodes WHERE tenant_id = $1 AND key = ANY($2::text[])",
+            e.tenant_id, linked)}})
     deleted.update(await _erase_org_customers(conn, e))
     return deleted, profiles
 

@@ -126,3 +126,17 @@ async def apply_people(conn: asyncpg.Connection, events: Sequence[PersonEvent],
         involved[tenant_id] = await _regroup(conn, tenant_id, seeds, thresholds.get(tenant_id, identity.DEFAULT_THRESHOLD))
     await _upsert_facts(conn, [f for e in events for f in traits.facts_of(e)])
     return involved
+
+
+async def facts_by_key(conn: asyncpg.Connection, tenant_id: str, keys: list[str],
+                       kinds: Sequence[str] | None = None) -> dict[str, list[traits.Fact]]:
+    """The facts kept under each of ``keys`` (of ``kinds`` only, when given)."""
+    sql = """SELECT key, kind, name, value::text AS value, source, occurred_at, event_id FROM profile_facts
+             WHERE tenant_id = $1 AND key = ANY($2::text[])"""
+    rows = await (conn.fetch(sql, tenant_id, keys) if kinds is None else
+                  conn.fetch(sql + " AND kind = ANY($3::text[])", tenant_id, keys, list(kinds)))
+    out: dict[str, list[traits.Fact]] = {}
+    for r in rows:
+        out.setdefault(r["key"], []).append(traits.Fact(tenant_id, r["key"], r["kind"], r["name"], orjson.loads(r["value"]),
+                                                        r["occurred_at"], r["event_id"], r["source"]))
+    return out

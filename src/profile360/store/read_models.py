@@ -1,5 +1,5 @@
 """Keeps the materialized profile (``projections.read_models``) in ``profile_reads`` and
-``customer_reads``, and reads it.
+``customer_reads`` (``store.profiles.load`` reads it).
 
 Contract: inside every transaction that changes a profile's identity nodes, the edges touching
 them, its facts or its tenant's link threshold, ``refresh_profiles`` is called with that
@@ -21,8 +21,10 @@ import orjson
 
 from profile360 import jsonfmt
 from profile360.events.model import Interaction
-from profile360.projections import read_models, traits
+from profile360.projections import read_models
+from profile360.projections.identity import customer_ids
 from profile360.store import tenants
+from profile360.store.identity import facts_by_key
 
 CustomerKey = tuple[str, str]  # (tenant_id, customer_id)
 
@@ -42,7 +44,7 @@ async def _store_customers(conn: asyncpg.Connection, docs: Mapping[CustomerKey, 
         await conn.execute(
             """INSERT INTO customer_reads AS r (tenant_id, customer_id, doc)
                SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
-               ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = EXCLUDED.doc""",
+               ON CONFLICT (tenant_id, customer_id) DO UPDATE SET doc = EXCLUDED.doc, written_in = EXCLUDED.written_in""",
             [k[0] for k in keys], [k[1] for k in keys], [orjson.dumps(docs[k]) for k in keys])
 
 
@@ -74,8 +76,10 @@ async def _history_docs(conn: asyncpg.Connection, tenant_id: str, customers: lis
 async def refold_customers(conn: asyncpg.Connection, tenant_id: str, customers: list[str]) -> None:
     """Fold ``customers``' documents again from what their history holds (after a removal)."""
     docs = await _history_docs(conn, tenant_id, customers)
-    await conn.execute("DELETE FROM customer_reads WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
-                       tenant_id, sorted(set(customers) - {c for _, c in docs}))
+    gone = sorted(set(customers) - {c for _, c in docs})
+    if gone:
+        await conn.execute("DELETE FROM customer_reads WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
+                           tenant_id, gone)
     await _store_customers(conn, docs)
 
 
@@ -85,11 +89,12 @@ async def _profile_docs(conn: asyncpg.Connection, tenant_id: str, pids: list[str
     """The documents of those of ``pids`` that have identity nodes, from the rows."""
     nodes = await conn.fetch("SELECT * FROM identity_nodes WHERE tenant_id = $1 AND profile_id = ANY($2::text[]) "
                              "ORDER BY profile_id, key", tenant_id, pids)
+    if not nodes:
+        return {}
     keys = [n["key"] for n in nodes]
     edges = await conn.fetch("""SELECT * FROM identity_edges WHERE tenant_id = $1
                                 AND (a = ANY($2::text[]) OR b = ANY($2::text[])) ORDER BY a, b""", tenant_id, keys)
-    facts = await conn.fetch("""SELECT key, kind, name, value::text AS value, source, occurred_at, event_id
-                                FROM profile_facts WHERE tenant_id = $1 AND key = ANY($2::text[])""", tenant_id, keys)
+    facts = await facts_by_key(conn, tenant_id, keys)
     threshold = (await tenants.settings_of(conn, [tenant_id]))[tenant_id].link_threshold
     by_profile: dict[str, list] = defaultdict(list)
     for n in nodes:
@@ -100,9 +105,8 @@ async def _profile_docs(conn: asyncpg.Connection, tenant_id: str, pids: list[str
         for pid in {owner.get(e["a"]), owner.get(e["b"])} - {None}:
             edges_of[pid].append(e)
     facts_of: dict[str, list] = defaultdict(list)
-    for r in facts:
-        facts_of[owner[r["key"]]].append(traits.Fact(tenant_id, r["key"], r["kind"], r["name"], orjson.loads(r["value"]),
-                                                     r["occurred_at"], r["event_id"], r["source"]))
+    for key, found in facts.items():
+        facts_of[owner[key]].extend(found)
     return {pid: read_models.profile_doc(pid, members, edges_of[pid], facts_of[pid], threshold)
             for pid, members in by_profile.items()}
 
@@ -113,8 +117,10 @@ async def refresh_profiles(conn: asyncpg.Connection, touched: Mapping[str, Itera
     for tenant_id in sorted(touched):
         pids = sorted(set(touched[tenant_id]))
         docs = await _profile_docs(conn, tenant_id, pids)
-        await conn.execute("DELETE FROM profile_reads WHERE tenant_id = $1 AND profile_id = ANY($2::text[])",
-                           tenant_id, sorted(set(pids) - set(docs)))
+        gone = sorted(set(pids) - set(docs))
+        if gone:  # regrouped away, or erased
+            await conn.execute("DELETE FROM profile_reads WHERE tenant_id = $1 AND profile_id = ANY($2::text[])",
+                               tenant_id, gone)
         if docs:
             ids = sorted(docs)
             await conn.execute(
@@ -123,7 +129,7 @@ async def refresh_profiles(conn: asyncpg.Connection, touched: Mapping[str, Itera
                    FROM unnest($2::text[], $3::jsonb[], $4::bytea[]) AS u(p, c, d)
                    ON CONFLICT (tenant_id, profile_id) DO UPDATE SET customer_ids = EXCLUDED.customer_ids,
                      doc = EXCLUDED.doc""",
-                tenant_id, ids, [orjson.dumps(read_models.customer_ids_of(docs[p])).decode() for p in ids],
+                tenant_id, ids, [orjson.dumps(customer_ids(docs[p]["keys"])).decode() for p in ids],
                 [jsonfmt.dumps(docs[p]) for p in ids])
 
 

@@ -5,13 +5,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Sequence
 
 import asyncpg
-import orjson
 
 from profile360.events.definitions import MetricDefined
 from profile360.projections import metrics, rule_syntax, traits
 from profile360.projections.segment_rules import Subject
 from profile360.projections.buckets import Bucket
 from profile360.projections.metrics import Row
+from profile360.store.identity import facts_by_key
 
 CUSTOMER = "customer_id:"
 Since = Callable[[rule_syntax.Rule], datetime]
@@ -55,17 +55,6 @@ async def _first_days(conn: asyncpg.Connection, tenant_id: str, customer_ids: li
                                WHERE tenant_id = $1 AND customer_id = ANY($2::text[]) GROUP BY customer_id""",
                             tenant_id, customer_ids)
     return {r["customer_id"]: datetime.combine(r["first"], time(), timezone.utc) for r in rows}
-
-
-async def _facts(conn: asyncpg.Connection, tenant_id: str, keys: list[str]) -> dict[str, list[traits.Fact]]:
-    rows = await conn.fetch("""SELECT key, kind, name, value::text AS value, occurred_at, event_id FROM profile_facts
-                               WHERE tenant_id = $1 AND key = ANY($2::text[]) AND kind IN ('trait', 'tag', 'consent')""",
-                            tenant_id, keys)
-    out: dict[str, list[traits.Fact]] = {}
-    for r in rows:
-        out.setdefault(r["key"], []).append(traits.Fact(tenant_id, r["key"], r["kind"], r["name"], orjson.loads(r["value"]),
-                                                        r["occurred_at"], r["event_id"]))
-    return out
 
 
 def _since_day(rules: list[rule_syntax.Rule], today: date) -> date | None:
@@ -117,7 +106,7 @@ async def load_subjects(conn: asyncpg.Connection, tenant_id: str, pids: Sequence
     """Each live profile among ``pids`` as a rule subject, with its ``member_since`` function."""
     members = await _members(conn, tenant_id, pids)
     keys = sorted({k for ks in members.values() for k, _ in ks})
-    facts = await _facts(conn, tenant_id, keys)
+    facts = await facts_by_key(conn, tenant_id, keys, ("trait", "tag", "consent"))
     customers = sorted(k[len(CUSTOMER):] for k in keys if k.startswith(CUSTOMER))
     counted = any(f.kind in ("count", "sum", "metric") for rule in rules for f in rule_syntax.fields(rule))
     buckets = await bucket_rows(conn, tenant_id, customers, _since_day(rules, today)) if counted else {}
