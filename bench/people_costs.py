@@ -5,7 +5,8 @@ interaction events over the same customers (the bench's workload: Zipf customers
 are decoded and applied with the worker's ``apply_batch`` (batches of ``--batch``) into a fresh
 database on the devstack PostgreSQL (``DATABASE_URL`` or the default settings). Each family's
 seconds and events/s are printed; with ``--profile`` under cProfile, with the top functions by
-cumulative time. The database is dropped afterwards.
+cumulative time; with ``--statements``, the seconds spent in each SQL statement (round trip
+included) beside the family's total. The database is dropped afterwards.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dataclasses import replace
 import asyncpg
 
 from bench import people, services, workload
-from bench.raw import FakeRecord
+from bench.raw import FakeRecord, TimedConnection
 from profile360.bootstrap import apply_migrations, load_codec
 from profile360.settings import Settings
 from profile360.store.writer import apply_batch
@@ -58,15 +59,19 @@ async def run(args: argparse.Namespace) -> None:
     try:
         await apply_migrations(settings)
         families = _families(args, settings, load_codec())
-        conn = await asyncpg.connect(settings.database_url)
+        conn = TimedConnection(await asyncpg.connect(settings.database_url))
         profiler = cProfile.Profile()
         try:
             for family, entries in families.items():
                 if args.profile:
                     profiler.enable()
+                conn.spent.clear()
                 seconds = await _apply(conn, entries, args.batch)
                 profiler.disable()
                 print(f"{family:>12}: {len(entries):>9,} events in {seconds:6.1f} s = {len(entries) / seconds:8,.0f} events/s")
+                if args.statements:
+                    for label, spent in conn.spent.most_common(args.top):
+                        print(f"{spent:10.2f} s  {label}")
         finally:
             await conn.close()
         if args.profile:
@@ -83,7 +88,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--batch", type=int, default=2_000, help="events per apply_batch")
     p.add_argument("--profile", action="store_true", help="run under cProfile and print the top functions")
-    p.add_argument("--top", type=int, default=30, help="functions to print")
+    p.add_argument("--statements", action="store_true", help="print the seconds spent per SQL statement")
+    p.add_argument("--top", type=int, default=30, help="functions (or statements) to print")
     asyncio.run(run(p.parse_args(argv)))
     return 0
 
