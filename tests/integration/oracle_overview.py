@@ -54,8 +54,9 @@ def expected_counts(records, interactions) -> dict[tuple, dict]:
 WINDOWS = (1, 7, 30, 90)
 
 
-def expected_windows(records, interactions, today=None) -> dict[tuple, dict]:
-    """(tenant, days, profile id) -> profile_windows row, for windows ending ``today`` (UTC;
+def expected_answers(records, interactions, today=None) -> dict[tuple, dict]:
+    """(tenant, days, profile id) -> what a ``groupBy=customer`` row of that window says (head,
+    first day, counts per type, total, distinct offers), for windows ending ``today`` (UTC;
     default: now)."""
     nodes = oracle_people.expected_nodes(records, oracle_segments.thresholds(records))
     today = today or datetime.now(timezone.utc).date()
@@ -71,5 +72,11 @@ def expected_windows(records, interactions, today=None) -> dict[tuple, dict]:
                 r["head"], r["first_day"] = min(r["head"], c), min(r["first_day"], day)
                 r[kind] += n
                 r["offers"] |= set(offers)
-    return {k: {**r, "offers": sorted(r["offers"]), "total": sum(r[t] for t in oracle.OFFER_TYPES),
-                "unique_actions": len(r["offers"])} for k, r in out.items()}
+    return {k: {**r, "total": sum(r[t] for t in oracle.OFFER_TYPES), "unique_actions": len(r["offers"])}
+            for k, r in out.items()}
+
+
+def expected_windows(records, interactions, today=None) -> dict[tuple, dict]:
+    """(tenant, days, profile id) -> profile_windows row, for windows ending ``today``."""
+    return {k: {c: r[c] for c in ("head", "first_day", "total")}
+            for k, r in expected_answers(records, interactions, today).items()}

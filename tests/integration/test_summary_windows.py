@@ -42,7 +42,7 @@ async def pages(client, days: int, **extra) -> list[dict]:
 
 
 def want(records, events, days: int, today=None) -> dict[str, dict]:
-    return {p: r for (_, d, p), r in oracle_overview.expected_windows(records, events, today).items() if d == days}
+    return {p: r for (_, d, p), r in oracle_overview.expected_answers(records, events, today).items() if d == days}
 
 
 async def test_maintained_windows_page_and_rank_as_the_events_say(settings):
@@ -58,8 +58,10 @@ async def test_maintained_windows_page_and_rank_as_the_events_say(settings):
             expected = want(records, events, days)
             paged = await pages(client, days)
             assert [r["customerId"] for r in paged] == sorted(expected, key=lambda p: expected[p]["head"])
-            assert {r["customerId"]: (r["total"], r["uniqueActions"]) for r in paged} == {
-                p: (r["total"], r["unique_actions"]) for p, r in expected.items()}
+            assert {r["customerId"]: (r["impression"], r["click"], r["dismiss"], r["convert"], r["total"],
+                                      r["uniqueActions"]) for r in paged} == {
+                p: (r["impression"], r["click"], r["dismiss"], r["convert"], r["total"], r["unique_actions"])
+                for p, r in expected.items()}
             ranked = (await (await client.get("/api/v1/interaction-summary", headers={"X-Tenant-Id": TENANT},
                                               params={"groupBy": "customer", "days": str(days), "sort": "total"})).json())
             assert [r["customerId"] for r in ranked["summary"]] == sorted(expected, key=lambda p: (-expected[p]["total"], p))

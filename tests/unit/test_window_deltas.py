@@ -28,8 +28,8 @@ def add_windows(rows: dict, deltas: dict) -> None:
     """What ``windows.add``'s upsert does to the stored rows."""
     for k, d in deltas.items():
         r = rows.get(k)
-        rows[k] = (d.head, d.first_day, dict(d.counts), set(d.offers)) if r is None else (
-            min(r[0], d.head), min(r[1], d.first_day), {t: r[2][t] + n for t, n in d.counts.items()}, r[3] | d.offers)
+        rows[k] = (d.head, d.first_day, d.total) if r is None else (
+            min(r[0], d.head), min(r[1], d.first_day), r[2] + d.total)
 
 
 def recount(events: list[Interaction]) -> dict:
@@ -42,8 +42,7 @@ def recount(events: list[Interaction]) -> dict:
                 mine = [x for x in events if profile_of(x) == profile_of(e) and x.type != "purchase"
                         and TODAY - timedelta(days=days) < x.occurred_at.date() <= TODAY]
                 rows[("t", days, profile_of(e))] = (
-                    min(x.customer_id for x in mine), min(x.occurred_at.date() for x in mine),
-                    {t: sum(1 for x in mine if x.type == t) for t in KINDS[:4]}, {x.offer_id for x in mine} - {None})
+                    min(x.customer_id for x in mine), min(x.occurred_at.date() for x in mine), len(mine))
     return rows
 
 

@@ -4,19 +4,19 @@ deltas (the writer adds them with one upsert per table; ``store.counters``).
 - ``activity_spans``: per profile, the first and last UTC day of its new interactions; a
   profile's ``profile_activity`` row takes the least first day and the greatest last day.
 - ``window_deltas``: per profile and window of ``WINDOWS`` days ending on the tenant's base day
-  ``as_of``, what its new offer interactions add to its ``profile_windows`` row: counts per type
-  (summed), ``head`` and ``first_day`` (least wins), the offers (set union; ``unique_actions``
-  is the size of the union). Interactions outside every window (older than the longest, or
-  after ``as_of``) add nothing.
+  ``as_of``, what its new offer interactions add to its ``profile_windows`` row: the total
+  (summed), ``head`` and ``first_day`` (least wins). Interactions outside every window (older
+  than the longest, or after ``as_of``) add nothing.
 
-Every combination used (sum, least, greatest, union) is commutative, associative and has the
+Every combination used (sum, least, greatest) is commutative, associative and has the
 empty delta as identity, so adding the deltas of any split of the new interactions gives the
 rows a recount gives. ``profile_of(e)`` is the key of the profile ``e`` belongs to now.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
 from typing import Callable, Iterable, Mapping
 
 from profile360.events.model import OFFER_TYPES, Interaction
@@ -32,14 +32,11 @@ WindowKey = tuple[str, int, str]  # (tenant_id, days, profile key)
 class WindowDelta:
     head: str
     first_day: date
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OFFER_TYPES, 0))
-    offers: set[str] = field(default_factory=set)
+    total: int = 0
 
-    def add(self, customer_id: str, day: date, kind: str, offer_id: str | None) -> None:
+    def add(self, customer_id: str, day: date, n: int) -> None:
         self.head, self.first_day = min(self.head, customer_id), min(self.first_day, day)
-        self.counts[kind] += 1
-        if offer_id is not None:
-            self.offers.add(offer_id)
+        self.total += n
 
 
 def _day(e: Interaction) -> date:
@@ -60,14 +57,18 @@ def window_deltas(fresh: Iterable[Interaction], profile_of: Callable[[Interactio
                   as_of: Mapping[str, date]) -> dict[WindowKey, WindowDelta]:
     """The deltas of ``fresh`` for the windows ending on ``as_of[tenant]`` (tenants absent from
     ``as_of`` have no maintained windows: nothing)."""
-    out: dict[WindowKey, WindowDelta] = {}
+    per_day: Counter[tuple[str, str, str, date]] = Counter()  # (tenant, profile, customer, day) -> offer interactions
     for e in fresh:
-        end = as_of.get(e.tenant_id)
-        if end is None or e.type not in OFFER_TYPES:
-            continue
-        day = _day(e)
+        if e.type in OFFER_TYPES and e.tenant_id in as_of:
+            per_day[(e.tenant_id, profile_of(e), e.customer_id, _day(e))] += 1
+    out: dict[WindowKey, WindowDelta] = {}
+    for (tenant_id, profile, customer_id, day), n in per_day.items():
+        age = (as_of[tenant_id] - day).days  # in the window of d days ending on as_of when 0 <= age < d
         for days in WINDOWS:
-            if end - timedelta(days=days) < day <= end:
-                k = (e.tenant_id, days, profile_of(e))
-                out.setdefault(k, WindowDelta(e.customer_id, day)).add(e.customer_id, day, e.type, e.offer_id)
+            if 0 <= age < days:
+                d = out.get((tenant_id, days, profile))
+                if d is None:
+                    out[(tenant_id, days, profile)] = WindowDelta(customer_id, day, n)
+                else:
+                    d.add(customer_id, day, n)
     return out

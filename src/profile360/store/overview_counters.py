@@ -82,18 +82,19 @@ async def replace(conn: asyncpg.Connection, tenant_id: str, keys: list[str]) -> 
 
 
 # Stretch the rows of profiles to the spans of their new interactions (a new lone customer gets
-# its row); returns the rows changed with what they were before (NULL: no row), one statement.
+# its row); returns the rows changed with what they were before (NULL: no row), one statement:
+# the outer query reads profile_activity as it was before the CTE's upsert (one snapshot), by
+# its primary key (a join of two CTEs would be a nested loop over both: quadratic in the batch).
 _STRETCH = """
-    WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[]) AS u(t, k, lo, hi)),
-         old AS (SELECT p.* FROM profile_activity p JOIN u ON p.tenant_id = u.t AND p.profile_id = u.k),
-         new AS (INSERT INTO profile_activity AS p (tenant_id, profile_id, first_at, last_day, reach)
-                 SELECT t, k, lo::timestamp AT TIME ZONE 'UTC', hi, '{}' FROM u
+    WITH new AS (INSERT INTO profile_activity AS p (tenant_id, profile_id, first_at, last_day, reach)
+                 SELECT t, k, lo::timestamp AT TIME ZONE 'UTC', hi, '{}'
+                 FROM unnest($1::text[], $2::text[], $3::date[], $4::date[]) AS u(t, k, lo, hi)
                  ON CONFLICT (tenant_id, profile_id) DO UPDATE
                  SET first_at = least(p.first_at, EXCLUDED.first_at), last_day = greatest(p.last_day, EXCLUDED.last_day)
                  WHERE p.first_at > EXCLUDED.first_at OR p.last_day IS NULL OR p.last_day < EXCLUDED.last_day
                  RETURNING tenant_id, profile_id, first_at, last_day, reach)
     SELECT new.*, old.first_at AS old_first_at, old.last_day AS old_last_day, old.reach AS old_reach
-    FROM new LEFT JOIN old USING (tenant_id, profile_id)"""
+    FROM new LEFT JOIN profile_activity old USING (tenant_id, profile_id)"""
 
 
 async def stretch(conn: asyncpg.Connection, spans: Mapping[tuple[str, str], tuple[date, date]]) -> dict[CounterKey, int]:

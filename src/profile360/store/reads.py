@@ -188,23 +188,34 @@ async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since
     return await conn.fetch(_SUMMARY_SQL[group_by], tenant_id, since, limit, until)
 
 
-# A page of the maintained windows (store/windows.py), in one statement: the tenant's base
-# day, and the rows only if the windows end on $5 (else one row of NULLs beside the base)
+# The heads and profiles of a page of the maintained windows (store/windows.py), in one
+# statement: the tenant's base day, and the rows only if the windows end on $5 (else one row of
+# NULLs beside the base)
 _MAINTAINED = """
     SELECT b.as_of, p.* FROM (SELECT (SELECT as_of FROM window_bases WHERE tenant_id = $1) AS as_of) b
-    LEFT JOIN LATERAL (SELECT profile_id AS key, head, impression, click, dismiss, convert, unique_actions
-                       FROM profile_windows WHERE tenant_id = $1 AND days = $2 AND {where}
-                       ORDER BY {order} LIMIT $4) p ON b.as_of = $5"""
+    LEFT JOIN LATERAL (SELECT head, profile_id AS key FROM profile_windows
+                       WHERE tenant_id = $1 AND days = $2 AND {where} ORDER BY {order} LIMIT $4) p ON b.as_of = $5"""
 _BY_HEAD = _MAINTAINED.format(where="head > $3", order="head")
 _BY_TOTAL = _MAINTAINED.format(where="$3::text IS NULL", order="total DESC, profile_id")
 
 
 async def _maintained(conn: asyncpg.Connection, tenant_id: str, days: int, until: date, limit: int,
-                      after: str | None, by_total: bool) -> list[asyncpg.Record] | None:
-    """The page from the maintained windows, or None when they do not end on ``until``."""
+                      after: str | None, by_total: bool) -> list[tuple[str, str]] | None:
+    """(head, profile id) of the page from the maintained windows, or None when they do not end on ``until``."""
     rows = await conn.fetch(_BY_TOTAL if by_total else _BY_HEAD, tenant_id, days, None if by_total else after or "",
                             limit, until)
-    return [r for r in rows if r["key"] is not None] if rows[0]["as_of"] == until else None
+    return [(r["head"], r["key"]) for r in rows if r["key"] is not None] if rows[0]["as_of"] == until else None
+
+
+async def _page_heads(conn: asyncpg.Connection, tenant_id: str, since: date, until: date, limit: int,
+                      after: str | None, by_total: bool) -> list[tuple[str, str]]:
+    days = (until - since).days + 1
+    heads = await _maintained(conn, tenant_id, days, until, limit, after, by_total) if windows.served(days) else None
+    if heads is not None:
+        return heads
+    if by_total:
+        return [(r["head"], r["key"]) for r in await conn.fetch(_RANKED, tenant_id, since, until, limit)]
+    return await _heads(conn, tenant_id, since, until, after or "", limit)
 
 
 async def customer_summary(conn: asyncpg.Connection, tenant_id: str, since: date, until: date, limit: int,
@@ -215,18 +226,11 @@ async def customer_summary(conn: asyncpg.Connection, tenant_id: str, since: date
     profile id). Rows carry ``head``, the position to pass as ``after`` for the next page.
 
     Windows of ``windows.WINDOWS`` days ending on the tenant's maintained base day (today,
-    once the worker has rebased) are one indexed range of ``profile_windows``; other windows
-    are counted from ``customer_daily`` (a page reads only its customers; ``sort=total``
-    aggregates every customer of the window: slow for many)."""
-    days = (until - since).days + 1
-    if windows.served(days):
-        found = await _maintained(conn, tenant_id, days, until, limit, after, by_total)
-        if found is not None:
-            return found
-    if by_total:
-        heads = [(r["head"], r["key"]) for r in await conn.fetch(_RANKED, tenant_id, since, until, limit)]
-    else:
-        heads = await _heads(conn, tenant_id, since, until, after or "", limit)
+    once the worker has rebased) take the page's profiles from one indexed range of
+    ``profile_windows``; other windows find them in ``customer_daily`` (``sort=total`` then
+    aggregates every customer of the window: slow for many). Either way the page's rows are
+    counted from its own customers' ``customer_daily`` rows (bounded work)."""
+    heads = await _page_heads(conn, tenant_id, since, until, limit, after, by_total)
     rows = await conn.fetch(_PAGE, tenant_id, since, until, [h for h, _ in heads], [k for _, k in heads]) if heads else []
     return sorted(rows, key=_busiest if by_total else _head)
 

@@ -1,7 +1,7 @@
 """Maintained per-profile windows behind ``groupBy=customer`` summaries (seed 001) for the
 windows callers name most (``WINDOWS`` days): one ``profile_windows`` row per profile with
-offer interactions in the window, holding what a page renders, indexed for the page order
-(``head``) and for ``sort=total``.
+offer interactions in the window, holding what orders the pages (``head``, ``total``), indexed
+for the page order and for ``sort=total``; a page counts its own profiles' interactions.
 
 Contract:
 - Every row of a tenant is computed for windows ending on the tenant's ``window_bases.as_of``
@@ -21,29 +21,23 @@ from datetime import date, timedelta
 from typing import Iterable
 
 import asyncpg
-import orjson
-
 from profile360.events.model import OFFER_TYPES
 from profile360.projections.window_deltas import WINDOWS, WindowDelta, WindowKey
 from profile360.store.identity import lock_tenant
 from profile360.store.overview_counters import MEMBERS
 
 _TYPES = "(" + ", ".join(f"'{t}'" for t in OFFER_TYPES) + ")"
-_COLUMNS = "tenant_id, days, profile_id, head, impression, click, dismiss, convert, total, unique_actions, first_day, offers"
+_COLUMNS = "tenant_id, days, profile_id, head, total, first_day"
 
 _INSERT = f"""
-    WITH keys AS (SELECT DISTINCT k FROM unnest($2::text[]) AS k),
-         b AS (SELECT keys.k, w.days, s.customer_id, s.type, s.n, s.offers, s.day
-               FROM keys, LATERAL {MEMBERS.format(k="keys.k")} m
-               JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = m.customer_id
-                                    AND s.day BETWEEN $3::date - {max(WINDOWS) - 1} AND $3::date AND s.type IN {_TYPES}
-               JOIN unnest($4::int[]) AS w(days) ON s.day > $3::date - w.days),
-         u AS (SELECT k, days, array_agg(DISTINCT o ORDER BY o) AS offers FROM b, unnest(b.offers) AS o GROUP BY 1, 2)
+    WITH keys AS (SELECT DISTINCT k FROM unnest($2::text[]) AS k)
     INSERT INTO profile_windows ({_COLUMNS})
-    SELECT $1, b.days, b.k, min(b.customer_id),
-           {", ".join(f"coalesce(sum(b.n) FILTER (WHERE b.type = '{t}'), 0)" for t in OFFER_TYPES)},
-           sum(b.n), coalesce(cardinality(min(u.offers)), 0), min(b.day), coalesce(min(u.offers), '{{}}')
-    FROM b LEFT JOIN u USING (k, days) GROUP BY b.days, b.k"""
+    SELECT $1, w.days, keys.k, min(s.customer_id), sum(s.n), min(s.day)
+    FROM keys, LATERAL {MEMBERS.format(k="keys.k")} m
+    JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = m.customer_id
+                         AND s.day BETWEEN $3::date - {max(WINDOWS) - 1} AND $3::date AND s.type IN {_TYPES}
+    JOIN unnest($4::int[]) AS w(days) ON s.day > $3::date - w.days
+    GROUP BY w.days, keys.k"""
 
 
 async def replace(conn: asyncpg.Connection, tenant_id: str, keys: Iterable[str]) -> None:
@@ -55,7 +49,7 @@ async def replace(conn: asyncpg.Connection, tenant_id: str, keys: Iterable[str])
         await conn.execute(_INSERT, tenant_id, keys, as_of, list(WINDOWS))
 
 
-_MOVED = f"""SELECT profile_id FROM profile_windows w WHERE tenant_id = $1 AND first_day <= $3::date - days
+_MOVED = """SELECT profile_id FROM profile_windows w WHERE tenant_id = $1 AND first_day <= $3::date - days
              UNION SELECT profile_id FROM profile_activity WHERE tenant_id = $1 AND last_day > $2"""
 _ALL = f"""SELECT profile_id FROM profile_activity WHERE tenant_id = $1 AND last_day > $2::date - {max(WINDOWS)}"""
 
@@ -79,18 +73,13 @@ async def rebase(conn: asyncpg.Connection, tenant_id: str, today: date) -> tuple
     return today, set(keys)
 
 
-# sums, least, union: the row a recount gives (see projections.window_deltas)
+# sums and least: the row a recount gives (see projections.window_deltas)
 _ADD = f"""
     INSERT INTO profile_windows AS w ({_COLUMNS})
-    SELECT t, d, k, h, i, c, x, v, i + c + x + v, cardinality(o), f, o FROM (
-        SELECT t, d, k, h, i, c, x, v, f, ARRAY(SELECT jsonb_array_elements_text(oj)) AS o
-        FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-                    $8::bigint[], $9::date[], $10::jsonb[]) AS u(t, d, k, h, i, c, x, v, f, oj)) u
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::date[])
     ON CONFLICT (tenant_id, days, profile_id) DO UPDATE SET
-        head = least(w.head, EXCLUDED.head), first_day = least(w.first_day, EXCLUDED.first_day),
-        {", ".join(f"{t} = w.{t} + EXCLUDED.{t}" for t in OFFER_TYPES)}, total = w.total + EXCLUDED.total,
-        offers = ARRAY(SELECT DISTINCT o FROM unnest(w.offers || EXCLUDED.offers) AS o ORDER BY 1),
-        unique_actions = (SELECT count(DISTINCT o) FROM unnest(w.offers || EXCLUDED.offers) AS o)"""
+        head = least(w.head, EXCLUDED.head), total = w.total + EXCLUDED.total,
+        first_day = least(w.first_day, EXCLUDED.first_day)"""
 
 
 async def add(conn: asyncpg.Connection, deltas: dict[WindowKey, WindowDelta]) -> None:
@@ -98,9 +87,8 @@ async def add(conn: asyncpg.Connection, deltas: dict[WindowKey, WindowDelta]) ->
     keys = sorted(deltas)
     if keys:
         ds = [deltas[k] for k in keys]
-        await conn.execute(_ADD, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [d.head for d in ds],
-                           *[[d.counts[t] for d in ds] for t in OFFER_TYPES], [d.first_day for d in ds],
-                           [orjson.dumps(sorted(d.offers)).decode() for d in ds])
+        await conn.execute(_ADD, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+                           [d.head for d in ds], [d.total for d in ds], [d.first_day for d in ds])
 
 
 async def stale(conn: asyncpg.Connection, today: date) -> list[str]:

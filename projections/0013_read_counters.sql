@@ -57,30 +57,27 @@ UNION ALL SELECT a.tenant_id, 'reach', r, count(*) FROM profile_activity a, unne
 
 -- groupBy=customer pages and sort=total (seed 001) for the windows callers name most: per
 -- profile and window of `days` UTC days ending on the tenant's window_bases.as_of, the
--- profile's offer interactions summed over all of its customer ids. `head` is the least of its
+-- profile's offer interactions counted over all of its customer ids. `head` is the least of its
 -- customer ids with offer interactions in the window (the page order and cursor); `first_day`
--- the earliest day in the window with one (the rows a new day moves out of the window).
--- Interactions only add to a row (sums, least, union: store/counters.py adds their deltas).
+-- the earliest day in the window with one (the rows a new day moves out of the window: found by
+-- a scan of the tenant's rows once a day, so no index of its own to keep per batch). Only
+-- what orders the pages is kept: a page counts its own profiles' interactions per type and
+-- their distinct offers from customer_daily (bounded work; keeping sets of offers here cost
+-- the writer more than the rest of the table).
+-- Interactions only add to a row (sum, least: store/counters.py adds their deltas).
 -- Filled by the worker (store/windows.py); an empty window_bases row set means "not yet
 -- computed" and readers fall back to counting.
 CREATE TABLE profile_windows (
-    tenant_id      text COLLATE "C" NOT NULL,
-    days           smallint NOT NULL,
-    profile_id     text COLLATE "C" NOT NULL,
-    head           text COLLATE "C" NOT NULL,
-    impression     bigint NOT NULL,
-    click          bigint NOT NULL,
-    dismiss        bigint NOT NULL,
-    convert        bigint NOT NULL,
-    total          bigint NOT NULL,
-    unique_actions bigint NOT NULL,           -- cardinality(offers)
-    first_day      date NOT NULL,
-    offers         text[] COLLATE "C" NOT NULL, -- the distinct offers of those interactions, sorted
+    tenant_id  text COLLATE "C" NOT NULL,
+    days       smallint NOT NULL,
+    profile_id text COLLATE "C" NOT NULL,
+    head       text COLLATE "C" NOT NULL,
+    total      bigint NOT NULL,
+    first_day  date NOT NULL,
     PRIMARY KEY (tenant_id, days, profile_id)
 );
 CREATE INDEX profile_windows_head ON profile_windows (tenant_id, days, head);
 CREATE INDEX profile_windows_total ON profile_windows (tenant_id, days, total DESC, profile_id);
-CREATE INDEX profile_windows_first_day ON profile_windows (tenant_id, days, first_day);
 
 CREATE TABLE window_bases (
     tenant_id text COLLATE "C" PRIMARY KEY,
