@@ -4,8 +4,8 @@ The bench's identity and consent records of ``--customers`` customers, then ``--
 interaction events over the same customers (the bench's workload: Zipf customers, 30 days),
 are decoded and applied with the worker's ``apply_batch`` (batches of ``--batch``) into a fresh
 database on the devstack PostgreSQL (``DATABASE_URL`` or the default settings). Each family's
-seconds and events/s are printed; with ``--profile`` under cProfile, with the top functions by
-cumulative time; with ``--statements``, the seconds spent in each SQL statement (round trip
+seconds and events/s are printed; with ``--profile`` under cProfile, with each family's top
+functions by cumulative time; with ``--statements``, the seconds spent in each SQL statement (round trip
 included) beside the family's total. The database is dropped afterwards.
 """
 from __future__ import annotations
@@ -60,9 +60,9 @@ async def run(args: argparse.Namespace) -> None:
         await apply_migrations(settings)
         families = _families(args, settings, load_codec())
         conn = TimedConnection(await asyncpg.connect(settings.database_url))
-        profiler = cProfile.Profile()
         try:
             for family, entries in families.items():
+                profiler = cProfile.Profile()
                 if args.profile:
                     profiler.enable()
                 conn.spent.clear()
@@ -72,10 +72,10 @@ async def run(args: argparse.Namespace) -> None:
                 if args.statements:
                     for label, spent in conn.spent.most_common(args.top):
                         print(f"{spent:10.2f} s  {label}")
+                if args.profile:
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
         finally:
             await conn.close()
-        if args.profile:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         await admin.close()
