@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from hypothesis import given, strategies as st
 
-from profile360.projections.overview import Activity, count, deltas
+from profile360.projections.overview import Activity, count, deltas, stretched
 
 T0 = datetime(2026, 1, 30, 22, tzinfo=timezone.utc)
 
@@ -47,3 +47,16 @@ def test_buckets_are_utc_months_days_and_granted_channels():
     a = Activity("t", datetime(2026, 2, 1, 0, 30, tzinfo=timezone(timedelta(hours=2))), date(2026, 2, 3), ("sms", "email"))
     assert count([a]) == {("t", "contacts", ""): 1, ("t", "first_month", "2026-01"): 1, ("t", "last_day", "2026-02-03"): 1,
                           ("t", "reach", "email"): 1, ("t", "reach", "sms"): 1}
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), activities), st.integers(0, 50), st.integers(0, 4)), max_size=8))
+def test_a_stretch_changes_the_counters_as_replacing_the_rows_does(rows):
+    """``stretched`` looks only at the fields a stretch moves; it must agree with ``deltas``."""
+    pairs = []
+    for i, (old, earlier, later) in enumerate(rows):
+        if old is None:
+            pairs.append((None, Activity("t1", T0, date(2026, 2, 1) + timedelta(later), ())))
+        else:
+            last = max(old.last_day or date(2026, 2, 1), date(2026, 2, 1) + timedelta(later))
+            pairs.append((old, Activity(old.tenant_id, old.first_at - timedelta(hours=earlier), last, old.reach)))
+    assert stretched(pairs) == deltas([o for o, _ in pairs if o is not None], [n for _, n in pairs])

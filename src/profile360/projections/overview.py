@@ -33,10 +33,13 @@ class Activity:
     reach: tuple[str, ...]
 
 
+def _month(a: Activity) -> CounterKey:
+    return a.tenant_id, "first_month", a.first_at.astimezone(timezone.utc).strftime("%Y-%m")
+
+
 def buckets(a: Activity) -> list[CounterKey]:
     """The counters one profile row counts in."""
-    month = a.first_at.astimezone(timezone.utc).strftime("%Y-%m")
-    keys = [(a.tenant_id, "contacts", ""), (a.tenant_id, "first_month", month)]
+    keys = [(a.tenant_id, "contacts", ""), _month(a)]
     if a.last_day is not None:
         keys.append((a.tenant_id, "last_day", a.last_day.isoformat()))
     return keys + [(a.tenant_id, "reach", channel) for channel in sorted(set(a.reach))]
@@ -49,6 +52,25 @@ def deltas(old: Iterable[Activity], new: Iterable[Activity]) -> dict[CounterKey,
         change.update(buckets(a))
     for a in old:
         change.subtract(buckets(a))
+    return {k: n for k, n in change.items() if n}
+
+
+def stretched(pairs: Iterable[tuple[Activity | None, Activity]]) -> dict[CounterKey, int]:
+    """What widening rows changes in the counters, for (row before or None, row after) pairs of
+    the same profile that differ at most in ``first_at`` and ``last_day`` (a stretch): equal to
+    ``deltas`` of the olds and the news, looking only at the fields that moved."""
+    change: Counter[CounterKey] = Counter()
+    for old, new in pairs:
+        if old is None:
+            change.update(buckets(new))
+            continue
+        if old.first_at != new.first_at:
+            change[_month(new)] += 1
+            change[_month(old)] -= 1
+        if old.last_day != new.last_day:
+            change[(new.tenant_id, "last_day", new.last_day.isoformat())] += 1
+            if old.last_day is not None:
+                change[(old.tenant_id, "last_day", old.last_day.isoformat())] -= 1
     return {k: n for k, n in change.items() if n}
 
 

@@ -21,7 +21,7 @@ from typing import Iterable, Mapping
 
 import asyncpg
 
-from profile360.projections.overview import Activity, CounterKey, deltas
+from profile360.projections.overview import Activity, CounterKey, deltas, stretched
 from profile360.store.identity import lock_tenant
 
 #: the customer ids of the profile keyed ``{k}`` (an SQL expression), as rows of ``customer_id``
@@ -105,9 +105,8 @@ async def stretch(conn: asyncpg.Connection, spans: Mapping[tuple[str, str], tupl
         return {}
     rows = await conn.fetch(_STRETCH, [k[0] for k in keys], [k[1] for k in keys], [spans[k][0] for k in keys],
                             [spans[k][1] for k in keys])
-    old = [Activity(r["tenant_id"], r["old_first_at"], r["old_last_day"], tuple(r["old_reach"]))
-           for r in rows if r["old_first_at"] is not None]
-    return deltas(old, [_activity(r["tenant_id"], r) for r in rows])
+    return stretched((Activity(r["tenant_id"], r["old_first_at"], r["old_last_day"], tuple(r["old_reach"]))
+                      if r["old_first_at"] is not None else None, _activity(r["tenant_id"], r)) for r in rows)
 
 
 async def add_counters(conn: asyncpg.Connection, change: Mapping[CounterKey, int]) -> None:
