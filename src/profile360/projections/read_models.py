@@ -96,6 +96,9 @@ def _doc(profile_id: str, keys: list[str], nodes: Sequence[Mapping[str, Any]], e
 
 # --- the customer document ------------------------------------------------------------------
 
+_US_PER_DAY = 86_400_000_000
+
+
 def _recent_item(e: Interaction) -> list:
     """A newest-interaction entry: its sort key (time in µs, event id), then its fields."""
     return [_us(e.occurred_at), e.event_id, e.customer_id, e.offer_id, e.creative_id, e.channel_id, e.channel,
@@ -113,6 +116,13 @@ def fold_customer(doc: Mapping[str, Any] | None, events: Sequence[Interaction]) 
                     key=lambda r: (r[0], r[1]), reverse=True)[:RECENT]
     times = [_us(e.occurred_at) for e in events] + ([doc["first"], doc["last"]] if doc else [])
     return {"n": (doc["n"] if doc else 0) + len(events), "first": min(times), "last": max(times), "recent": recent}
+
+
+def active_days(doc: Mapping[str, Any] | None) -> tuple[int, int] | None:
+    """The first and last UTC day (days since the epoch) of a customer document's interactions
+    (None: no document). A profile's activity span is the union of its customers' spans: when
+    no customer's days moved, neither did the profile's."""
+    return None if doc is None else (doc["first"] // _US_PER_DAY, doc["last"] // _US_PER_DAY)
 
 
 # --- reading --------------------------------------------------------------------------------

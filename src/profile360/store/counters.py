@@ -32,10 +32,12 @@ def _union(touched: Iterable[Mapping[str, set[str]]]) -> dict[str, set[str]]:
 
 
 async def refresh(conn: asyncpg.Connection, touched: Iterable[Mapping[str, set[str]]], fresh: Sequence[Interaction],
-                  today: date | None = None) -> None:
+                  moved: set[tuple[str, str]], today: date | None = None) -> None:
     """Keep the derived rows after the batch's base rows are written: recompute the ``touched``
     profiles (tenant -> profile ids whose identity changed, from each mapping), add the deltas of
-    the ``fresh`` interactions of every other profile; windows end ``today`` (UTC, default now)."""
+    the ``fresh`` interactions of every other profile; windows end ``today`` (UTC, default now).
+    ``moved`` holds the (tenant, customer id)s whose first or last interaction day the batch
+    moved: only their profiles' activity rows can widen."""
     today = today or datetime.now(timezone.utc).date()
     full = _union(touched)  # a customer's first node starts as the profile of its bare id: its lone row is in
     key = await overview_counters.profiles_of(conn, ((e.tenant_id, e.customer_id) for e in fresh))
@@ -44,7 +46,8 @@ async def refresh(conn: asyncpg.Connection, touched: Iterable[Mapping[str, set[s
     change: Counter = Counter()
     for tenant_id, keys in sorted(full.items()):
         change.update(await overview_counters.replace(conn, tenant_id, sorted(keys)))
-    change.update(await overview_counters.stretch(conn, activity_spans(added, profile_of)))
+    widening = [e for e in added if (e.tenant_id, e.customer_id) in moved]
+    change.update(await overview_counters.stretch(conn, activity_spans(widening, profile_of)))
     as_of: dict[str, date] = {}
     for tenant_id in sorted(set(full) | {e.tenant_id for e in fresh}):
         as_of[tenant_id], rebased = await windows.rebase(conn, tenant_id, today)

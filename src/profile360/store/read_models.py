@@ -48,20 +48,24 @@ async def _store_customers(conn: asyncpg.Connection, docs: Mapping[CustomerKey, 
             [k[0] for k in keys], [k[1] for k in keys], [orjson.dumps(docs[k]) for k in keys])
 
 
-async def fold_interactions(conn: asyncpg.Connection, fresh: Sequence[Interaction]) -> None:
-    """Add ``fresh`` (events new to the history, each once) to their customers' documents."""
+async def fold_interactions(conn: asyncpg.Connection, fresh: Sequence[Interaction]) -> set[CustomerKey]:
+    """Add ``fresh`` (events new to the history, each once) to their customers' documents;
+    returns the customers whose first or last interaction day moved (``read_models.active_days``),
+    new customers included."""
     groups: dict[CustomerKey, list[Interaction]] = defaultdict(list)
     for e in fresh:
         groups[(e.tenant_id, e.customer_id)].append(e)
     if not groups:
-        return
+        return set()
     keys = sorted(groups)
     rows = await conn.fetch(
         """SELECT r.tenant_id, r.customer_id, r.doc FROM customer_reads r
            JOIN unnest($1::text[], $2::text[]) AS u(t, c) ON r.tenant_id = u.t AND r.customer_id = u.c
            ORDER BY 1, 2 FOR UPDATE OF r""", [k[0] for k in keys], [k[1] for k in keys])
     old = {(r["tenant_id"], r["customer_id"]): orjson.loads(r["doc"]) for r in rows}
-    await _store_customers(conn, {k: read_models.fold_customer(old.get(k), groups[k]) for k in keys})
+    new = {k: read_models.fold_customer(old.get(k), groups[k]) for k in keys}
+    await _store_customers(conn, new)
+    return {k for k in keys if read_models.active_days(old.get(k)) != read_models.active_days(new[k])}
 
 
 async def _history_docs(conn: asyncpg.Connection, tenant_id: str, customers: list[str]) -> dict[CustomerKey, dict]:

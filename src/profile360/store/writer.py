@@ -298,11 +298,11 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         # offer, creative and channel rows are shared by every writer: lock them last, so a
         # concurrent transaction waits for them only as long as this one takes to commit.
         await add_buckets(conn, buckets.customer_buckets(fresh))
-        await read_models.fold_interactions(conn, fresh)
+        moved = await read_models.fold_interactions(conn, fresh)
         await _upsert_catalog(conn, [e for e in events if isinstance(e, (Offer, Creative, Channel))])
         await organizations.apply(conn, [e for e in events if isinstance(e, ORG_EVENTS)])
         touched = await apply_profile_side(conn, events, fresh)
-        await counters.refresh(conn, (touched, erased), fresh)
+        await counters.refresh(conn, (touched, erased), fresh, moved)
         await add_counts(conn, interactions.summary_deltas(fresh))
         await add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)
