@@ -22,7 +22,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
