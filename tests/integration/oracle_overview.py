@@ -54,10 +54,10 @@ def expected_counts(records, interactions) -> dict[tuple, dict]:
 WINDOWS = (1, 7, 30, 90)
 
 
-def expected_answers(records, interactions, today=None) -> dict[tuple, dict]:
+def expected_answers(records, interactions, today=None, lengths=WINDOWS) -> dict[tuple, dict]:
     """(tenant, days, profile id) -> what a ``groupBy=customer`` row of that window says (head,
-    first day, counts per type, total, distinct offers), for windows ending ``today`` (UTC;
-    default: now)."""
+    first day, counts per type, total, distinct offers), for windows of ``lengths`` days ending
+    ``today`` (UTC; default: now)."""
     nodes = oracle_people.expected_nodes(records, oracle_segments.thresholds(records))
     today = today or datetime.now(timezone.utc).date()
     out: dict[tuple, dict] = {}
@@ -65,7 +65,7 @@ def expected_answers(records, interactions, today=None) -> dict[tuple, dict]:
         if kind not in oracle.OFFER_TYPES:
             continue
         node = nodes.get((t, f"customer_id:{c}"))
-        for days in WINDOWS:
+        for days in lengths:
             if today - timedelta(days=days) < day <= today:
                 r = out.setdefault((t, days, node["profile_id"] if node else c), {
                     "head": c, "first_day": day, "offers": set(), **dict.fromkeys(oracle.OFFER_TYPES, 0)})

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import pytest
 
-from profile360.store import windows
+from profile360.store import customer_pages, windows
 from profile360.topics import ensure_topics
 
 from . import oracle_overview, workload
@@ -23,12 +23,16 @@ PROFILES = {"C1": "C1", "C2": "C1"}  # PEOPLE merges C2 into C1
 
 
 def history() -> list[dict]:
-    """Offer interactions of C1..C5 over the last 100 days, and a few days ahead."""
+    """Offer interactions of C1..C5 over the last 100 days, and a few days ahead; and a burst of
+    C6 in the last two days (the busiest of a short window, far from it over 90 days)."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     events = workload.interactions(TENANT, 300)
     for i, e in enumerate(events):
         e.update(customerId=f"C{1 + i % 5}", occurredAt=now - timedelta(hours=(i * 37) % (100 * 24) - 72))
-    return events
+    burst = workload.interactions(TENANT, 30, prefix="burst")
+    for i, e in enumerate(burst):
+        e.update(customerId="C6", type="impression", occurredAt=now - timedelta(hours=i % 40))
+    return events + burst
 
 
 async def pages(client, days: int, **extra) -> list[dict]:
@@ -42,10 +46,20 @@ async def pages(client, days: int, **extra) -> list[dict]:
 
 
 def want(records, events, days: int, today=None) -> dict[str, dict]:
-    return {p: r for (_, d, p), r in oracle_overview.expected_answers(records, events, today).items() if d == days}
+    return {p: r for (_, d, p), r in oracle_overview.expected_answers(records, events, today, (days,)).items()}
 
 
-async def test_maintained_windows_page_and_rank_as_the_events_say(settings):
+async def ranking(client, days: int, limit: int) -> list[tuple[str, int]]:
+    body = await (await client.get("/api/v1/interaction-summary", headers={"X-Tenant-Id": TENANT}, params={
+        "groupBy": "customer", "days": str(days), "sort": "total", "limit": str(limit)})).json()
+    return [(r["customerId"], r["total"]) for r in body["summary"]]
+
+
+def top(expected: dict[str, dict], limit: int) -> list[tuple[str, int]]:
+    return sorted(((p, r["total"]) for p, r in expected.items()), key=lambda x: (-x[1], x[0]))[:limit]
+
+
+async def test_maintained_windows_page_and_rank_as_the_events_say(settings, monkeypatch):
     events = history()
     records = PEOPLE + [("InteractionEvent", e) for e in events]
     await ensure_topics(settings)
@@ -65,6 +79,13 @@ async def test_maintained_windows_page_and_rank_as_the_events_say(settings):
             ranked = (await (await client.get("/api/v1/interaction-summary", headers={"X-Tenant-Id": TENANT},
                                               params={"groupBy": "customer", "days": str(days), "sort": "total"})).json())
             assert [r["customerId"] for r in ranked["summary"]] == sorted(expected, key=lambda p: (-expected[p]["total"], p))
+        # other windows: sort=total inside the longest maintained window reads candidates two at
+        # a time here (so when to stop matters: C6 is ranked low over 90 days, top over 3); a
+        # window reaching beyond it is counted in full
+        monkeypatch.setattr(customer_pages, "CANDIDATES", 2)
+        for days, limit in ((3, 1), (3, 2), (45, 1), (45, 3), (120, 2), (120, 9)):
+            assert await ranking(client, days, limit) == top(want(records, events, days), limit), (days, limit)
+        assert top(want(records, events, 3), 1)[0][0] == "C6" and top(want(records, events, 90), 9)[-1][0] == "C6"
         conn = await asyncpg.connect(settings.database_url)
         try:
             today = await windows.base_of(conn, TENANT)

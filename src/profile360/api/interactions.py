@@ -9,7 +9,7 @@ from profile360.api import params, render
 from profile360.api.errors import bad_param, json_response
 from profile360.api.keys import POOL
 from profile360.projections.interactions import DIMENSIONS
-from profile360.store import reads
+from profile360.store import customer_pages, reads
 
 
 async def interaction_history(request: web.Request) -> web.Response:
@@ -50,7 +50,7 @@ async def _customer_summary(request: web.Request, tenant: str, days: int, window
     if by_total and after is not None:
         raise bad_param("cursor", "pages only customers in customerId order (sort=customerId)")
     async with request.app[POOL].acquire() as conn:
-        rows = await reads.customer_summary(conn, tenant, *window, limit, after, by_total)
+        rows = await customer_pages.customer_summary(conn, tenant, *window, limit, after, by_total)
     more = not by_total and len(rows) == limit
     return json_response({"groupBy": "customer", "days": days, "summary": [render.summary_group("customer", r) for r in rows],
                           "nextCursor": params.encode_key_cursor(rows[-1]["head"]) if more else None})

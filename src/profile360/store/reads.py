@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from profile360.store import profiles, windows
+from profile360.store import profiles
 
 
 @dataclass(frozen=True)
@@ -120,127 +120,11 @@ _SUMMARY_SQL = {
         ORDER BY g.impression + g.click + g.dismiss + g.convert DESC, g.key LIMIT $3""",
 }
 
-_OFFER_TYPES = "('impression', 'click', 'dismiss', 'convert')"
-_BUCKET_COUNTS = ", ".join(f"coalesce(sum(s.n) FILTER (WHERE s.type = '{t}'), 0)::bigint AS {t}"
-                           for t in ("impression", "click", "dismiss", "convert"))
-
-
-_IN_WINDOW = f"s.day BETWEEN $2 AND $3 AND s.type IN {_OFFER_TYPES}"
-_NODE = "identity_nodes n ON n.tenant_id = $1 AND n.key = 'customer_id:' || {}"
-
-# Customers with offer interactions in the window, in id order after $4, at most $5 (the
-# LIMIT inside keeps the primary-key scan streaming), each with its profile and whether it is
-# the profile's *head*: no other customer id of its profile sorts before it and has offer
-# interactions in the window. Paging heads in id order lists every profile once.
-_CANDIDATES = f"""
-    SELECT c.customer_id AS head, coalesce(n.profile_id, c.customer_id) AS key,
-           n.profile_id IS NULL OR NOT EXISTS (
-               SELECT 1 FROM identity_nodes m JOIN customer_daily s
-                 ON s.tenant_id = $1 AND s.customer_id = substr(m.key, 13) AND {_IN_WINDOW}
-               WHERE m.tenant_id = $1 AND m.profile_id = n.profile_id AND m.key LIKE 'customer\\_id:%'
-                 AND m.key < n.key) AS is_head
-    FROM (SELECT s.customer_id FROM customer_daily s WHERE s.tenant_id = $1 AND s.customer_id > $4 AND {_IN_WINDOW}
-          GROUP BY s.customer_id ORDER BY s.customer_id LIMIT $5) c
-    LEFT JOIN {_NODE.format("c.customer_id")} ORDER BY c.customer_id"""
-
-# every profile, ranked by its total over all of its customer ids (reads every customer)
-_RANKED = f"""
-    SELECT min(s.customer_id) AS head, coalesce(n.profile_id, s.customer_id) AS key
-    FROM customer_daily s LEFT JOIN {_NODE.format("s.customer_id")}
-    WHERE s.tenant_id = $1 AND {_IN_WINDOW} GROUP BY 2 ORDER BY sum(s.n) DESC, 2 LIMIT $4"""
-
-# The page's profiles ($4 heads, $5 profile ids), each with the offer-interaction counts of all
-# of its customer ids, then their distinct offers (kept apart: unnesting offers beside the sums
-# would multiply them)
-_PAGE = f"""
-    WITH heads AS (SELECT * FROM unnest($4::text[], $5::text[]) AS h(head, key)),
-         members AS (SELECT h.head, h.key, coalesce(substr(m.key, 13), h.head) AS customer_id FROM heads h
-                     LEFT JOIN identity_nodes m ON m.tenant_id = $1 AND m.profile_id = h.key
-                                               AND m.key LIKE 'customer\\_id:%'),
-         page AS (SELECT mb.head, mb.key, {_BUCKET_COUNTS} FROM members mb
-                  JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = mb.customer_id AND {_IN_WINDOW}
-                  GROUP BY mb.head, mb.key),
-         u AS (SELECT d.head, count(*) AS unique_actions FROM (  -- distinct pairs hash; count(DISTINCT) sorts
-                 SELECT DISTINCT mb.head, o.offer FROM members mb
-                 JOIN customer_daily s ON s.tenant_id = $1 AND s.customer_id = mb.customer_id AND {_IN_WINDOW}
-                 CROSS JOIN LATERAL unnest(s.offers) AS o(offer)) d GROUP BY d.head)
-    SELECT page.*, coalesce(u.unique_actions, 0) AS unique_actions FROM page LEFT JOIN u USING (head)"""
-
-
-async def _heads(conn: asyncpg.Connection, tenant_id: str, since: date, until: date, after: str,
-                 limit: int) -> list[tuple[str, str]]:
-    """(head, profile id) of the next ``limit`` profiles after ``after``, reading candidates in
-    chunks (customers merged into an earlier head are skipped)."""
-    heads: list[tuple[str, str]] = []
-    while len(heads) < limit:
-        rows = await conn.fetch(_CANDIDATES, tenant_id, since, until, after, max(limit, 100))
-        heads += [(r["head"], r["key"]) for r in rows if r["is_head"]][:limit - len(heads)]
-        if len(rows) < max(limit, 100):
-            break
-        after = rows[-1]["head"]
-    return heads
-
-
 async def summary(conn: asyncpg.Connection, tenant_id: str, group_by: str, since: date, until: date,
                   limit: int) -> list[asyncpg.Record]:
     """Offers, creatives or channels with counts summed over the days ``since`` to ``until``
     (inclusive), busiest first."""
     return await conn.fetch(_SUMMARY_SQL[group_by], tenant_id, since, limit, until)
-
-
-# The heads and profiles of a page of the maintained windows (store/windows.py), in one
-# statement: the tenant's base day, and the rows only if the windows end on $5 (else one row of
-# NULLs beside the base)
-_MAINTAINED = """
-    SELECT b.as_of, p.* FROM (SELECT (SELECT as_of FROM window_bases WHERE tenant_id = $1) AS as_of) b
-    LEFT JOIN LATERAL (SELECT head, profile_id AS key FROM profile_windows
-                       WHERE tenant_id = $1 AND days = $2 AND {where} ORDER BY {order} LIMIT $4) p ON b.as_of = $5"""
-_BY_HEAD = _MAINTAINED.format(where="head > $3", order="head")
-_BY_TOTAL = _MAINTAINED.format(where="$3::text IS NULL", order="total DESC, profile_id")
-
-
-async def _maintained(conn: asyncpg.Connection, tenant_id: str, days: int, until: date, limit: int,
-                      after: str | None, by_total: bool) -> list[tuple[str, str]] | None:
-    """(head, profile id) of the page from the maintained windows, or None when they do not end on ``until``."""
-    rows = await conn.fetch(_BY_TOTAL if by_total else _BY_HEAD, tenant_id, days, None if by_total else after or "",
-                            limit, until)
-    return [(r["head"], r["key"]) for r in rows if r["key"] is not None] if rows[0]["as_of"] == until else None
-
-
-async def _page_heads(conn: asyncpg.Connection, tenant_id: str, since: date, until: date, limit: int,
-                      after: str | None, by_total: bool) -> list[tuple[str, str]]:
-    days = (until - since).days + 1
-    heads = await _maintained(conn, tenant_id, days, until, limit, after, by_total) if windows.served(days) else None
-    if heads is not None:
-        return heads
-    if by_total:
-        return [(r["head"], r["key"]) for r in await conn.fetch(_RANKED, tenant_id, since, until, limit)]
-    return await _heads(conn, tenant_id, since, until, after or "", limit)
-
-
-async def customer_summary(conn: asyncpg.Connection, tenant_id: str, since: date, until: date, limit: int,
-                           after: str | None, by_total: bool) -> list[asyncpg.Record]:
-    """Profiles with counts over the days ``since`` to ``until``, summed over all of their
-    customer ids (a merged profile is one row, under its profile id): in order of their first
-    customer id with interactions in the window, after ``after``, or ranked by total (then
-    profile id). Rows carry ``head``, the position to pass as ``after`` for the next page.
-
-    Windows of ``windows.WINDOWS`` days ending on the tenant's maintained base day (today,
-    once the worker has rebased) take the page's profiles from one indexed range of
-    ``profile_windows``; other windows find them in ``customer_daily`` (``sort=total`` then
-    aggregates every customer of the window: slow for many). Either way the page's rows are
-    counted from its own customers' ``customer_daily`` rows (bounded work)."""
-    heads = await _page_heads(conn, tenant_id, since, until, limit, after, by_total)
-    rows = await conn.fetch(_PAGE, tenant_id, since, until, [h for h, _ in heads], [k for _, k in heads]) if heads else []
-    return sorted(rows, key=_busiest if by_total else _head)
-
-
-def _busiest(r: asyncpg.Record) -> tuple[int, str]:
-    return -(r["impression"] + r["click"] + r["dismiss"] + r["convert"]), r["key"]
-
-
-def _head(r: asyncpg.Record) -> str:
-    return r["head"]
 
 
 async def readiness(conn: asyncpg.Connection) -> dict[str, Any]:

@@ -6,7 +6,7 @@ for the page order and for ``sort=total``; a page counts its own profiles' inter
 Contract:
 - Every row of a tenant is computed for windows ending on the tenant's ``window_bases.as_of``
   (UTC): a row is a function of ``customer_daily`` and ``identity_nodes`` (the profile's
-  customer ids) on that day, exactly what ``reads.customer_summary`` counts.
+  customer ids) on that day, exactly what ``customer_pages.customer_summary`` counts.
 - The worker keeps the rows in its batch transaction, under the tenant's identity lock:
   ``rebase`` first moves ``as_of`` to today (recomputing only the profiles whose rows a new
   day changes: rows with a day leaving some window, and profiles with activity after the old
