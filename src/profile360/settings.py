@@ -48,6 +48,8 @@ class Settings:
     db_pool_size: int = 10  # connections of each API process's pool (each of the primary's and the replica's)
     db_acquire_timeout_ms: int = 1000  # how long a request waits for a pooled connection before a 503
     statement_timeout_ms: int = 10000  # PostgreSQL cancels an API query running longer (503)
+    rate_limit_per_key: float = 500.0  # requests per second per API key and process (0: none; see api.rates)
+    rate_limit_per_tenant: float = 1000.0  # requests per second per tenant and process (0: none)
     stall_seconds: float = 60.0  # /readyz answers 503 ``stalled`` when a record waits this long unapplied
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
@@ -59,6 +61,9 @@ class Settings:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.segment_refresh_seconds < 0:
             raise ValueError(f"segment_refresh_seconds must be 0 (never) or more, got {self.segment_refresh_seconds}")
+        for name in ("rate_limit_per_key", "rate_limit_per_tenant"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be 0 (no limit) or more, got {getattr(self, name)}")
         if self.stall_seconds <= 0:
             raise ValueError(f"stall_seconds must be more than 0, got {self.stall_seconds}")
 
@@ -95,6 +100,7 @@ class Settings:
             "P360_STALL_SECONDS": repr(self.stall_seconds), "P360_API_MAX_IN_FLIGHT": str(self.api_max_in_flight),
             "P360_DB_POOL_SIZE": str(self.db_pool_size), "P360_DB_ACQUIRE_TIMEOUT_MS": str(self.db_acquire_timeout_ms),
             "P360_STATEMENT_TIMEOUT_MS": str(self.statement_timeout_ms),
+            "P360_RATE_LIMIT_PER_KEY": repr(self.rate_limit_per_key), "P360_RATE_LIMIT_PER_TENANT": repr(self.rate_limit_per_tenant),
         }
 
     @classmethod
@@ -128,6 +134,8 @@ class Settings:
             db_pool_size=int(env.get("P360_DB_POOL_SIZE", base.db_pool_size)),
             db_acquire_timeout_ms=int(env.get("P360_DB_ACQUIRE_TIMEOUT_MS", base.db_acquire_timeout_ms)),
             statement_timeout_ms=int(env.get("P360_STATEMENT_TIMEOUT_MS", base.statement_timeout_ms)),
+            rate_limit_per_key=float(env.get("P360_RATE_LIMIT_PER_KEY", base.rate_limit_per_key)),
+            rate_limit_per_tenant=float(env.get("P360_RATE_LIMIT_PER_TENANT", base.rate_limit_per_tenant)),
         )
 
 

@@ -6,7 +6,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from profile360.api import (auth, commands, customer360, customers, erasure, freshness, health, interactions, openapi,
-                            org_customers, org_feedback, profiles, sections, segments)
+                            org_customers, org_feedback, profiles, rates, sections, segments)
 from profile360.api.errors import error_middleware, shed
 from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS
 from profile360.api.limits import BoundedPool, in_flight_cap
@@ -49,8 +49,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     sections.discover()
+    limiter = rates.Limiter(settings.rate_limit_per_key, settings.rate_limit_per_tenant)
     app = web.Application(middlewares=[in_flight_cap(settings.api_max_in_flight, shed), error_middleware,
-                                       auth.middleware(), freshness.at_least], client_max_size=1024 * 1024)
+                                       auth.middleware(), rates.middleware(limiter), freshness.at_least],
+                          client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[health.PROBE] = health.LagProbe()
     app.cleanup_ctx.append(_database)

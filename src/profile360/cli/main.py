@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--tenant", help="create: the key's tenant; list: only this tenant's keys")
     key.add_argument("--role", choices=("admin", "editor", "viewer"))
     key.add_argument("--name", help="what the key is for")
+    key.add_argument("--rate", type=float, help="create: requests per second the key may make (default: "
+                                                "P360_RATE_LIMIT_PER_KEY of the API; 0: no limit)")
     demo = sub.add_parser("demo", help="publish the demo data set")
     demo.add_argument("--tenant", default="demo")
     ten = sub.add_parser("tenants", help="show or change a tenant's settings")
@@ -143,7 +145,7 @@ def run(argv: list[str], settings: Settings) -> int:
                                         args.default_region))
     if args.command == "keys":
         from profile360.cli.keys import keys
-        return asyncio.run(keys(settings, args.action, args.tenant, args.role, args.name, args.key_id))
+        return asyncio.run(keys(settings, args.action, args.tenant, args.role, args.name, args.key_id, args.rate))
     if args.command == "purge":
         from profile360.cli.rebuild import run_purge
         return asyncio.run(run_purge(settings, bootstrap.load_codec(), args.dry_run))
