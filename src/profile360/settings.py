@@ -50,6 +50,7 @@ class Settings:
     statement_timeout_ms: int = 10000  # PostgreSQL cancels an API query running longer (503)
     rate_limit_per_key: float = 500.0  # requests per second per API key and process (0: none; see api.rates)
     rate_limit_per_tenant: float = 1000.0  # requests per second per tenant and process (0: none)
+    api_drain_seconds: float = 30.0  # on SIGTERM, how long the API finishes requests in flight before cutting them
     stall_seconds: float = 60.0  # /readyz answers 503 ``stalled`` when a record waits this long unapplied
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
@@ -64,6 +65,8 @@ class Settings:
         for name in ("rate_limit_per_key", "rate_limit_per_tenant"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be 0 (no limit) or more, got {getattr(self, name)}")
+        if not 0 <= self.api_drain_seconds < 60:  # under the supervisor's STOP_GRACE, which then kills
+            raise ValueError(f"api_drain_seconds must be from 0 to less than 60, got {self.api_drain_seconds}")
         if self.stall_seconds <= 0:
             raise ValueError(f"stall_seconds must be more than 0, got {self.stall_seconds}")
 
@@ -101,6 +104,7 @@ class Settings:
             "P360_DB_POOL_SIZE": str(self.db_pool_size), "P360_DB_ACQUIRE_TIMEOUT_MS": str(self.db_acquire_timeout_ms),
             "P360_STATEMENT_TIMEOUT_MS": str(self.statement_timeout_ms),
             "P360_RATE_LIMIT_PER_KEY": repr(self.rate_limit_per_key), "P360_RATE_LIMIT_PER_TENANT": repr(self.rate_limit_per_tenant),
+            "P360_API_DRAIN_SECONDS": repr(self.api_drain_seconds),
         }
 
     @classmethod
@@ -136,6 +140,7 @@ class Settings:
             statement_timeout_ms=int(env.get("P360_STATEMENT_TIMEOUT_MS", base.statement_timeout_ms)),
             rate_limit_per_key=float(env.get("P360_RATE_LIMIT_PER_KEY", base.rate_limit_per_key)),
             rate_limit_per_tenant=float(env.get("P360_RATE_LIMIT_PER_TENANT", base.rate_limit_per_tenant)),
+            api_drain_seconds=float(env.get("P360_API_DRAIN_SECONDS", base.api_drain_seconds)),
         )
 
 
