@@ -33,9 +33,9 @@ run: system-deps install  ## local stack + migrate + worker + API + demo data, t
 	@mkdir -p $(STATE)
 	@$(PYTHON) -m profile360 devstack status >/dev/null
 	@if [ -f $(STATE)/worker.pid ] && kill -0 $$(cat $(STATE)/worker.pid) 2>/dev/null; then echo "worker already running"; \
-	 else nohup $(PYTHON) -m profile360 worker > $(STATE)/worker.log 2>&1 & echo $$! > $(STATE)/worker.pid; fi
+	 else nohup $(PYTHON) -m profile360 keep worker > $(STATE)/worker.log 2>&1 & echo $$! > $(STATE)/worker.pid; fi
 	@if [ -f $(STATE)/api.pid ] && kill -0 $$(cat $(STATE)/api.pid) 2>/dev/null; then echo "api already running"; \
-	 else nohup $(PYTHON) -m profile360 api > $(STATE)/api.log 2>&1 & echo $$! > $(STATE)/api.pid; fi
+	 else nohup $(PYTHON) -m profile360 keep api > $(STATE)/api.log 2>&1 & echo $$! > $(STATE)/api.pid; fi
 	$(PYTHON) -m profile360 demo --tenant demo
 	@if [ ! -s $(STATE)/demo.key ]; then $(PYTHON) -m profile360 keys create --tenant demo --role admin --name make-run > $(STATE)/demo.key; fi
 	@$(PYTHON) -m profile360.cli.wait_http http://$(API)/readyz 30
@@ -53,7 +53,9 @@ run: system-deps install  ## local stack + migrate + worker + API + demo data, t
 	 echo "  curl -s 'http://$(API)/readyz'"
 
 down:  ## stop API, worker and the local stack (data is kept in .devstack/)
-	@for p in api worker; do if [ -f $(STATE)/$$p.pid ]; then kill $$(cat $(STATE)/$$p.pid) 2>/dev/null || true; rm -f $(STATE)/$$p.pid; fi; done
+	@# SIGTERM to each keeper, which stops its command (the API drains, the worker commits); wait up to 60 s each
+	@for p in api worker; do if [ -f $(STATE)/$$p.pid ]; then pid=$$(cat $(STATE)/$$p.pid); kill $$pid 2>/dev/null || true; \
+	   for i in $$(seq 300); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; rm -f $(STATE)/$$p.pid; fi; done
 	$(PYTHON) -m profile360 devstack down
 
 bench: system-deps install  ## end-to-end and raw-limit figures (and Faust's, for comparison); see BENCHMARKS.md

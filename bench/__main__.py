@@ -20,12 +20,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bench import api_probe, e2e, faust_probe, freshness, goals, people, profile_reads, raw, report, services, workload
+from bench import api_probe, crowd, e2e, faust_probe, freshness, goals, people, profile_reads, raw, report, services, workload
 from bench.report import Figure
 from profile360.bootstrap import load_codec
 from profile360.settings import Settings
 
 
+#: the read routes measured under a crowd of clients (keys of ``api_probe.app_targets``)
+CROWD_ROUTES = tuple(route for route, _ in goals.CROWD)
 STEPS = ("produce_alone", "end_to_end", "raw_consume", "copy", "faust", "api", "writer_alone", "profiles", "rebuild")
 
 
@@ -47,6 +49,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="processes of the end-to-end worker (`profile360 worker --processes N`, default 2: one per core)")
     p.add_argument("--api-seconds", type=float, default=5.0, help="seconds per API endpoint (default 5)")
     p.add_argument("--api-concurrency", type=int, default=16, help="concurrent request loops (default 16)")
+    p.add_argument("--crowd", type=int, default=400, help="concurrent clients of the crowd rows (issue 13)")
+    p.add_argument("--crowd-seconds", type=float, default=8.0, help="seconds of each crowd row")
     p.add_argument("--api-processes", type=int, default=2,
                    help="API processes of the second pass over the read routes (`profile360 api --processes N`, "
                         "default 2; 1 skips that pass); the first pass is always one process")
@@ -168,6 +172,22 @@ class Run:
                                       self.args.api_concurrency, self.api_passes())
         for key, label, load in results:
             self.add_load(key, f"API: {label}", load)
+        await self._crowd()
+
+    async def _crowd(self) -> None:
+        """Issue 13's rows: ``--crowd`` clients on three read routes, one API process with its limits."""
+        a = self.args
+        say(f"API: {a.crowd} concurrent clients, {a.crowd_seconds:.0f} s per route ...")
+        async with api_probe.serving_app(self.settings, 1) as base:
+            headers = await api_probe.auth_headers(self.settings, workload.TENANT)
+            for key, label, path in api_probe.app_targets(workload.TENANT, self.wl.hot_customer):
+                if key in CROWD_ROUTES:
+                    got = await crowd.drive(base + path, a.crowd_seconds, a.crowd, headers)
+                    self.add(f"API: {label}, {a.crowd} clients (answered)", got.rate, "requests/s", got.detail(),
+                             role="api", key=f"crowd_{key}", measures={"p99_ms": got.p("answered", 0.99),
+                                                                      "shed_p99_ms": got.p("shed", 0.99),
+                                                                      "shed_share": got.shed_share},
+                             failure=f"{len(got.errors)} errors: {got.errors[0]}" if got.errors else None)
 
     async def writer_alone(self) -> None:
         n = min(self.args.writer_events, len(self.entries))

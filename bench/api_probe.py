@@ -123,8 +123,10 @@ async def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> No
 
 def start_app(settings: Settings, port: int, processes: int = 1) -> subprocess.Popen:
     """``profile360 api --processes N`` on loopback ``port`` (N explicit: the command's default
-    is one process per core)."""
-    env = {**services.worker_env(settings), "API_BIND": f"127.0.0.1:{port}"}
+    is one process per core), without request-rate limits: the bench's one key measures what
+    the process can serve."""
+    env = {**services.worker_env(settings), "API_BIND": f"127.0.0.1:{port}", "P360_RATE_LIMIT_PER_KEY": "0",
+           "P360_RATE_LIMIT_PER_TENANT": "0"}
     return subprocess.Popen([sys.executable, "-m", "profile360", "api", "--processes", str(processes)], env=env,
                             cwd=services.REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -1,4 +1,5 @@
-"""Issue 12's goals beside this run's figures, each marked met or missed.
+"""The issues' goals (12: read models; 13: holding under load) beside this run's figures, each
+marked met or missed.
 
 ``GOALS`` is the one list: each goal names the figure it reads (``Figure.key``), what it
 measures of it and the bound. Measures (all within one run, so runs on a busier machine
@@ -7,7 +8,9 @@ compare):
 - ``share``: the figure's requests/s ÷ the trivial aiohttp endpoint's (key ``trivial``);
 - ``p99_ms``: the figure's 99th percentile latency, ms (``Figure.measures["p99_ms"]``);
 - ``per_faust``: the figure's events/s ÷ the bare Faust loop's (key ``faust``);
-- ``not_modified``: the share of answers that were 304 (``Figure.measures["not_modified"]``).
+- ``not_modified``: the share of answers that were 304 (``Figure.measures["not_modified"]``);
+- ``p99_ratio``: the figure's p99 ÷ the p99 of the figure ``ref`` (the same route at concurrency 16);
+- ``shed_p99_ms``: the 99th percentile latency of the refused answers (429/503), ms.
 
 A goal whose figure is missing (step not run, failed) is "not measured"; a goal with no key is
 not a figure of the bench (shown for completeness). The column "N API processes" shows the same
@@ -32,8 +35,12 @@ class Goal:
     measure: str = "share"
     at_least: float | None = None
     at_most: float | None = None
+    ref: str | None = None  # ``p99_ratio``: the figure compared with
 
 
+#: the crowd rows' routes (``bench.__main__.CROWD_ROUTES``) and how the goals name them
+CROWD = (("history_newest", "History, tenant's newest 20"), ("history_hot", "History of the hottest customer"),
+         ("summary_action", "Summary groupBy=action"))
 UNIFIED = "Unified profile, all sections, random of the run's profiles, one API process"
 GOALS: tuple[Goal, ...] = (
     Goal(UNIFIED, "unified_profile", "share", at_least=0.40),
@@ -54,6 +61,11 @@ GOALS: tuple[Goal, ...] = (
          at_least=1.0),
     Goal("Where the per-request time goes on the cheap routes, by a profiler (`python -m bench.api_costs --profile`)"),
     Goal("Where a goal is missed, BENCHMARKS.md says by how much and what takes the time"),
+    *(g for route, what in CROWD for g in (
+        Goal(f"Issue 13: {what} under the crowd, answered p99 ÷ its p99 at concurrency 16", f"crowd_{route}",
+             "p99_ratio", at_most=5, ref=route),
+        Goal(f"Issue 13: {what} under the crowd, refused answers' p99 (ms)", f"crowd_{route}", "shed_p99_ms",
+             at_most=50))),
 )
 
 _PERCENT = ("share", "not_modified")
@@ -67,6 +79,11 @@ def _ratio(fig: Figure | None, ref: Figure | None) -> float | None:
     return fig.value / ref.value if fig and ref and fig.value is not None and ref.value else None
 
 
+def _p99_ratio(fig: Figure | None, ref: Figure | None) -> float | None:
+    mine, theirs = (f.measures.get("p99_ms") if f else None for f in (fig, ref))
+    return mine / theirs if mine is not None and theirs else None
+
+
 def measured(goal: Goal, figures: dict[str, Figure], key: str | None = None) -> float | None:
     """``goal``'s measure of the figure ``key`` (default: the goal's own), None if not measured."""
     fig = figures.get(key or goal.key or "")
@@ -75,6 +92,8 @@ def measured(goal: Goal, figures: dict[str, Figure], key: str | None = None) -> 
         "per_faust": lambda: _ratio(fig, figures.get("faust")),
         "p99_ms": lambda: fig.measures.get("p99_ms") if fig else None,
         "not_modified": lambda: fig.measures.get("not_modified") if fig else None,
+        "p99_ratio": lambda: _p99_ratio(fig, figures.get(goal.ref or "")),
+        "shed_p99_ms": lambda: fig.measures.get("shed_p99_ms") if fig and fig.measures.get("shed_share") else None,
     }
     return readers[goal.measure]()
 
@@ -84,14 +103,15 @@ def _show(goal: Goal, value: float | None) -> str:
         return ""
     if goal.measure in _PERCENT:
         return f"{value:.1%}"
-    return f"{value:,.1f} ms" if goal.measure == "p99_ms" else f"{value:.2f}×"
+    return f"{value:,.1f} ms" if goal.measure in ("p99_ms", "shed_p99_ms") else f"{value:.2f}×"
 
 
 def _target(goal: Goal) -> str:
     if goal.key is None:
         return ""
     bound = goal.at_least if goal.at_least is not None else goal.at_most
-    word = {"share": " of trivial req/s", "p99_ms": " p99", "per_faust": "", "not_modified": " 304"}[goal.measure]
+    word = {"share": " of trivial req/s", "p99_ms": " p99", "per_faust": "", "not_modified": " 304", "p99_ratio": "",
+            "shed_p99_ms": " p99"}[goal.measure]
     return f"{'≥' if goal.at_least is not None else '≤'} {_show(goal, bound)}{word}"
 
 
@@ -108,7 +128,7 @@ def table(figures: list[Figure], processes: int = 2) -> str:
     """The goals table of a run whose second API pass used ``processes`` processes (none if
     ``processes`` ≤ 1: no such column)."""
     keyed, scaled = _by_key(figures), processes > 1
-    head = ["Goal (issue 12)", "Target", "This run", *([f"{processes} API processes"] if scaled else []), "Result"]
+    head = ["Goal (issues 12, 13)", "Target", "This run", *([f"{processes} API processes"] if scaled else []), "Result"]
     lines = ["| " + " | ".join(head) + " |", "| --- | --- | ---: |" + (" ---: |" if scaled else "") + " --- |"]
     for goal in GOALS:
         value = measured(goal, keyed)

@@ -64,11 +64,14 @@ async def run_worker(settings: Settings) -> None:
 
 
 async def run_api(settings: Settings, reuse_port: bool = False) -> None:
-    """Serve the HTTP API until SIGTERM/SIGINT. ``reuse_port``: share the port with the other
-    processes of ``profile360 api --processes N`` (``SO_REUSEPORT``)."""
+    """Serve the HTTP API until SIGTERM/SIGINT, then stop accepting at once, close idle
+    connections, let the requests in flight finish for up to ``api_drain_seconds`` (the rest
+    are cut), and return. ``reuse_port``: share the port with the other processes of
+    ``profile360 api --processes N`` (``SO_REUSEPORT``)."""
     # request lines up to 64 KiB: the longest query the API accepts (4,000 characters of ids,
     # percent-encoded) fits, so every request reaches the app and gets a JSON answer
-    runner = web.AppRunner(create_app(settings), access_log=None, max_line_size=65536, max_field_size=16384)
+    runner = web.AppRunner(create_app(settings), access_log=None, max_line_size=65536, max_field_size=16384,
+                           shutdown_timeout=settings.api_drain_seconds)
     await runner.setup()
     await web.TCPSite(runner, settings.api_host, settings.api_port, reuse_port=reuse_port or None).start()
     stop = asyncio.Event()
@@ -76,5 +79,8 @@ async def run_api(settings: Settings, reuse_port: bool = False) -> None:
     log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
     try:
         await stop.wait()
+        log.info("API stopping: no new connections; finishing requests in flight (at most %.0f s)",
+                 settings.api_drain_seconds)
     finally:
         await runner.cleanup()
+    log.info("API stopped")

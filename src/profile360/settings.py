@@ -43,16 +43,30 @@ class Settings:
     topic_partitions: int = 4
     segment_refresh_seconds: float = 3600.0  # windowed segments re-evaluated this often (0: never)
     command_wait_ms: int = 5000  # how long an API command waits for its event to be applied
+    # the API's bounds under load (see profile360.api.limits)
+    api_max_in_flight: int = 64  # requests one API process serves at a time; more are answered 503 at once
+    db_pool_size: int = 10  # connections of each API process's pool (each of the primary's and the replica's)
+    db_acquire_timeout_ms: int = 1000  # how long a request waits for a pooled connection before a 503
+    statement_timeout_ms: int = 10000  # PostgreSQL cancels an API query running longer (503)
+    rate_limit_per_key: float = 500.0  # requests per second per API key and process (0: none; see api.rates)
+    rate_limit_per_tenant: float = 1000.0  # requests per second per tenant and process (0: none)
+    api_drain_seconds: float = 30.0  # on SIGTERM, how long the API finishes requests in flight before cutting them
     stall_seconds: float = 60.0  # /readyz answers 503 ``stalled`` when a record waits this long unapplied
     devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
 
     def __post_init__(self) -> None:
         for name in ("api_port", "batch_max_records", "batch_timeout_ms", "apply_concurrency", "worker_processes", "api_processes",
-                     "max_event_bytes", "topic_partitions", "command_wait_ms"):
+                     "max_event_bytes", "topic_partitions", "command_wait_ms", "api_max_in_flight", "db_pool_size",
+                     "db_acquire_timeout_ms", "statement_timeout_ms"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.segment_refresh_seconds < 0:
             raise ValueError(f"segment_refresh_seconds must be 0 (never) or more, got {self.segment_refresh_seconds}")
+        for name in ("rate_limit_per_key", "rate_limit_per_tenant"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be 0 (no limit) or more, got {getattr(self, name)}")
+        if not 0 <= self.api_drain_seconds < 60:  # under the supervisor's STOP_GRACE, which then kills
+            raise ValueError(f"api_drain_seconds must be from 0 to less than 60, got {self.api_drain_seconds}")
         if self.stall_seconds <= 0:
             raise ValueError(f"stall_seconds must be more than 0, got {self.stall_seconds}")
 
@@ -86,7 +100,11 @@ class Settings:
             "P360_TOPIC_PARTITIONS": str(self.topic_partitions),
             "P360_SEGMENT_REFRESH_SECONDS": repr(self.segment_refresh_seconds),
             "P360_COMMAND_WAIT_MS": str(self.command_wait_ms), "P360_DEVSTACK_DIR": str(self.devstack_dir),
-            "P360_STALL_SECONDS": repr(self.stall_seconds),
+            "P360_STALL_SECONDS": repr(self.stall_seconds), "P360_API_MAX_IN_FLIGHT": str(self.api_max_in_flight),
+            "P360_DB_POOL_SIZE": str(self.db_pool_size), "P360_DB_ACQUIRE_TIMEOUT_MS": str(self.db_acquire_timeout_ms),
+            "P360_STATEMENT_TIMEOUT_MS": str(self.statement_timeout_ms),
+            "P360_RATE_LIMIT_PER_KEY": repr(self.rate_limit_per_key), "P360_RATE_LIMIT_PER_TENANT": repr(self.rate_limit_per_tenant),
+            "P360_API_DRAIN_SECONDS": repr(self.api_drain_seconds),
         }
 
     @classmethod
@@ -116,6 +134,13 @@ class Settings:
             command_wait_ms=int(env.get("P360_COMMAND_WAIT_MS", base.command_wait_ms)),
             devstack_dir=Path(env.get("P360_DEVSTACK_DIR", str(base.devstack_dir))),
             stall_seconds=float(env.get("P360_STALL_SECONDS", base.stall_seconds)),
+            api_max_in_flight=int(env.get("P360_API_MAX_IN_FLIGHT", base.api_max_in_flight)),
+            db_pool_size=int(env.get("P360_DB_POOL_SIZE", base.db_pool_size)),
+            db_acquire_timeout_ms=int(env.get("P360_DB_ACQUIRE_TIMEOUT_MS", base.db_acquire_timeout_ms)),
+            statement_timeout_ms=int(env.get("P360_STATEMENT_TIMEOUT_MS", base.statement_timeout_ms)),
+            rate_limit_per_key=float(env.get("P360_RATE_LIMIT_PER_KEY", base.rate_limit_per_key)),
+            rate_limit_per_tenant=float(env.get("P360_RATE_LIMIT_PER_TENANT", base.rate_limit_per_tenant)),
+            api_drain_seconds=float(env.get("P360_API_DRAIN_SECONDS", base.api_drain_seconds)),
         )
 
 

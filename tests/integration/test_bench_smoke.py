@@ -1,6 +1,6 @@
 """``make bench`` keeps working: a tiny run on the test services fills every figure, including
 the second pass with two API processes, the freshness of a profile change, the 304 row and the
-goals table."""
+goals table, and the crowd rows."""
 from __future__ import annotations
 
 import os
@@ -19,7 +19,8 @@ def test_small_benchmark_run_reports_every_figure(stack, tmp_path):
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": stack.kafka, "DATABASE_URL": stack.database}
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--events", "3000", "--customers", "300", "--api-seconds", "0.3",
-         "--faust-events", "0", "--writer-events", "1000", "--mixed-events", "2000", "--fresh-seconds", "2", "--api-processes", "2", "--out", str(out)],
+         "--faust-events", "0", "--writer-events", "1000", "--mixed-events", "2000", "--fresh-seconds", "2", "--api-processes", "2", "--crowd", "40", "--crowd-seconds", "1",
+         "--out", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     table = out.read_text()
@@ -29,7 +30,9 @@ def test_small_benchmark_run_reports_every_figure(stack, tmp_path):
                    "Rebuild of the data set", "API: summary groupBy=treatment", "API: summary groupBy=channel",
                    "API: history, tenant newest 20 (2 API processes)", "all sections, random of 300 profiles (2 API processes)",
                    "Freshness of a profile change", "API: unified-profile revalidated", "revalidated (If-None-Match: its "
-                   "ETag; 304 answers), random of 300 profiles (2 API processes)", "| Goal (issue 12) |"):
+                   "ETag; 304 answers), random of 300 profiles (2 API processes)", "| Goal (issues 12, 13) |",
+                   "API: history, tenant newest 20, 40 clients (answered)", "API: summary groupBy=action, 40 clients",
+                   "Issue 13: History of the hottest customer under the crowd"):
         assert figure in table, figure
     assert "failed:" not in table
     revalidated = next(line for line in table.splitlines() if line.startswith("| API: unified-profile revalidated"))

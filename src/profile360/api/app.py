@@ -6,9 +6,10 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from profile360.api import (auth, commands, customer360, customers, erasure, freshness, health, interactions, openapi,
-                            org_customers, org_feedback, profiles, sections, segments)
-from profile360.api.errors import error_middleware
+                            org_customers, org_feedback, profiles, rates, sections, segments)
+from profile360.api.errors import error_middleware, shed
 from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS
+from profile360.api.limits import BoundedPool, in_flight_cap
 from profile360.outages import riding_out
 from profile360.settings import Settings
 from profile360.store.pool import open_checked_pool
@@ -21,20 +22,24 @@ async def _no_reset_query(conn: object) -> None:
     and open no cursors outside a transaction); asyncpg still rolls back a transaction left open."""
 
 
-async def _open(url: str, what: str) -> tuple:
+async def _open(settings: Settings, url: str, what: str) -> tuple[BoundedPool, int]:
     # JIT compilation costs more than it saves on these short, index-driven queries
-    return await riding_out(open_checked_pool, url, 10, what=f"connecting to {what}", command_timeout=30,
-                            server_settings={"jit": "off"}, reset=_no_reset_query)
+    pool, version = await riding_out(
+        open_checked_pool, url, settings.db_pool_size, what=f"connecting to {what}", command_timeout=30,
+        server_settings={"jit": "off", "statement_timeout": str(settings.statement_timeout_ms)}, reset=_no_reset_query)
+    return BoundedPool(pool, settings.db_acquire_timeout_ms / 1000), version
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the primary's pool, and the replica's when ``DATABASE_READ_URL`` is set
-    (see ``keys``); both must hold this build's schema."""
-    app[PRIMARY], app[SCHEMA_VERSION] = await _open(app[SETTINGS].database_url, "PostgreSQL")
+    (see ``keys``); both must hold this build's schema. Waits for a connection and queries are
+    bounded (``limits``)."""
+    settings = app[SETTINGS]
+    app[PRIMARY], app[SCHEMA_VERSION] = await _open(settings, settings.database_url, "PostgreSQL")
     app[POOL] = app[PRIMARY]
     try:
-        if app[SETTINGS].database_read_url:
-            app[POOL], _ = await _open(app[SETTINGS].database_read_url, "the PostgreSQL replica")
+        if settings.database_read_url:
+            app[POOL], _ = await _open(settings, settings.database_read_url, "the PostgreSQL replica")
         yield
     finally:
         await app[PRIMARY].close()
@@ -44,7 +49,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     sections.discover()
-    app = web.Application(middlewares=[error_middleware, auth.middleware(), freshness.at_least],
+    limiter = rates.Limiter(settings.rate_limit_per_key, settings.rate_limit_per_tenant)
+    app = web.Application(middlewares=[in_flight_cap(settings.api_max_in_flight, shed), error_middleware,
+                                       auth.middleware(), rates.middleware(limiter), freshness.at_least],
                           client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[health.PROBE] = health.LagProbe()

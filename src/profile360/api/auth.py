@@ -33,6 +33,7 @@ class Principal:
     tenant_id: str
     role: str
     key_id: str
+    rate: float | None = None  # the key's own request rate (None: the API's default)
 
 
 PRINCIPAL = web.RequestKey("principal", Principal)
@@ -78,7 +79,7 @@ def middleware() -> Callable:
         route = request.match_info.route.resource.canonical
         if key.role not in roles_for(request.method, route):
             raise ApiError(403, "forbidden", f"the {key.role} role may not {request.method} {route}")
-        request[PRINCIPAL] = Principal(key.tenant_id, key.role, key.key_id)
+        request[PRINCIPAL] = Principal(key.tenant_id, key.role, key.key_id, key.rate)
         return await handler(request)
 
     return authenticate

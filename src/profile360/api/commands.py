@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from profile360.api.errors import ApiError
 from profile360.api.keys import SETTINGS
+from profile360.api.limits import Overloaded
 from profile360.events.codec import Codec
 from profile360.outages import database_down, describe
 from profile360.resources import schemas_dir
@@ -119,8 +120,8 @@ async def applied(app: web.Application, conn: asyncpg.Connection, pos: Position)
 
 async def wait_applied(app: web.Application, pool: asyncpg.Pool,
                        check: Callable[[asyncpg.Connection], Awaitable[bool]]) -> bool:
-    """Poll ``check`` until it holds or ``command_wait_ms`` has passed; a database outage
-    meanwhile only means not seen yet."""
+    """Poll ``check`` until it holds or ``command_wait_ms`` has passed; a database outage or no
+    free connection meanwhile only means not seen yet."""
     deadline = time.monotonic() + app[SETTINGS].command_wait_ms / 1000
     while True:
         try:
@@ -128,7 +129,7 @@ async def wait_applied(app: web.Application, pool: asyncpg.Pool,
                 if await check(conn):
                     return True
         except Exception as exc:
-            if not database_down(exc):
+            if not (database_down(exc) or isinstance(exc, Overloaded)):
                 raise
         if time.monotonic() >= deadline:
             return False

@@ -3,8 +3,9 @@ under seed 000's ``/{locale}/api/customer360`` the same object beside the seed's
 envelope (``envelope.py``).
 
 Status codes: 4xx for the caller's mistakes; 503 with ``Retry-After`` when a dependency is
-away (``database_unavailable``, ``kafka_unavailable``, the cause in the message) or a write is
-not applied yet; 500 (``internal_error``) only for bugs. A read (GET/HEAD) that meets a
+away (``database_unavailable``, ``kafka_unavailable``, the cause in the message), when the
+process is at capacity (``overloaded``) or a query ran past its timeout (``query_timeout``,
+see ``limits``), or a write is not applied yet; 500 (``internal_error``) only for bugs. A read (GET/HEAD) that meets a
 connection broken under it (a PostgreSQL restart leaves every pooled connection dead) is
 answered once more on fresh connections (of the replica's pool and the primary's) before it
 is given up as 503.
@@ -14,11 +15,13 @@ from __future__ import annotations
 import logging
 from typing import Awaitable, Callable
 
+import asyncpg
 from aiohttp import web
 
 from profile360 import jsonfmt
 from profile360.api import envelope
-from profile360.api.keys import POOL, PRIMARY
+from profile360.api.keys import POOL, PRIMARY, SETTINGS
+from profile360.api.limits import Overloaded
 from profile360.outages import database_down, describe, kafka_down
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,8 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except Exception as exc:
-        if request.method not in ("GET", "HEAD") or not database_down(exc) or POOL not in request.app:
+        if request.method not in ("GET", "HEAD") or isinstance(exc, Overloaded) or not database_down(exc) \
+                or POOL not in request.app:
             raise
         log.info("%s %s met a broken database connection (%s); answering once more on fresh ones",
                  request.method, request.path, describe(exc))
@@ -84,6 +88,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # 405 names the methods the route has (RFC 9110)
         return error_response(request, ApiError(exc.status, code, exc.reason),
                               {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {})
+    except Overloaded as exc:
+        return error_response(request, ApiError(503, "overloaded", f"the service is at capacity ({exc}); retry shortly"))
+    except asyncpg.exceptions.QueryCanceledError:
+        return error_response(request, ApiError(
+            503, "query_timeout", f"the query ran longer than {request.app[SETTINGS].statement_timeout_ms} ms and was "
+            "cancelled; retry shortly, or narrow the request"))
     except Exception as exc:
         outage = unavailable(exc)
         if outage is not None:
@@ -91,6 +101,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return error_response(request, outage)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(request, ApiError(500, "internal_error", "internal error"))
+
+
+def shed(request: web.Request) -> web.Response:
+    """The answer to a request refused because the process has too many in flight."""
+    return error_response(request, ApiError(503, "overloaded", "the service is at capacity (too many requests in "
+                                                               "flight); retry shortly"))
 
 
 def error_response(request: web.Request, err: ApiError, headers: dict[str, str] | None = None) -> web.Response:

@@ -9,12 +9,12 @@ never later by the replica's lag) and the state a command decides from before it
 """
 from __future__ import annotations
 
-import asyncpg
 from aiohttp import web
 
+from profile360.api.limits import BoundedPool
 from profile360.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
-POOL = web.AppKey("pool", asyncpg.Pool)
-PRIMARY = web.AppKey("primary_pool", asyncpg.Pool)
+POOL = web.AppKey("pool", BoundedPool)
+PRIMARY = web.AppKey("primary_pool", BoundedPool)
 SCHEMA_VERSION = web.AppKey("schema_version", int)

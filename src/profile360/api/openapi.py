@@ -59,15 +59,24 @@ LOCALE = _path("locale", "a locale such as en; echoed in the response")
 
 
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
+RATE_LIMIT = {
+    "RateLimit-Limit": {"description": "requests per second allowed to the tighter of the caller's buckets (API key, "
+                                       "tenant)", "schema": {"type": "number"}},
+    "RateLimit-Remaining": {"description": "requests left in that bucket now", "schema": {"type": "integer"}},
+    "RateLimit-Reset": {"description": "seconds until that bucket is full again", "schema": {"type": "integer"}}}
 
 
 def _op(summary: str, params: list[Schema], ok: Schema, *extra: int, body: Schema | None = None,
         ok_status: int = 200, error: Schema = ERROR) -> Schema:
-    statuses = {400, 401, 403, 404, 503, *extra}  # 503: a dependency is away (database_unavailable, …)
-    responses: dict[str, Any] = {str(ok_status): {"description": "OK", "content": {"application/json": {"schema": ok}}}}
+    # 429: rate_limited; 503: a dependency is away (database_unavailable, kafka_unavailable), the
+    # process is at capacity (overloaded) or a query ran too long (query_timeout)
+    statuses = {400, 401, 403, 404, 429, 503, *extra}
+    responses: dict[str, Any] = {str(ok_status): {"description": "OK", "content": {"application/json": {"schema": ok}},
+                                                  "headers": dict(RATE_LIMIT)}}
     for status in sorted(statuses):
         responses[str(status)] = {"description": "error", "content": {"application/json": {"schema": error}}}
     responses["503"]["headers"] = RETRY_AFTER
+    responses["429"]["headers"] = {**RETRY_AFTER, **RATE_LIMIT}
     op: Schema = {"summary": summary, "parameters": params, "responses": responses}
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
@@ -81,8 +90,8 @@ IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "sc
 def _tagged(op: Schema) -> Schema:
     """A profile-shaped read: a weak ETag on its 200, and 304 for a matching If-None-Match."""
     op["parameters"] = [*op["parameters"], IF_NONE_MATCH]
-    op["responses"]["200"]["headers"] = {"ETag": {"description": "weak tag of what the answer was computed from",
-                                                  "schema": {"type": "string"}}}
+    op["responses"]["200"]["headers"]["ETag"] = {"description": "weak tag of what the answer was computed from",
+                                                 "schema": {"type": "string"}}
     op["responses"]["304"] = {"description": "not modified: the If-None-Match tag still holds"}
     return op
 

@@ -10,14 +10,14 @@ from profile360.store import api_keys
 
 
 async def keys(settings: Settings, action: str, tenant: str | None, role: str | None, name: str | None,
-               key_id: str | None) -> int:
+               key_id: str | None, rate: float | None = None) -> int:
     conn = await asyncpg.connect(settings.database_url)
     try:
         await api_keys.ensure_table(conn)
         if action == "create":
             if not tenant or not role:
                 raise ValueError("keys create needs --tenant and --role")
-            token = await api_keys.create(conn, tenant, role, name)
+            token = await api_keys.create(conn, tenant, role, name, rate)
             print(token)
             print(f"(shown once: only its hash is stored; revoke with `profile360 keys revoke {api_keys.split(token)[0]}`)",
                   file=sys.stderr)
@@ -25,7 +25,8 @@ async def keys(settings: Settings, action: str, tenant: str | None, role: str | 
         if action == "list":
             for k in await api_keys.list_keys(conn, tenant):
                 state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
-                print(f"{k.key_id}\t{k.tenant_id}\t{k.role}\t{k.name or ''}\t{k.created_at:%Y-%m-%d %H:%M}\t{state}")
+                limit = "default rate" if k.rate is None else f"{k.rate:g}/s" if k.rate else "no rate limit"
+                print(f"{k.key_id}\t{k.tenant_id}\t{k.role}\t{k.name or ''}\t{k.created_at:%Y-%m-%d %H:%M}\t{state}\t{limit}")
             return 0
         if not key_id:
             raise ValueError("keys revoke needs the key id (the part after p360_, as `keys list` shows it)")

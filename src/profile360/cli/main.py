@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--tenant", help="create: the key's tenant; list: only this tenant's keys")
     key.add_argument("--role", choices=("admin", "editor", "viewer"))
     key.add_argument("--name", help="what the key is for")
+    key.add_argument("--rate", type=float, help="create: requests per second the key may make (default: "
+                                                "P360_RATE_LIMIT_PER_KEY of the API; 0: no limit)")
+    kept = sub.add_parser("keep", help="run a profile360 command (worker, api) and start it again with backoff when it "
+                                       "exits on its own (make run)")
+    kept.add_argument("argv", nargs=argparse.REMAINDER, help="the command and its arguments, e.g. `worker`")
     demo = sub.add_parser("demo", help="publish the demo data set")
     demo.add_argument("--tenant", default="demo")
     ten = sub.add_parser("tenants", help="show or change a tenant's settings")
@@ -132,6 +137,11 @@ def run(argv: list[str], settings: Settings) -> int:
         return 0
     if args.command in ("worker", "api"):
         return _server(args, settings)
+    if args.command == "keep":
+        from profile360.keeper import keep
+        if not args.argv:
+            raise ValueError("keep needs the command to keep running, e.g. `profile360 keep worker`")
+        return keep(args.argv)
     if args.command == "dlq":
         from profile360.cli.dlq import dlq
         return asyncio.run(dlq(settings, args.action, args.reason, args.origin_topic, args.dry_run))
@@ -143,7 +153,7 @@ def run(argv: list[str], settings: Settings) -> int:
                                         args.default_region))
     if args.command == "keys":
         from profile360.cli.keys import keys
-        return asyncio.run(keys(settings, args.action, args.tenant, args.role, args.name, args.key_id))
+        return asyncio.run(keys(settings, args.action, args.tenant, args.role, args.name, args.key_id, args.rate))
     if args.command == "purge":
         from profile360.cli.rebuild import run_purge
         return asyncio.run(run_purge(settings, bootstrap.load_codec(), args.dry_run))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ class Key:
     name: str | None
     created_at: datetime
     revoked_at: datetime | None
+    rate: float | None = None  # requests per second this key may make (None: the API's default)
 
 
 async def ensure_table(conn: asyncpg.Connection) -> None:
@@ -40,21 +42,27 @@ async def ensure_table(conn: asyncpg.Connection) -> None:
         secret_sha256 bytea NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         revoked_at timestamptz)""")
+    await conn.execute("""ALTER TABLE public.api_keys ADD COLUMN IF NOT EXISTS
+        rate double precision CHECK (rate >= 0)""")  # requests per second (NULL: the API's default; 0: no limit)
 
 
 def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-async def create(conn: asyncpg.Connection, tenant_id: str, role: str, name: str | None = None) -> str:
-    """A new key; returns the whole key (the only time it exists in clear)."""
+async def create(conn: asyncpg.Connection, tenant_id: str, role: str, name: str | None = None,
+                 rate: float | None = None) -> str:
+    """A new key, limited to ``rate`` requests per second (None: the API's default, 0: none);
+    returns the whole key (the only time it exists in clear)."""
+    if rate is not None and not (rate >= 0 and math.isfinite(rate)):
+        raise ValueError(f"rate: requests per second, 0 (no limit) or more; got {rate!r}")
     if role not in ROLES:
         raise ValueError(f"role: expected one of {ROLES}, got {role!r}")
     if not TENANT_RE.fullmatch(tenant_id):
         raise ValueError(f"tenant: must match {TENANT_RE.pattern}, as every event's tenantId does; got {tenant_id!r}")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    await conn.execute("INSERT INTO public.api_keys (key_id, tenant_id, role, name, secret_sha256) VALUES ($1, $2, $3, $4, $5)",
-                       key_id, tenant_id, role, name, _digest(secret))
+    await conn.execute("INSERT INTO public.api_keys (key_id, tenant_id, role, name, secret_sha256, rate) "
+                       "VALUES ($1, $2, $3, $4, $5, $6)", key_id, tenant_id, role, name, _digest(secret), rate)
     return f"{PREFIX}_{key_id}_{secret}"
 
 
@@ -88,4 +96,4 @@ async def revoke(conn: asyncpg.Connection, key_id: str) -> bool:
 
 
 def _key(row: asyncpg.Record) -> Key:
-    return Key(row["key_id"], row["tenant_id"], row["role"], row["name"], row["created_at"], row["revoked_at"])
+    return Key(row["key_id"], row["tenant_id"], row["role"], row["name"], row["created_at"], row["revoked_at"], row.get("rate"))
