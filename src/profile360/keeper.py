@@ -20,6 +20,8 @@ import sys
 import time
 from typing import Callable, Sequence
 
+from profile360.logs import EVERY
+
 log = logging.getLogger("profile360.keeper")
 
 FIRST_PAUSE, LAST_PAUSE, STEADY = 1.0, 60.0, 300.0
@@ -51,7 +53,7 @@ class Keeper:
             ran = time.monotonic() - started
             pause = FIRST_PAUSE if ran >= STEADY else pause
             log.error("profile360 %s exited with %d after %.1f s; starting it again in %.0f s",
-                      " ".join(self.argv), code, ran, pause)
+                      " ".join(self.argv), code, ran, pause, extra=EVERY)  # each restart is news
             self._pause(pause)
             if self.stopping:
                 return 0

@@ -14,9 +14,13 @@ import time
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+#: ``log.error(..., extra=EVERY)``: a record ``Repeats`` never holds back (each one matters)
+EVERY = {"every_one": True}
+
+
 class Repeats(logging.Filter):
     """Pass a record, then hold back records of the same kind for ``window`` seconds; the next
-    one let through says how many were held back."""
+    one let through says how many were held back. Records logged with ``extra=EVERY`` pass."""
 
     def __init__(self, window: float = 10.0, clock=time.monotonic):
         super().__init__()
@@ -24,6 +28,8 @@ class Repeats(logging.Filter):
         self.seen: dict[tuple[str, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "every_one", False):
+            return True
         kind = (record.name, str(record.msg))
         now = self.clock()
         last, held = self.seen.get(kind, (float("-inf"), 0))

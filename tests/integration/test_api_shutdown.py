@@ -33,7 +33,8 @@ async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_ones(sett
     async with InProcessWorker(settings):
         await wait_caught_up(settings, timeout=60)
     key = await make_key(settings.database_url, TENANT, "viewer")
-    api = start_api_process(settings, P360_API_PROCESSES="1")
+    # the requests wait on the lock for as long as the test needs, however slow the machine
+    api = start_api_process(settings, P360_API_PROCESSES="1", P360_STATEMENT_TIMEOUT_MS="120000")
     blocker = await asyncpg.connect(settings.database_url)
     try:
         await serving(api, 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,16 +35,20 @@ def log_of(proc: subprocess.Popen) -> str:
 
 
 async def test_a_command_that_exits_is_started_again_after_growing_pauses(settings):
-    keeper = start_keeper({**env_for(settings), "API_BIND": "no-port-here"}, "api")
+    taken = socket.create_server(("127.0.0.1", 0))  # another server holds the port: the API exits 2 at start
+    port = taken.getsockname()[1]
+    keeper = start_keeper({**env_for(settings), "API_BIND": f"127.0.0.1:{port}"}, "api", "--processes", "2")
     try:
         async def restarted_twice():
             return len(re.findall(r"starting it again in (\d+) s", log_of(keeper))) >= 2 or None
         await wait_until(restarted_twice, 60, "two restarts")
         pauses = [int(p) for p in re.findall(r"starting it again in (\d+) s", log_of(keeper))]
         assert pauses[:2] == [1, 2], log_of(keeper)
+        assert "exited with 2" in log_of(keeper), log_of(keeper)
         keeper.send_signal(signal.SIGTERM)  # during a pause: nothing left to stop
         assert keeper.wait(10) == 0, log_of(keeper)
     finally:
+        taken.close()
         if keeper.poll() is None:
             keeper.kill()
 

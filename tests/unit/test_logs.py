@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from profile360.logs import Repeats
+from profile360.logs import EVERY, Repeats
 
 
 def record(msg: str, *args: object, name: str = "aiokafka") -> logging.LogRecord:
@@ -24,3 +24,11 @@ def test_a_kind_passes_once_a_window_and_then_says_how_many_were_held_back():
     again = record("Unable connect to %r: %s", "127.0.0.1:9092", "refused")
     assert repeats.filter(again)
     assert again.getMessage() == "Unable connect to '127.0.0.1:9092': refused [3 more like this in the last 10s]"
+
+
+def test_records_marked_every_one_always_pass():
+    repeats = Repeats(window=10, clock=lambda: 0.0)
+    for pause in (1, 2, 4):
+        r = record("profile360 %s exited with %d; starting it again in %.0f s", "api", 1, pause, name="profile360.keeper")
+        r.__dict__.update(EVERY)
+        assert repeats.filter(r)
