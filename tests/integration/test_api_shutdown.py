@@ -36,7 +36,8 @@ async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_ones(sett
     # the requests wait on the lock for as long as the test needs, however slow the machine
     api = start_api_process(settings, P360_API_PROCESSES="1", P360_STATEMENT_TIMEOUT_MS="120000")
     blocker = await asyncpg.connect(settings.database_url)
-    try:
+    watcher = await asyncpg.connect(settings.database_url)  # outside the lock's transaction, whose view of
+    try:                                                    # pg_stat_activity stays what it first read
         await serving(api, 1)
         url = api.base_url + "/api/v1/interaction-history?limit=100"
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as session:
@@ -46,7 +47,7 @@ async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_ones(sett
             await tx.start()
             await blocker.execute("LOCK TABLE interaction_history IN ACCESS EXCLUSIVE MODE")
             requests = [asyncio.create_task(session.get(url)) for _ in range(IN_FLIGHT)]
-            await wait_until(lambda: _at_least(blocker, IN_FLIGHT), 30, "the requests waiting on the lock")
+            await wait_until(lambda: _at_least(watcher, IN_FLIGHT), 30, "the requests waiting on the lock")
             api.send_signal(signal.SIGTERM)
             await wait_until(lambda: _refused(api.base_url), 30, "new connections refused")
             assert api.poll() is None and not any(r.done() for r in requests)  # still finishing them
@@ -59,6 +60,7 @@ async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_ones(sett
         if api.poll() is None:
             api.kill()
         await blocker.close()
+        await watcher.close()
 
 
 async def _at_least(conn: asyncpg.Connection, n: int) -> bool:
