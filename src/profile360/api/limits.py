@@ -16,8 +16,7 @@ no statement timeout: a batch may legitimately run long.
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, Generator
 
 import asyncpg
 from aiohttp import web
@@ -32,7 +31,9 @@ class Overloaded(Exception):
 
 class BoundedPool:
     """An asyncpg pool whose ``acquire`` waits at most ``timeout`` seconds by default, then
-    raises ``Overloaded``; everything else is the pool's."""
+    raises ``Overloaded``; everything else is the pool's. ``acquire()`` is used as asyncpg's
+    is: ``async with pool.acquire() as conn``, or ``conn = await pool.acquire()`` and
+    ``pool.release(conn)``."""
 
     def __init__(self, pool: asyncpg.Pool, timeout: float):
         self._pool, self.timeout = pool, timeout
@@ -40,17 +41,30 @@ class BoundedPool:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
 
-    @asynccontextmanager
-    async def acquire(self, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
-        wait = self.timeout if timeout is None else timeout
+    def acquire(self, timeout: float | None = None) -> "_Acquire":
+        return _Acquire(self._pool, self.timeout if timeout is None else timeout)
+
+
+class _Acquire:
+    def __init__(self, pool: asyncpg.Pool, timeout: float):
+        self.pool, self.timeout = pool, timeout
+        self.conn: asyncpg.Connection | None = None
+
+    async def _get(self) -> asyncpg.Connection:
         try:
-            conn = await self._pool.acquire(timeout=wait)
+            return await self.pool.acquire(timeout=self.timeout)
         except asyncio.TimeoutError:
-            raise Overloaded(f"no database connection was free within {wait * 1000:.0f} ms") from None
-        try:
-            yield conn
-        finally:
-            await self._pool.release(conn)
+            raise Overloaded(f"no database connection was free within {self.timeout * 1000:.0f} ms") from None
+
+    def __await__(self) -> Generator[Any, None, asyncpg.Connection]:
+        return self._get().__await__()
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self.conn = await self._get()
+        return self.conn
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.pool.release(self.conn)
 
 
 def in_flight_cap(limit: int, shed: Any) -> Any:
