@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import aiohttp
+import orjson
 
 from bench.api_probe import percentile
 
@@ -69,8 +70,6 @@ async def _client(session: aiohttp.ClientSession, url: str, deadline: float, out
 
 
 def _code(body: bytes) -> str:
-    import orjson
-
     try:
         return orjson.loads(body)["error"]["code"]
     except (ValueError, KeyError, TypeError):
