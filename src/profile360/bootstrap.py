@@ -11,6 +11,7 @@ import asyncpg
 from aiohttp import web
 
 from profile360.api.app import create_app
+from profile360.api.keys import STOPPING
 from profile360.events.codec import Codec
 from profile360.outages import riding_out
 from profile360.resources import projections_dir, schemas_dir
@@ -21,6 +22,8 @@ from profile360.topics import ensure_topics
 from profile360.worker.runner import Worker
 
 log = logging.getLogger(__name__)
+#: after SIGTERM, how long answers close their connections before the idle ones are closed
+CLOSING_NOTICE_SECONDS = 1.0
 
 
 def load_codec() -> Codec:
@@ -64,16 +67,20 @@ async def run_worker(settings: Settings) -> None:
 
 
 async def run_api(settings: Settings, reuse_port: bool = False) -> None:
-    """Serve the HTTP API until SIGTERM/SIGINT, then stop accepting at once, close idle
-    connections, let the requests in flight finish for up to ``api_drain_seconds`` (the rest
-    are cut), and return. ``reuse_port``: share the port with the other processes of
+    """Serve the HTTP API until SIGTERM/SIGINT, then stop accepting at once; for
+    ``CLOSING_NOTICE_SECONDS`` answers close their connections (``Connection: close``), so busy
+    clients leave their keep-alive connections before the server closes them; then close the
+    idle connections, let the requests in flight finish for up to ``api_drain_seconds`` (the
+    rest are cut), and return. ``reuse_port``: share the port with the other processes of
     ``profile360 api --processes N`` (``SO_REUSEPORT``)."""
     # request lines up to 64 KiB: the longest query the API accepts (4,000 characters of ids,
     # percent-encoded) fits, so every request reaches the app and gets a JSON answer
-    runner = web.AppRunner(create_app(settings), access_log=None, max_line_size=65536, max_field_size=16384,
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None, max_line_size=65536, max_field_size=16384,
                            shutdown_timeout=settings.api_drain_seconds)
     await runner.setup()
-    await web.TCPSite(runner, settings.api_host, settings.api_port, reuse_port=reuse_port or None).start()
+    site = web.TCPSite(runner, settings.api_host, settings.api_port, reuse_port=reuse_port or None)
+    await site.start()
     stop = asyncio.Event()
     on_signals(stop.set)
     log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
@@ -81,6 +88,9 @@ async def run_api(settings: Settings, reuse_port: bool = False) -> None:
         await stop.wait()
         log.info("API stopping: no new connections; finishing requests in flight (at most %.0f s)",
                  settings.api_drain_seconds)
+        app[STOPPING].set()
+        await site.stop()
+        await asyncio.sleep(min(CLOSING_NOTICE_SECONDS, settings.api_drain_seconds))
     finally:
         await runner.cleanup()
     log.info("API stopped")

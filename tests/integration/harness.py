@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from profile360.bootstrap import load_codec, open_pool
 from profile360.settings import Settings
 from profile360.topics import ensure_topics
 from profile360.worker import progress
 from profile360.worker.runner import Worker
+
+CODEC = load_codec()
 
 
 async def wait_until(check: Callable[[], Awaitable[Any]], timeout: float = 60, what: str = "condition") -> Any:
@@ -43,6 +46,29 @@ async def stored_positions(settings: Settings) -> dict[tuple[str, int], int]:
 
 end_offsets = progress.end_offsets
 wait_caught_up = progress.wait_caught_up
+
+
+async def topic_records(settings: Settings, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:
+    """Every record in the projected topics (not the dead letters), from the log start to the
+    end offsets of the moment, decoded: (record name, record); families in ``skip`` left out."""
+    skipped = {settings.topic(f) for f in skip}
+    ends = {tp: o for tp, o in (await end_offsets(settings)).items() if o > 0 and tp[0] not in skipped}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    out: list[tuple[str, dict]] = []
+    try:
+        for (topic, partition), end in ends.items():
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            while await consumer.position(tp) < end:
+                for r in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                    if r.offset < end:
+                        decoded = CODEC.decode(r.value)
+                        out.append((decoded.name, decoded.record))
+    finally:
+        await consumer.stop()
+    return out
 
 
 class InProcessWorker:

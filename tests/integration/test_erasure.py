@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from profile360.projections.erasure import subject_of
 from profile360.worker.purge import purge
@@ -15,7 +14,7 @@ from profile360.worker.replay import replay_from
 
 from . import workload
 from .full_check import assert_documents_match
-from .harness import InProcessWorker, end_offsets, wait_caught_up
+from .harness import InProcessWorker, topic_records, wait_caught_up
 from .overview_check import check_overview, windows
 from .test_pipeline import CODEC, api_client, check_tables_match_oracle, publish
 from .test_profiles import PEOPLE, identify, profile, publish_records
@@ -117,21 +116,7 @@ async def test_erasure_removes_the_profile_and_stays_erased_through_replay_and_r
 
 async def topic_event_ids(settings) -> list[str]:
     """The event ids in every projected topic but erasure, from the log start."""
-    ends = {tp: o for tp, o in (await end_offsets(settings)).items() if o > 0 and not tp[0].endswith(".erasure")}
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    ids = []
-    try:
-        for (topic, partition), end in ends.items():
-            tp = TopicPartition(topic, partition)
-            consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
-            while await consumer.position(tp) < end:
-                for r in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
-                    ids.append(CODEC.decode(r.value).record["eventId"])
-    finally:
-        await consumer.stop()
-    return ids
+    return [r["eventId"] for _, r in await topic_records(settings, skip=("erasure",))]
 
 
 async def check_erased(settings, allowed: set[str] = frozenset(), returned: set[str] = frozenset()) -> None:

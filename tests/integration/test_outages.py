@@ -20,6 +20,7 @@ from profile360.devstack import postgres as dp
 from . import workload
 from .api_auth import make_key
 from .callers import Callers
+from .fault_suite import read_paths
 from .full_check import check_all_tables
 from .harness import (children_of, group_members, serving, start_api_process, start_worker_process, stop_process,
                       wait_caught_up, wait_until, worker_log)
@@ -29,14 +30,6 @@ from .test_profiles import publish_records
 pytestmark = pytest.mark.integration
 
 OUTAGE_SECONDS = 30
-READS = ["/api/v1/customers/cust_{}/unified-profile", "/api/v1/interaction-history?customerId=cust_{}&limit=5",
-         "/api/v1/interaction-summary?groupBy=action&days=30", "/en/api/customer360"]
-
-
-def read_paths(customers: int) -> list[str]:
-    return [p.format(i % customers) for i in range(24) for p in READS]
-
-
 async def call(method: str, url: str, **kwargs) -> tuple[int, dict, dict]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         async with session.request(method, url, **kwargs) as resp:

@@ -1,6 +1,7 @@
 """The aiohttp application factory, shared by ``profile360 api`` and the tests."""
 from __future__ import annotations
 
+import asyncio
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -8,7 +9,7 @@ from aiohttp import web
 from profile360.api import (auth, commands, customer360, customers, erasure, freshness, health, interactions, openapi,
                             org_customers, org_feedback, profiles, rates, sections, segments)
 from profile360.api.errors import error_middleware, shed
-from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS
+from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS, STOPPING
 from profile360.api.limits import BoundedPool, in_flight_cap
 from profile360.outages import riding_out
 from profile360.settings import Settings
@@ -47,6 +48,14 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             await app[POOL].close()
 
 
+async def _close_when_stopping(request: web.Request, response: web.StreamResponse) -> None:
+    """Once the process stops, answers carry ``Connection: close``: a busy client opens a new
+    connection for its next request (and finds the closed socket, or another process) rather
+    than sending it on a connection the server is about to close."""
+    if request.app[STOPPING].is_set():
+        response.force_close()
+
+
 def create_app(settings: Settings) -> web.Application:
     sections.discover()
     limiter = rates.Limiter(settings.rate_limit_per_key, settings.rate_limit_per_tenant)
@@ -55,6 +64,8 @@ def create_app(settings: Settings) -> web.Application:
                           client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[health.PROBE] = health.LagProbe()
+    app[STOPPING] = asyncio.Event()
+    app.on_response_prepare.append(_close_when_stopping)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(commands.publisher)
     app.router.add_get("/healthz", health.healthz)

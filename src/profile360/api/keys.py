@@ -9,6 +9,8 @@ never later by the replica's lag) and the state a command decides from before it
 """
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from profile360.api.limits import BoundedPool
@@ -18,3 +20,5 @@ SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", BoundedPool)
 PRIMARY = web.AppKey("primary_pool", BoundedPool)
 SCHEMA_VERSION = web.AppKey("schema_version", int)
+#: set when the process stops: every answer from then on closes its connection
+STOPPING = web.AppKey("stopping", asyncio.Event)
