@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from urllib.parse import urlparse
 
 import aiohttp
@@ -172,4 +173,43 @@ async def test_a_command_answered_503_while_kafka_is_away_is_never_applied(setti
         assert status == 404, "the command answered 503 was applied after all"
     finally:
         assert stop_process(worker, timeout=60) == 0, worker_log(worker)
+        stop_process(api)
+
+
+async def test_commands_are_answered_while_the_broker_is_paused(settings, owned):
+    """A paused broker (SIGSTOP) keeps its connections open and never answers. Each command is
+    still answered 503 while it is paused, concurrent ones together (each within its own bound,
+    none queued behind another's attempt to start a producer): the first round finds the
+    producer started, the second has to start a new one. After the broker resumes, the next
+    command is published by a new producer."""
+    api = start_api_process(settings, P360_API_PROCESSES="1")
+    key = await make_key(settings.database_url, "acme", "admin")
+    auth = {"Authorization": f"Bearer {key}"}
+
+    async def put(segment: str) -> tuple[int, dict, dict, float]:
+        started = time.monotonic()
+        status, body, headers = await call("PUT", f"{api.base_url}/api/v1/segments/{segment}", headers=auth,
+                                           json={"name": segment, "rule": 'trait.tier = "gold"'},
+                                           timeout=aiohttp.ClientTimeout(total=300))
+        return status, body, headers, time.monotonic() - started
+    try:
+        await serving(api, 1)
+        assert (await put("before"))[0] in (201, 202)  # the API's producer is started and connected
+        broker = dk.kafka_running(owned.kafka_dir)
+        os.kill(broker, signal.SIGSTOP)
+        try:
+            for round in range(2):
+                answers = await asyncio.gather(*(put(f"paused-{round}-{i}") for i in range(3)))
+                for status, body, headers, _ in answers:
+                    assert (status, body["error"]["code"]) == (503, "kafka_unavailable"), body
+                    assert "Retry-After" in headers
+                times = sorted(a[3] for a in answers)
+                assert times[-1] < 1.5 * times[0], f"round {round}: answered one after another: {times}"
+        finally:
+            os.kill(broker, signal.SIGCONT)
+
+        async def published() -> bool:
+            return (await put("after"))[0] in (201, 202)
+        await wait_until(published, 120, "a command published after the broker resumed")
+    finally:
         stop_process(api)

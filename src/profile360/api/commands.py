@@ -29,23 +29,29 @@ _PRODUCER = web.AppKey("command_producer", dict)
 
 
 async def publisher(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: holds the lazily started producer and stops it with the app."""
-    app[_PRODUCER] = {"lock": asyncio.Lock(), "producer": None, "codec": Codec.from_dir(schemas_dir())}
+    """cleanup_ctx: holds the lazily started producer and stops it with the app (and waits,
+    bounded, for the producers being discarded in the background)."""
+    app[_PRODUCER] = {"lock": asyncio.Lock(), "producer": None, "codec": Codec.from_dir(schemas_dir()),
+                      "discarding": set()}
     yield
     if app[_PRODUCER]["producer"] is not None:
-        await app[_PRODUCER]["producer"].stop()
+        _discard(app, app[_PRODUCER]["producer"])
+    if app[_PRODUCER]["discarding"]:
+        await asyncio.wait(app[_PRODUCER]["discarding"], timeout=PUBLISH_TIMEOUT)
 
 
 async def _producer(app: web.Application) -> AIOKafkaProducer:
+    """The app's producer, started by the first command that needs it; one that fails to start
+    (or whose caller gives up meanwhile) is discarded."""
     state = app[_PRODUCER]
     async with state["lock"]:
         if state["producer"] is None:
             producer = AIOKafkaProducer(bootstrap_servers=app[SETTINGS].kafka_bootstrap, acks="all")
             try:
-                await asyncio.wait_for(producer.start(), 10)
-            except Exception as exc:
-                await producer.stop()
-                raise ApiError(503, "kafka_unavailable", f"cannot publish the command: {describe(exc)}") from None
+                await producer.start()
+            except BaseException:
+                _discard(app, producer)
+                raise
             state["producer"] = producer
     return state["producer"]
 
@@ -80,35 +86,45 @@ PUBLISH_TIMEOUT = 10.0
 
 
 async def publish(app: web.Application, family: str, name: str, record: dict[str, Any]) -> Position:
-    """Publish a command's event and wait for the broker's acknowledgement (``acks=all``).
+    """Publish a command's event and wait for the broker's acknowledgement (``acks=all``), all
+    of it (starting the producer included) within ``PUBLISH_TIMEOUT``.
 
     A 503 ``kafka_unavailable`` means the event was not published and never will be: when the
-    acknowledgement does not come within ``PUBLISH_TIMEOUT``, the producer is dropped with every
-    record it still buffers (aiokafka would otherwise deliver it once the broker is back, and a
-    caller told 503 would find its write applied). The one exception is a record the broker had
-    already received but could not acknowledge (a paused or partitioned broker)."""
-    producer = await _producer(app)
+    acknowledgement does not come in time, the producer is discarded with every record it still
+    buffers (aiokafka would otherwise deliver it once the broker is back, and a caller told 503
+    would find its write applied). The one exception is a record the broker had already
+    received but could not acknowledge (a paused or partitioned broker)."""
     value = app[_PRODUCER]["codec"].encode(name, record)
+    producer = None
     try:
-        meta = await asyncio.wait_for(producer.send_and_wait(app[SETTINGS].topic(family), value,
-                                                             key=partition_key(name, record)), PUBLISH_TIMEOUT)
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            producer = await _producer(app)
+            meta = await producer.send_and_wait(app[SETTINGS].topic(family), value, key=partition_key(name, record))
     except Exception as exc:
-        await _drop(app, producer)
+        if producer is not None:
+            _discard(app, producer)
         cause = f"no acknowledgement within {PUBLISH_TIMEOUT:.0f} s" if isinstance(exc, TimeoutError) else describe(exc)
         raise ApiError(503, "kafka_unavailable", f"the command was not published ({cause}); retry shortly") from None
     return Position(meta.topic, meta.partition, meta.offset)
 
 
-async def _drop(app: web.Application, producer: AIOKafkaProducer) -> None:
-    """Forget ``producer`` and what it buffers: its sender is stopped before ``stop()``, which
-    would otherwise first deliver the buffered records. The next command starts a new one."""
+def _discard(app: web.Application, producer: AIOKafkaProducer) -> None:
+    """Forget ``producer`` at once (the next command starts a new one) and stop it in the
+    background, without delivering what it buffers: its sender is closed before ``stop()``.
+    Stopping can take as long as a hung broker lets it; no caller waits for it."""
     state = app[_PRODUCER]
-    async with state["lock"]:
-        if state["producer"] is producer:
-            state["producer"] = None
-    with contextlib.suppress(asyncio.CancelledError):
+    if state["producer"] is producer:
+        state["producer"] = None
+    task = asyncio.create_task(_stop_without_delivering(producer))
+    state["discarding"].add(task)
+    task.add_done_callback(state["discarding"].discard)
+
+
+async def _stop_without_delivering(producer: AIOKafkaProducer) -> None:
+    with contextlib.suppress(Exception, asyncio.CancelledError):
         await producer._sender.close()  # aiokafka has no public way to discard its buffer
-    await producer.stop()
+    with contextlib.suppress(Exception):
+        await producer.stop()
 
 
 async def applied(app: web.Application, conn: asyncpg.Connection, pos: Position) -> bool:
