@@ -281,10 +281,12 @@ class Run:
         if unknown:
             raise SystemExit(f"unknown --steps {sorted(unknown)}; expected some of {STEPS}")
         for step in (getattr(self, name) for name in wanted):
+            started = time.monotonic()
             try:
                 result = step()
                 if inspect.isawaitable(result):
                     await result
+                say(f"{step.__name__}: done in {time.monotonic() - started:.1f} s")
             except Exception as exc:  # report it in the table; the other figures are still worth having
                 say(f"{step.__name__} failed: {type(exc).__name__}: {exc}")
                 self.add(step.__name__.replace("_", " "), None, "", role="info",

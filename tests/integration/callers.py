@@ -8,6 +8,7 @@ import asyncio
 import collections
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import aiohttp
@@ -50,9 +51,14 @@ class Callers:
         self.writing = asyncio.Event()
         self.writing.set()
         self.writes_in_flight = 0
+        self.resent = 0
 
     async def __aenter__(self) -> "Callers":
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_reuseconn.append(_reused)
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), trace_configs=[trace])
+        self.fresh = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
+                                           connector=aiohttp.TCPConnector(force_close=True))
         self.tasks = [asyncio.create_task(self._read(i)) for i in range(self.clients)]
         self.tasks += [asyncio.create_task(self._write(i)) for i in range(self.writers)]
         return self
@@ -62,6 +68,7 @@ class Callers:
         self.writing.set()
         await asyncio.gather(*self.tasks)
         await self.session.close()
+        await self.fresh.close()
 
     # --- what was answered ---------------------------------------------------------------
 
@@ -121,19 +128,40 @@ class Callers:
             n += 1
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> None:
-        try:
-            async with self.session.request(method, self.base_url + path, headers=self.headers, **kwargs) as resp:
-                body = await resp.json(content_type=None) if resp.status >= 400 else None
-                code = (body or {}).get("error", {}).get("code") if isinstance(body, dict) else None
-                self.log.append(Answer(time.monotonic(), method, resp.status, code, "Retry-After" in resp.headers))
-                if resp.status in (429, 503):
-                    await asyncio.sleep(0.1)
-        except aiohttp.ClientConnectorError:
-            self.log.append(Answer(time.monotonic(), method, 0, REFUSED, False))
+        """One request, logged. Like a conforming HTTP/1.1 client (RFC 9112 §9.3.1), a request
+        (GET and PUT are idempotent) that fails on a reused keep-alive connection before any
+        answer, because the server closed that connection meanwhile, is sent once more on a new
+        connection; ``resent`` counts those."""
+        for session in (self.session, self.fresh):
+            ctx = SimpleNamespace(reused=False)
+            try:
+                async with session.request(method, self.base_url + path, headers=self.headers,
+                                           trace_request_ctx=ctx, **kwargs) as resp:
+                    body = await resp.json(content_type=None) if resp.status >= 400 else None
+                    code = (body or {}).get("error", {}).get("code") if isinstance(body, dict) else None
+                    self.log.append(Answer(time.monotonic(), method, resp.status, code, "Retry-After" in resp.headers))
+                    if resp.status in (429, 503):
+                        await asyncio.sleep(0.1)
+                return
+            except aiohttp.ClientConnectorError:
+                self.log.append(Answer(time.monotonic(), method, 0, REFUSED, False))
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                if ctx.reused and session is self.session:
+                    self.resent += 1
+                    continue
+                self._dropped(method, exc, ctx.reused)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                self._dropped(method, exc, ctx.reused)
             await asyncio.sleep(0.1)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            self.log.append(Answer(time.monotonic(), method, 0, f"{DROPPED}: {type(exc).__name__}: {exc}", False))
-            await asyncio.sleep(0.1)
+            return
+
+    def _dropped(self, method: str, exc: BaseException, reused: bool) -> None:
+        on = "a reused connection" if reused else "a new connection"
+        self.log.append(Answer(time.monotonic(), method, 0, f"{DROPPED}: {type(exc).__name__} on {on}: {exc}", False))
+
+
+async def _reused(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
+    ctx.trace_request_ctx.reused = True
 
 
 def tally(answers: list[Answer]) -> collections.Counter:

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from typing import AsyncIterator
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from profile360.bootstrap import apply_migrations
 from profile360.settings import Settings
@@ -33,7 +37,7 @@ def stack(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
-async def settings(stack: Services) -> Settings:
+async def settings(stack: Services) -> AsyncIterator[Settings]:
     """A fresh database (migrated) and fresh topics for one test."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(stack.database)
@@ -45,7 +49,24 @@ async def settings(stack: Services) -> Settings:
     s = Settings(kafka_bootstrap=stack.kafka, database_url=f"{base}/{name}", topic_prefix=f"test-{name}",
                  consumer_group=f"worker-{name}", batch_max_records=500, batch_timeout_ms=100, topic_partitions=3)
     await apply_migrations(s)
-    return s
+    yield s
+    await _delete_topics(s)
+
+
+async def _delete_topics(settings: Settings) -> None:
+    """Delete a finished test's topics: the broker restarts of later fault tests (and the
+    session's shutdown) would otherwise open and close thousands of idle partitions. A broker
+    that cannot be reached leaves them: nothing depends on it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10_000)
+    try:
+        await asyncio.wait_for(admin.start(), 10)
+        names = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix + ".")]
+        if names:
+            await admin.delete_topics(names, timeout_ms=10_000)
+    except (KafkaError, OSError, asyncio.TimeoutError):
+        pass
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import itertools
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable
 from urllib.parse import urlparse
 
@@ -119,6 +119,7 @@ class Fault:
     name: str
     inject: Callable[[Run, Lengths], Awaitable[None]]  # returns once the fault has ended
     codes: frozenset[str]  # the codes of the 503s (and 429s) callers may see meanwhile
+    backlog: int = 0  # records published at once just before: the fault lands mid-ingestion
 
 
 def _codes(*codes: str) -> frozenset[str]:
@@ -128,9 +129,9 @@ def _codes(*codes: str) -> frozenset[str]:
 FAULTS = (
     Fault("pool exhaustion (400 more clients)", pool_exhaustion, _codes("overloaded")),
     Fault("slow query (table locked)", slow_query, _codes("query_timeout", "overloaded")),
-    Fault("PostgreSQL restarted", postgres_restart, _codes("database_unavailable")),
+    Fault("PostgreSQL restarted", postgres_restart, _codes("database_unavailable"), backlog=3000),
     Fault("PostgreSQL stopped", postgres_stopped, _codes("database_unavailable")),
-    Fault("broker restarted", broker_restart, _codes("kafka_unavailable")),
+    Fault("broker restarted", broker_restart, _codes("kafka_unavailable"), backlog=3000),
     Fault("broker paused (SIGSTOP)", broker_paused, _codes("kafka_unavailable")),
 )
 
@@ -143,6 +144,7 @@ class Outcome:
     seconds: float  # how long the fault lasted
     answers: list[Answer]  # from its start until everything recovered
     unexpected: dict  # answers that are neither 2xx nor a 429/503 with one of the fault's codes
+    lag: int  # records published and not yet applied when the fault began
     same_processes: bool
     reads_back: float | None  # seconds from the fault's end to the first 200 of a read
     writes_back: float | None  # ... to the first 2xx of a write
@@ -157,6 +159,9 @@ class Outcome:
 async def measure(run: Run, fault: Fault, lengths: Lengths, recovery_timeout: float = 180) -> Outcome:
     """Inject ``fault`` under load, then wait (polling, with a deadline) until reads, writes and
     ingestion are back, and check the processes and every table."""
+    if fault.backlog:
+        await run.feeder.burst(fault.backlog)
+    lag = await _lag(run.settings)
     pids, start = run.pids(), time.monotonic()
     await fault.inject(run, lengths)
     end = time.monotonic()
@@ -166,7 +171,7 @@ async def measure(run: Run, fault: Fault, lengths: Lengths, recovery_timeout: fl
     await wait_until(lambda: _applied(run.settings, published), recovery_timeout, f"ingestion after {fault.name}")
     ingest = time.monotonic() - end
     answers = run.callers.since(start) + [a for a in run.crowds if a.at >= start]
-    outcome = Outcome(fault.name, end - start, answers, errors(answers, fault.codes), run.pids() == pids,
+    outcome = Outcome(fault.name, end - start, answers, errors(answers, fault.codes), lag, run.pids() == pids,
                       reads - end, writes - end, ingest)
     outcome.tables = await check_tables(run)
     return outcome
@@ -206,6 +211,11 @@ async def _end_offsets_when_reachable(settings) -> dict:
     return await wait_until(ends, 120, "the broker's end offsets")
 
 
+async def _lag(settings) -> int:
+    ends, stored = await end_offsets(settings), await stored_positions(settings)
+    return sum(end - stored.get(tp, 0) for tp, end in ends.items())
+
+
 async def _applied(settings, ends: dict) -> bool:
     try:
         stored = await stored_positions(settings)
@@ -223,6 +233,7 @@ class Stopped:
     answers: list[Answer]  # from the signal on
     dropped: list[Answer]  # a request cut: no answer on an open connection
     refused_before_signal: int
+    resent: int  # by the callers, in the whole run (``Callers._call``)
 
 
 async def sigterm_under_load(run: Run, timeout: float = 60) -> Stopped:
@@ -236,7 +247,7 @@ async def sigterm_under_load(run: Run, timeout: float = 60) -> Stopped:
     api_code = await asyncio.to_thread(run.api.wait, timeout)
     answers = run.callers.since(signalled)
     return Stopped(worker_code, api_code, answers, [a for a in answers if a.code and a.code.startswith(DROPPED)],
-                   sum(1 for a in run.callers.since(0, signalled) if a.code == REFUSED))
+                   sum(1 for a in run.callers.since(0, signalled) if a.code == REFUSED), run.callers.resent)
 
 
 # --- the whole suite ----------------------------------------------------------------------
@@ -247,7 +258,7 @@ class Load:
     lengths: Lengths
     readers: int = 20
     writers: int = 2
-    rate: float = 100
+    rate: float = 50
     interactions: int = 40_000
     customers: int = 300
 
@@ -286,6 +297,7 @@ async def run_suite(settings, owned, load: Load) -> Result:
     """Publish a first part, start the worker (2 processes) and the API (2 processes, a 2-s
     statement timeout so that a held lock shows within a short fault), then feed the rest while
     callers read and write and each fault of ``FAULTS`` happens, and end with SIGTERM."""
+    settings = replace(settings, batch_max_records=50)  # a backlog is many transactions: a fault lands in one
     events = workload.interactions("acme", load.interactions, customers=load.customers)
     catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
     await publish(settings, catalog, events[:2000])
@@ -312,15 +324,17 @@ async def run_suite(settings, owned, load: Load) -> Result:
 # --- the report -------------------------------------------------------------------------------
 
 def report(outcomes: list[Outcome], stopped: Stopped | None = None) -> str:
-    lines = ["| fault | lasted s | reads: answers | writes: answers | unexpected | same pids | reads back s "
-             "| writes back s | ingest back s | tables |", "|---|---:|---|---|---|---|---:|---:|---:|---|"]
+    lines = ["| fault | lasted s | unapplied at start | reads: answers | writes: answers | unexpected | same pids "
+             "| reads back s | writes back s | ingest back s | tables |", "|---|---:|---:|---|---|---|---|---:|---:|---:|---|"]
     for o in outcomes:
-        lines.append(f"| {o.fault} | {o.seconds:.1f} | {_statuses(o.answers, 'GET')} | {_statuses(o.answers, 'PUT')} "
+        lines.append(f"| {o.fault} | {o.seconds:.1f} | {o.lag:,} | {_statuses(o.answers, 'GET')} | {_statuses(o.answers, 'PUT')} "
                      f"| {sum(o.unexpected.values()) or 0} | {'yes' if o.same_processes else 'NO'} | {o.reads_back:.1f} "
                      f"| {o.writes_back:.1f} | {o.ingest_back:.1f} | {o.tables.splitlines()[0]} |")
     if stopped is not None:
-        lines.append(f"| SIGTERM under load | | {_statuses(stopped.answers, 'GET')} | {_statuses(stopped.answers, 'PUT')} "
+        lines.append(f"| SIGTERM under load | | | {_statuses(stopped.answers, 'GET')} | {_statuses(stopped.answers, 'PUT')} "
                      f"| {len(stopped.dropped)} cut | exit {stopped.worker_code}/{stopped.api_code} | | | | |")
+        lines.append(f"\nRequests sent again on a new connection after the server closed a reused keep-alive "
+                     f"connection before answering (RFC 9112 §9.3.1), in the whole run: {stopped.resent}")
     return "\n".join(lines)
 
 

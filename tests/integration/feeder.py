@@ -56,6 +56,12 @@ class Feeder:
     def resume(self) -> None:
         self.running.set()
 
+    async def burst(self, n: int) -> None:
+        """Publish the next ``n`` records at once (a backlog for the worker); returns once acknowledged."""
+        chunk = list(itertools.islice(self.pending, n))
+        await self._send(chunk)
+        self.acked += chunk
+
     async def _feed(self) -> None:
         interval = self.chunk / self.rate
         while chunk := list(itertools.islice(self.pending, self.chunk)):

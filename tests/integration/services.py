@@ -79,7 +79,7 @@ def _own_stack(root: Path, cache: Path) -> Iterator[Services]:
         dk.wait_kafka_ready(f"127.0.0.1:{port}", 120, data_dir=kafka_dir)
         yield Services(f"127.0.0.1:{port}", dsn, pg_dir, kafka_dir, (port, controller), cache)
     finally:
-        dk.stop_kafka(kafka_dir)
+        dk.stop_kafka(kafka_dir, timeout=2)  # its data is deleted next: no need for an orderly shutdown
         dp.stop_postgres(pg_dir)
 
 

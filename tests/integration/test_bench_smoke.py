@@ -18,8 +18,8 @@ def test_small_benchmark_run_reports_every_figure(stack, tmp_path):
     out = tmp_path / "bench.md"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": stack.kafka, "DATABASE_URL": stack.database}
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--events", "3000", "--customers", "300", "--api-seconds", "0.3",
-         "--faust-events", "0", "--writer-events", "1000", "--mixed-events", "2000", "--fresh-seconds", "2", "--api-processes", "2", "--crowd", "40", "--crowd-seconds", "1",
+        [sys.executable, "-m", "bench", "--events", "1000", "--customers", "100", "--api-seconds", "0.3",
+         "--faust-events", "0", "--writer-events", "300", "--mixed-events", "600", "--fresh-seconds", "1", "--api-processes", "2", "--crowd", "40", "--crowd-seconds", "1",
          "--out", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -28,9 +28,9 @@ def test_small_benchmark_run_reports_every_figure(stack, tmp_path):
                    "API: trivial aiohttp", "API: summary groupBy=customer", "Mixed end-to-end", "Freshness at a steady",
                    "API: unified-profile", "asyncpg: profile id lookup", "Writer alone with one live segment",
                    "Rebuild of the data set", "API: summary groupBy=treatment", "API: summary groupBy=channel",
-                   "API: history, tenant newest 20 (2 API processes)", "all sections, random of 300 profiles (2 API processes)",
+                   "API: history, tenant newest 20 (2 API processes)", "all sections, random of 100 profiles (2 API processes)",
                    "Freshness of a profile change", "API: unified-profile revalidated", "revalidated (If-None-Match: its "
-                   "ETag; 304 answers), random of 300 profiles (2 API processes)", "| Goal (issues 12, 13) |",
+                   "ETag; 304 answers), random of 100 profiles (2 API processes)", "| Goal (issues 12, 13) |",
                    "API: history, tenant newest 20, 40 clients (answered)", "API: summary groupBy=action, 40 clients",
                    "Issue 13: History of the hottest customer under the crowd"):
         assert figure in table, figure

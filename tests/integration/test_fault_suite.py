@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .fault_suite import Lengths, Load, Result, run_suite
+from .fault_suite import FAULTS, Lengths, Load, Result, run_suite
 from .full_check import check_all_tables
 from .harness import start_worker_process, stop_process, topic_records, wait_caught_up, worker_log
 
@@ -24,7 +24,8 @@ async def check_result(settings, result: Result) -> None:
     """The suite's verdict: every fault as the issue asks, a clean stop, and afterwards (once a
     new worker applied what arrived during the stop) every table equal to the fold of the topics."""
     text = result.report()
-    for o in result.outcomes:
+    for o, fault in zip(result.outcomes, FAULTS):
+        assert o.lag > 0 or not fault.backlog, f"{o.fault} began after the backlog was applied\n{text}"
         assert o.ok, f"{o.fault}: {o.unexpected}, same processes: {o.same_processes}, tables: {o.tables}\n{text}"
     stopped = result.stopped
     assert (stopped.worker_code, stopped.api_code) == (0, 0), text

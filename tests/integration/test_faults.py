@@ -1,17 +1,14 @@
 """Faults during ingestion, each ending with every projection table compared to an independent
-fold of the events published (``full_check``): no event lost, none counted twice. The events
+fold of the events published (``full_check``): no event lost, none counted twice. (PostgreSQL
+and broker restarts in the middle of a backlog are in the fault suite, ``test_fault_suite.py``.) The events
 are interactions and catalog entries, and people and definition events (identity, links,
 consent, experiments, journeys, tenant settings, metrics, segments), so identity, facts and
 segment membership are checked under the same faults. The worker runs as real processes."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 import pytest
-
-from profile360.devstack import kafka as dk
-from profile360.devstack import postgres as dp
 
 from . import workload
 from .full_check import check_all_tables
@@ -29,50 +26,6 @@ async def some_applied(settings, at_least: int = 1) -> None:
         except OSError:
             return False
     await wait_until(check, 60, f"{at_least} applied records")
-
-
-async def ingest_with(settings, events, fault) -> None:
-    """Publish the catalog, ``events`` and half of the people events, run a worker process, call
-    ``fault()`` once some are applied, publish the other half, then wait until everything is
-    applied, stop the worker cleanly and compare every table with the oracles."""
-    catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
-    await publish(settings, catalog, events)
-    await publish_records(settings, people[:len(people) // 2])
-    worker = start_worker_process(settings)
-    try:
-        await some_applied(settings)
-        # Check the fault lands mid-ingestion, not after it
-        assert sum((await stored_positions(settings)).values()) < len(catalog) + len(events) + len(people) // 2
-        await fault()
-        await publish_records(settings, people[len(people) // 2:])
-        try:
-            await wait_caught_up(settings, timeout=120)
-        except TimeoutError as exc:
-            raise AssertionError(f"{exc}\nworker log:\n{worker_log(worker)}") from None
-    finally:
-        code = stop(worker)
-    assert code == 0, worker_log(worker)
-    await check_all_tables(settings, catalog + events + people)
-
-
-async def test_postgres_restart_during_ingestion(settings, owned):
-    settings = replace(settings, batch_max_records=25)
-    events = workload.interactions("acme", 4000, customers=200)
-
-    async def restart_postgres():
-        await asyncio.to_thread(dp.restart_postgres, owned.pg_dir)
-    await ingest_with(settings, events, restart_postgres)
-
-
-async def test_kafka_restart_during_ingestion(settings, owned):
-    settings = replace(settings, batch_max_records=25)
-    events = workload.interactions("acme", 4000, customers=200)
-
-    async def restart_kafka():
-        await asyncio.to_thread(dk.stop_kafka, owned.kafka_dir)
-        await asyncio.to_thread(dk.start_kafka, owned.kafka_dir, *owned.kafka_ports, owned.cache)
-        await dk.wait_kafka_ready_async(owned.kafka, 120, data_dir=owned.kafka_dir)
-    await ingest_with(settings, events, restart_kafka)
 
 
 async def test_rebalance_one_two_one_workers(settings):
