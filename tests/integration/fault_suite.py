@@ -8,132 +8,30 @@ everything recovered, whether the worker and API processes are the same, how lon
 writes and ingestion took to recover once the fault ended, and whether every projection table
 equals the independent fold of everything in the topics (with every acknowledged record
 among them). ``sigterm_under_load`` ends the run: both processes are stopped under load and must
-finish what they were doing and exit 0.
+finish what they were doing and exit 0. ``check_result`` is the verdict both runs assert.
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
 import time
-from dataclasses import dataclass, field, replace
-from typing import Awaitable, Callable
-from urllib.parse import urlparse
+from dataclasses import dataclass, replace
 
 import asyncpg
-
-from profile360.devstack import kafka as dk
-from profile360.devstack import postgres as dp
 
 from . import workload
 from .api_auth import make_key
 from .callers import DROPPED, REFUSED, Answer, Callers, errors, tally
+from .fault_injections import FAULTS, Fault, Lengths, Run
 from .feeder import Feeder
 from .full_check import check_all_tables
-from .harness import (children_of, end_offsets, serving, start_api_process, start_worker_process, stop_process,
-                      stored_positions, topic_records, wait_caught_up, wait_until)
+from .harness import (end_offsets, serving, start_api_process, start_worker_process, stop_process, stored_positions,
+                      topic_records, wait_caught_up, wait_until, worker_log)
 from .test_pipeline import publish
 from .test_profiles import publish_records
 
-RATE_LIMITED = "rate_limited"
-
-
-@dataclass(frozen=True)
-class Lengths:
-    long: float  # PostgreSQL stopped, the broker paused
-    short: float  # a crowd, a held lock
-
-
-@dataclass
-class Run:
-    """Everything a fault acts on; ``crowds`` collects the answers of extra callers a fault adds."""
-    settings: object
-    owned: object
-    worker: object  # subprocess.Popen of ``profile360 worker --processes 2``
-    api: object  # subprocess.Popen of ``profile360 api`` with 2 processes
-    key: str
-    paths: list[str]
-    callers: Callers
-    feeder: Feeder
-    crowds: list[Answer] = field(default_factory=list)
-
-    def pids(self) -> tuple:
-        return self.worker.pid, tuple(children_of(self.worker)), self.api.pid, tuple(children_of(self.api))
-
-
-# --- the faults -------------------------------------------------------------------------------
-
-async def pool_exhaustion(run: Run, lengths: Lengths) -> None:
-    """400 more clients than the API has connections, for ``short`` seconds."""
-    async with Callers(run.api.base_url, run.key, run.paths, clients=400) as crowd:
-        await asyncio.sleep(lengths.short)  # the fault's length
-    run.crowds += crowd.log
-
-
-async def slow_query(run: Run, lengths: Lengths) -> None:
-    """Every query on ``interaction_history`` held behind a lock for ``short`` seconds: slower
-    than the API's statement timeout."""
-    conn = await asyncpg.connect(run.settings.database_url)
-    try:
-        async with conn.transaction():
-            await conn.execute("LOCK TABLE interaction_history IN ACCESS EXCLUSIVE MODE")
-            await asyncio.sleep(lengths.short)  # the fault's length
-    finally:
-        await conn.close()
-
-
-async def postgres_restart(run: Run, lengths: Lengths) -> None:
-    await asyncio.to_thread(dp.restart_postgres, run.owned.pg_dir)
-
-
-async def postgres_stopped(run: Run, lengths: Lengths) -> None:
-    await asyncio.to_thread(dp.stop_postgres, run.owned.pg_dir)
-    try:
-        await asyncio.sleep(lengths.long)  # the fault's length
-    finally:
-        port = urlparse(run.owned.database).port
-        await asyncio.to_thread(dp.start_postgres, run.owned.pg_dir, port, fsync=False)
-
-
-async def broker_restart(run: Run, lengths: Lengths) -> None:
-    owned = run.owned
-    await asyncio.to_thread(dk.stop_kafka, owned.kafka_dir)
-    try:
-        await asyncio.to_thread(dk.start_kafka, owned.kafka_dir, *owned.kafka_ports, owned.cache)
-    finally:
-        await dk.wait_kafka_ready_async(owned.kafka, 120, data_dir=owned.kafka_dir)
-
-
-async def broker_paused(run: Run, lengths: Lengths) -> None:
-    pid = dk.kafka_running(run.owned.kafka_dir)
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        await asyncio.sleep(lengths.long)  # the fault's length
-    finally:
-        os.kill(pid, signal.SIGCONT)
-
-
-@dataclass(frozen=True)
-class Fault:
-    name: str
-    inject: Callable[[Run, Lengths], Awaitable[None]]  # returns once the fault has ended
-    codes: frozenset[str]  # the codes of the 503s (and 429s) callers may see meanwhile
-    backlog: int = 0  # records published at once just before: the fault lands mid-ingestion
-
-
-def _codes(*codes: str) -> frozenset[str]:
-    return frozenset({RATE_LIMITED, *codes})
-
-
-FAULTS = (
-    Fault("pool exhaustion (400 more clients)", pool_exhaustion, _codes("overloaded")),
-    Fault("slow query (table locked)", slow_query, _codes("query_timeout", "overloaded")),
-    Fault("PostgreSQL restarted", postgres_restart, _codes("database_unavailable"), backlog=3000),
-    Fault("PostgreSQL stopped", postgres_stopped, _codes("database_unavailable")),
-    Fault("broker restarted", broker_restart, _codes("kafka_unavailable"), backlog=3000),
-    Fault("broker paused (SIGSTOP)", broker_paused, _codes("kafka_unavailable")),
-)
+__all__ = ["FAULTS", "Lengths", "Load", "Result", "check_result", "read_paths", "run_suite"]
 
 
 # --- one fault, measured ----------------------------------------------------------------------
@@ -341,3 +239,27 @@ def report(outcomes: list[Outcome], stopped: Stopped | None = None) -> str:
 def _statuses(answers: list[Answer], method: str) -> str:
     counts = tally([a for a in answers if a.method == method])
     return ", ".join(f"{s or ''}{' ' + c if c else ''}: {n}" for (_, s, c), n in sorted(counts.items(), key=str)) or "-"
+
+
+# --- the verdict ------------------------------------------------------------------------------
+
+async def check_result(settings, result: Result) -> None:
+    """Every fault as issue 13 asks (only 2xx, 429 and 503 with the fault's codes, the same
+    processes, every table equal to the fold; restarts landed mid-backlog), a clean stop, and
+    afterwards (once a new worker applied what arrived during the stop) every table equal to
+    the fold of the topics, every acknowledged record among them."""
+    text = result.report()
+    for o, fault in zip(result.outcomes, FAULTS):
+        assert o.lag > 0 or not fault.backlog, f"{o.fault} began after the backlog was applied\n{text}"
+        assert o.ok, f"{o.fault}: {o.unexpected}, same processes: {o.same_processes}, tables: {o.tables}\n{text}"
+    stopped = result.stopped
+    assert (stopped.worker_code, stopped.api_code) == (0, 0), text
+    assert stopped.dropped == [] and stopped.refused_before_signal == 0, (stopped.dropped[:5], text)
+    worker = start_worker_process(settings)
+    try:
+        await wait_caught_up(settings, timeout=600)
+    finally:
+        assert stop_process(worker, timeout=60) == 0, worker_log(worker)
+    records = await topic_records(settings)
+    assert {r["eventId"] for _, r in result.acked} <= {r["eventId"] for _, r in records}
+    await check_all_tables(settings, records)

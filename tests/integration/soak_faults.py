@@ -9,6 +9,9 @@ summary table is printed (and written to ``P360_SOAK_REPORT`` when set). With
 ``P360_SOAK_PROCESSES=N`` the worker and the rebuild run N processes each
 (``worker --processes N``), and a kill SIGKILLs the worker command and every process of it.
 
+``test_fault_suite_for_longer`` then runs the fault suite (``fault_suite.py``) with longer faults
+and more load, and appends its report.
+
 Not part of ``make test`` (the file name does not match ``test_*.py``); run it with
 ``make soak`` or ``python -m pytest -s tests/integration/soak_faults.py``.
 """
@@ -30,6 +33,7 @@ from profile360.devstack import postgres as dp
 from profile360.worker.rebuild import rebuild
 
 from . import workload
+from .fault_suite import Lengths, Load, check_result, run_suite
 from .full_check import check_all_tables
 from .harness import children_of, end_offsets, group_members, start_worker_process, stop_process, stored_positions, wait_caught_up, worker_log
 from .test_pipeline import CODEC, publish
@@ -179,3 +183,19 @@ def _report(records: int, kills: int, seconds: float, rebuild_seconds: float | N
         with open(os.environ["P360_SOAK_REPORT"], "w", encoding="utf-8") as f:
             f.write(table + "\n\ntimeline (seconds, event, records applied so far):\n")
             f.writelines(f"{t:7.1f}  {what}  {applied:,}\n" for t, what, applied in log)
+
+
+async def test_fault_suite_for_longer(settings, owned):
+    """The fault suite of ``test_fault_suite.py`` with longer faults (``P360_SOAK_FAULT_SECONDS``,
+    default 300, for PostgreSQL stopped and the broker paused; a fifth of it for the crowd and the
+    held lock) and more load: 100 readers, 4 writers and 500 records/s fed throughout. The same
+    verdict; its report is appended to ``P360_SOAK_REPORT``."""
+    long = float(os.environ.get("P360_SOAK_FAULT_SECONDS", "300"))
+    load = Load(Lengths(long=long, short=long / 5), readers=100, writers=4, rate=500, interactions=int(600 * long) + 50_000)
+    result = await run_suite(settings, owned, load)
+    text = f"## The fault suite, {long:.0f}-s faults\n\n{result.report()}\n"
+    print("\n" + text, flush=True)
+    if os.environ.get("P360_SOAK_REPORT"):
+        with open(os.environ["P360_SOAK_REPORT"], "a", encoding="utf-8") as f:
+            f.write("\n" + text)
+    await check_result(settings, result)
