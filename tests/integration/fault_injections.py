@@ -10,14 +10,12 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 from urllib.parse import urlparse
 
-import asyncpg
-
 from profile360.devstack import kafka as dk
 from profile360.devstack import postgres as dp
 
 from .callers import Answer, Callers
 from .feeder import Feeder
-from .harness import children_of
+from .harness import children_of, table_locked
 
 
 RATE_LIMITED = "rate_limited"
@@ -58,13 +56,8 @@ async def pool_exhaustion(run: Run, lengths: Lengths) -> None:
 async def slow_query(run: Run, lengths: Lengths) -> None:
     """Every query on ``interaction_history`` held behind a lock for ``short`` seconds: slower
     than the API's statement timeout."""
-    conn = await asyncpg.connect(run.settings.database_url)
-    try:
-        async with conn.transaction():
-            await conn.execute("LOCK TABLE interaction_history IN ACCESS EXCLUSIVE MODE")
-            await asyncio.sleep(lengths.short)  # the fault's length
-    finally:
-        await conn.close()
+    async with table_locked(run.settings.database_url, "interaction_history"):
+        await asyncio.sleep(lengths.short)  # the fault's length
 
 
 async def postgres_restart(run: Run, lengths: Lengths) -> None:

@@ -3,6 +3,7 @@ the worker in-process or as a real process, and reading whole tables."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -34,6 +35,19 @@ async def wait_until(check: Callable[[], Awaitable[Any]], timeout: float = 60, w
             return last
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value {last!r}")
+
+
+@contextlib.asynccontextmanager
+async def table_locked(database_url: str, table: str) -> AsyncIterator[None]:
+    """``table`` locked (ACCESS EXCLUSIVE) by a connection of its own for the block: every query
+    on it waits."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        await conn.close()
 
 
 async def stored_positions(settings: Settings) -> dict[tuple[str, int], int]:

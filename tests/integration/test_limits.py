@@ -15,7 +15,7 @@ import pytest
 from profile360.topics import ensure_topics
 
 from . import workload
-from .harness import InProcessWorker, wait_caught_up
+from .harness import InProcessWorker, table_locked, wait_caught_up, wait_until
 from .test_pipeline import api_client
 from .test_profiles import publish_records
 
@@ -38,11 +38,9 @@ async def test_a_stuck_database_gets_503s_with_their_codes_and_the_process_recov
     async with InProcessWorker(settings):
         await wait_caught_up(settings, timeout=60)
     client = await api_client(bounded)
-    blocker = await asyncpg.connect(settings.database_url)
     try:
         assert (await _answer(client))[0] == 200  # also caches the caller's key
-        async with blocker.transaction():
-            await blocker.execute("LOCK TABLE interaction_history IN ACCESS EXCLUSIVE MODE")
+        async with table_locked(settings.database_url, "interaction_history"):
             answers = await asyncio.gather(*(_answer(client) for _ in range(10)))
             assert (await client.get("/healthz")).status == 200  # the probes are never refused
         kinds = Counter(("in flight" in message) if code == "overloaded" else code for _, code, message, _ in answers)
@@ -53,5 +51,34 @@ async def test_a_stuck_database_gets_503s_with_their_codes_and_the_process_recov
         again = [await _answer(client) for _ in range(2 * bounded.db_pool_size)]
         assert [a[0] for a in again] == [200] * len(again), again
     finally:
-        await blocker.close()
         await client.close()
+
+
+async def test_readyz_says_busy_not_unavailable_while_every_connection_serves(settings):
+    """A process whose connections are all in use is serving at capacity, not down: ``/readyz``
+    answers 200 ``busy`` (a load balancer that took it out would move its load onto the others)."""
+    bounded = replace(settings, db_pool_size=1, statement_timeout_ms=60_000)
+    await ensure_topics(settings)
+    client = await api_client(bounded)
+    try:
+        assert (await _answer(client))[0] == 200  # also caches the caller's key
+        async with table_locked(settings.database_url, "interaction_history"):
+            held = asyncio.create_task(_answer(client))  # holds the only connection, waiting on the lock
+            await wait_until(lambda: _waiting(settings), 30, "the request waiting on the lock")
+            resp = await client.get("/readyz")
+            body = await resp.json()
+            assert (resp.status, body["status"]) == (200, "busy"), body
+        assert (await held)[0] == 200
+        resp = await client.get("/readyz")
+        assert (resp.status, (await resp.json())["status"]) == (200, "ready")
+    finally:
+        await client.close()
+
+
+async def _waiting(settings) -> bool:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                   "AND datname = current_database()") > 0
+    finally:
+        await conn.close()

@@ -1,7 +1,9 @@
 """Liveness and readiness.
 
 ``/readyz`` answers 200 ``ready`` when the database answers, with each consumer's stored
-progress and the live worker's lag; 503 ``unavailable`` when the database does not answer;
+progress and the live worker's lag; 200 ``busy`` when every pooled connection stayed in use for
+2 s (the process is serving at capacity: taking it out of a load balancer would only move its
+load onto the others); 503 ``unavailable`` when the database does not answer;
 503 ``stalled`` when the worker has applied nothing to a partition for ``P360_STALL_SECONDS``
 while a record there has waited longer than that (a worker that is down, hung or failing on
 every batch). The lag is looked up at most once a second per process; when Kafka does not
@@ -21,6 +23,7 @@ from aiohttp import web
 
 from profile360.api.errors import json_response
 from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS
+from profile360.api.limits import Overloaded
 from profile360.outages import describe
 from profile360.settings import Settings
 from profile360.store import reads
@@ -73,6 +76,8 @@ async def readyz(request: web.Request) -> web.Response:
         async with request.app[PRIMARY].acquire(timeout=2) as conn:
             consumers = await reads.readiness(conn)
             stored = await progress.positions_with_times(conn, settings.consumer_group)
+    except Overloaded:  # every connection busy serving: ready, and saying so
+        return json_response({"status": "busy", "database": "every pooled connection is in use"})
     except Exception as exc:  # any failure to reach the database means not ready
         return _not_ready({"status": "unavailable", "database": describe(exc)})
     try:
