@@ -20,7 +20,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bench import api_probe, crowd, e2e, faust_probe, freshness, goals, people, profile_reads, raw, report, services, workload
+from bench import api_probe, crowd, limits_sweep, e2e, faust_probe, freshness, goals, people, profile_reads, raw, report, services, workload
 from bench.report import Figure
 from profile360.bootstrap import load_codec
 from profile360.settings import Settings
@@ -29,6 +29,8 @@ from profile360.settings import Settings
 #: the read routes measured under a crowd of clients (keys of ``api_probe.app_targets``)
 CROWD_ROUTES = tuple(route for route, _ in goals.CROWD)
 STEPS = ("produce_alone", "end_to_end", "raw_consume", "copy", "faust", "api", "writer_alone", "profiles", "rebuild")
+#: steps run only when named in ``--steps``
+OPTIONAL_STEPS = ("limits",)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -61,7 +63,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--profile-worker", type=Path, default=None,
                    help="sample the worker with py-spy during the timed window (collapsed stacks to FILE)")
     p.add_argument("--steps", default=None,
-                   help="comma-separated subset of the measurements, in order (default: all): " + ", ".join(STEPS))
+                   help="comma-separated subset of the measurements, in order (default: all): " + ", ".join(STEPS)
+                   + "; also " + ", ".join(OPTIONAL_STEPS) + ", only when named")
     p.add_argument("--out", type=Path, default=None, help="also write the markdown report to FILE")
     p.add_argument("--keep", action="store_true", help="keep the database and topics of this run")
     return p.parse_args(argv)
@@ -189,6 +192,15 @@ class Run:
                                                                       "shed_share": got.shed_share},
                              failure=f"{len(got.errors)} errors: {got.errors[0]}" if got.errors else None)
 
+    async def limits(self) -> None:
+        """The limits sweep (``bench.limits_sweep``) on the tenant's newest history."""
+        a = self.args
+        say(f"limits sweep: {len(limits_sweep.IN_FLIGHT) * len(limits_sweep.POOL_SIZES)} settings, {a.crowd} clients ...")
+        headers = await api_probe.auth_headers(self.settings, workload.TENANT)
+        for point in await limits_sweep.sweep(self.settings, "/api/v1/interaction-history?limit=20", headers,
+                                              a.crowd_seconds, a.crowd):
+            self.add(point.label(), point.crowd.rate, "requests/s", point.detail(), role="info")
+
     async def writer_alone(self) -> None:
         n = min(self.args.writer_events, len(self.entries))
         if n <= 0:
@@ -277,9 +289,9 @@ class Run:
         """Every measurement; one that fails is reported as failed and the next one still runs."""
         self.build_workload()
         wanted = self.args.steps.split(",") if self.args.steps else STEPS
-        unknown = set(wanted) - set(STEPS)
+        unknown = set(wanted) - set(STEPS) - set(OPTIONAL_STEPS)
         if unknown:
-            raise SystemExit(f"unknown --steps {sorted(unknown)}; expected some of {STEPS}")
+            raise SystemExit(f"unknown --steps {sorted(unknown)}; expected some of {STEPS + OPTIONAL_STEPS}")
         for step in (getattr(self, name) for name in wanted):
             started = time.monotonic()
             try:

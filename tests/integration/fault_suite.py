@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 
 import asyncpg
 
+from profile360.settings import Settings
+
 from . import workload
 from .api_auth import make_key
 from .callers import DROPPED, REFUSED, Answer, Callers, errors, tally
@@ -195,7 +197,9 @@ async def run_suite(settings, owned, load: Load) -> Result:
     """Publish a first part, start the worker (2 processes) and the API (2 processes, a 2-s
     statement timeout so that a held lock shows within a short fault), then feed the rest while
     callers read and write and each fault of ``FAULTS`` happens, and end with SIGTERM."""
-    settings = replace(settings, batch_max_records=50)  # a backlog is many transactions: a fault lands in one
+    settings = replace(settings, batch_max_records=50,  # a backlog is many transactions: a fault lands in one
+                       rate_limit_per_key=Settings.rate_limit_per_key,  # the API's default limits, all of them
+                       rate_limit_per_tenant=Settings.rate_limit_per_tenant)
     events = workload.interactions("acme", load.interactions, customers=load.customers)
     catalog, people = workload.catalog("acme", events[0]["occurredAt"]), workload.people("acme")
     await publish(settings, catalog, events[:2000])
