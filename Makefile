@@ -62,7 +62,7 @@ bench: system-deps install  ## end-to-end and raw-limit figures (and Faust's, fo
 	$(PYTHON) -m pip install -q -e '.[test,bench]'
 	$(PYTHON) -m bench $(BENCH_ARGS)
 
-soak: system-deps install  ## the long fault run (1M events, kills, restarts, rebalance, rebuild); prints a summary table
+soak: system-deps install  ## the long fault run (1M events, kills, restarts, rebalance, rebuild), then the fault suite with 5-min faults; prints summary tables
 	P360_SOAK_REPORT=$${P360_SOAK_REPORT:-soak-report.md} $(PYTHON) -m pytest -q -s tests/integration/soak_faults.py
 
 clean: down
