@@ -184,12 +184,15 @@ class Run:
         async with api_probe.serving_app(self.settings, 1) as base:
             headers = await api_probe.auth_headers(self.settings, workload.TENANT)
             for key, label, path in api_probe.app_targets(workload.TENANT, self.wl.hot_customer):
-                if key in CROWD_ROUTES:
-                    got = await crowd.drive(base + path, a.crowd_seconds, a.crowd, headers)
-                    self.add(f"API: {label}, {a.crowd} clients (answered)", got.rate, "requests/s", got.detail(),
-                             role="api", key=f"crowd_{key}", measures={"p99_ms": got.p("answered", 0.99),
-                                                                      "shed_p99_ms": got.p("shed", 0.99),
-                                                                      "shed_share": got.shed_share},
+                if key not in CROWD_ROUTES:
+                    continue
+                for polite in (True, False):
+                    got = await crowd.drive(base + path, a.crowd_seconds, a.crowd, headers, polite)
+                    manners = "honouring Retry-After" if polite else "ignoring Retry-After"
+                    self.add(f"API: {label}, {a.crowd} clients {manners} (answered)", got.rate, "requests/s",
+                             got.detail(), role="api", key=f"crowd_{key}" if polite else f"crowd_{key}_rude",
+                             measures={"p99_ms": got.p("answered", 0.99), "shed_p99_ms": got.p("shed", 0.99),
+                                       "shed_share": got.shed_share},
                              failure=f"{len(got.errors)} errors: {got.errors[0]}" if got.errors else None)
 
     async def limits(self) -> None:

@@ -5,7 +5,8 @@ One API process with the default limits (``P360_API_MAX_IN_FLIGHT``, the connect
 acquire timeout, the statement timeout) but no request-rate limit (the bench's one key would
 otherwise measure the limiter), driven by ``--crowd`` request loops from this process, each
 sending its next request as soon as the last is answered. Answers are split into *answered*
-(200) and *shed* (429 or 503, by their JSON ``code``); anything else is an error.
+(200) and *shed* (429 or 503, by their JSON ``code``); anything else is an error. Callers that
+honour ``Retry-After`` (``polite``) wait that long after a refusal; the others send again at once.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class Crowd:
                 f"{self.p('shed', 0.99):.1f} ms{errors}")
 
 
-async def _client(session: aiohttp.ClientSession, url: str, deadline: float, out: Crowd) -> None:
+async def _client(session: aiohttp.ClientSession, url: str, deadline: float, out: Crowd, polite: bool) -> None:
     while time.perf_counter() < deadline:
         t0 = time.perf_counter()
         try:
@@ -65,6 +66,8 @@ async def _client(session: aiohttp.ClientSession, url: str, deadline: float, out
         elif status in (429, 503):
             out.shed.append(took)
             out.codes[f"{status} {_code(body)}"] += 1
+            if polite:  # as a caller honouring Retry-After does
+                await asyncio.sleep(min(float(resp.headers.get("Retry-After", "1")), max(0.0, deadline - time.perf_counter())))
         else:
             out.errors.append(f"HTTP {status}")
 
@@ -76,16 +79,17 @@ def _code(body: bytes) -> str:
         return "?"
 
 
-async def drive(url: str, seconds: float, clients: int, headers: dict) -> Crowd:
-    """``clients`` request loops against ``url`` for ``seconds`` (after half a second of warm-up)."""
+async def drive(url: str, seconds: float, clients: int, headers: dict, polite: bool = False) -> Crowd:
+    """``clients`` request loops against ``url`` for ``seconds`` (after half a second of warm-up);
+    ``polite`` clients wait ``Retry-After`` after a refusal, the others send again at once."""
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector, headers=headers,
                                      timeout=aiohttp.ClientTimeout(total=60)) as session:
         warm = Crowd(clients, 0)  # half a second first: connections open, the key cached
-        await asyncio.gather(*(_client(session, url, time.perf_counter() + 0.5, warm) for _ in range(clients)))
+        await asyncio.gather(*(_client(session, url, time.perf_counter() + 0.5, warm, polite) for _ in range(clients)))
         out = Crowd(clients, seconds)
         t0 = time.perf_counter()
-        await asyncio.gather(*(_client(session, url, t0 + seconds, out) for _ in range(clients)))
+        await asyncio.gather(*(_client(session, url, t0 + seconds, out, polite) for _ in range(clients)))
         out.seconds = time.perf_counter() - t0
     out.answered.sort()
     out.shed.sort()

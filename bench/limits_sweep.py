@@ -1,6 +1,7 @@
 """How the API's load limits trade answered requests against latency and refusals (issue 13:
 "defaults chosen from measurements"): for each pair of ``P360_API_MAX_IN_FLIGHT`` and
-``P360_DB_POOL_SIZE``, one API process serves one read route to 16 clients, then to a crowd;
+``P360_DB_POOL_SIZE``, one API process serves one read route to 16 clients, then to a crowd
+(clients honouring ``Retry-After``);
 each row gives the crowd's answered requests/s, the answered p99 as a multiple of the p99 at
 16 clients (same process, same minute), the shed share and the p99 of a refusal.
 
@@ -52,7 +53,7 @@ async def point(settings: Settings, url_path: str, headers: dict, in_flight: int
     limited = replace(settings, api_max_in_flight=in_flight, db_pool_size=pool)
     async with api_probe.serving_app(limited, 1) as base:
         alone = await api_probe.drive(base + url_path, seconds / 2, BASELINE_CLIENTS, headers)
-        crowded = await crowd.drive(base + url_path, seconds, clients, headers)
+        crowded = await crowd.drive(base + url_path, seconds, clients, headers, polite=True)
     return Point(in_flight, pool, alone.p99_ms, crowded)
 
 

@@ -31,8 +31,9 @@ def test_small_benchmark_run_reports_every_figure(stack, tmp_path):
                    "API: history, tenant newest 20 (2 API processes)", "all sections, random of 100 profiles (2 API processes)",
                    "Freshness of a profile change", "API: unified-profile revalidated", "revalidated (If-None-Match: its "
                    "ETag; 304 answers), random of 100 profiles (2 API processes)", "| Goal (issues 12, 13) |",
-                   "API: history, tenant newest 20, 40 clients (answered)", "API: summary groupBy=action, 40 clients",
-                   "Issue 13: History of the hottest customer under the crowd"):
+                   "API: history, tenant newest 20, 40 clients honouring Retry-After (answered)",
+                   "API: summary groupBy=action, 40 clients ignoring Retry-After",
+                   "Issue 13: History of the hottest customer under a crowd ignoring Retry-After"):
         assert figure in table, figure
     assert "failed:" not in table
     revalidated = next(line for line in table.splitlines() if line.startswith("| API: unified-profile revalidated"))
