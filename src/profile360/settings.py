@@ -44,7 +44,7 @@ class Settings:
     segment_refresh_seconds: float = 3600.0  # windowed segments re-evaluated this often (0: never)
     command_wait_ms: int = 5000  # how long an API command waits for its event to be applied
     # the API's bounds under load (see profile360.api.limits)
-    api_max_in_flight: int = 64  # requests one API process serves at a time; more are answered 503 at once
+    api_max_in_flight: int = 16  # requests one API process serves at a time; more are answered 503 at once (BENCHMARKS.md: the limits sweep)
     db_pool_size: int = 10  # connections of each API process's pool (each of the primary's and the replica's)
     db_acquire_timeout_ms: int = 1000  # how long a request waits for a pooled connection before a 503
     statement_timeout_ms: int = 10000  # PostgreSQL cancels an API query running longer (503)

@@ -18,7 +18,7 @@ from .feeder import Feeder
 from .harness import children_of, table_locked
 
 
-RATE_LIMITED = "rate_limited"
+RATE_LIMITED, OVERLOADED = "rate_limited", "overloaded"
 
 
 @dataclass(frozen=True)
@@ -100,12 +100,13 @@ class Fault:
 
 
 def _codes(*codes: str) -> frozenset[str]:
-    return frozenset({RATE_LIMITED, *codes})
+    """The fault's own codes, and the refusals a process at its limits may answer at any time."""
+    return frozenset({RATE_LIMITED, OVERLOADED, *codes})
 
 
 FAULTS = (
-    Fault("pool exhaustion (400 more clients)", pool_exhaustion, _codes("overloaded")),
-    Fault("slow query (table locked)", slow_query, _codes("query_timeout", "overloaded")),
+    Fault("pool exhaustion (400 more clients)", pool_exhaustion, _codes()),
+    Fault("slow query (table locked)", slow_query, _codes("query_timeout")),
     Fault("PostgreSQL restarted", postgres_restart, _codes("database_unavailable"), backlog=3000),
     Fault("PostgreSQL stopped", postgres_stopped, _codes("database_unavailable")),
     Fault("broker restarted", broker_restart, _codes("kafka_unavailable"), backlog=3000),
