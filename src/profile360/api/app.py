@@ -59,8 +59,10 @@ async def _close_when_stopping(request: web.Request, response: web.StreamRespons
 def create_app(settings: Settings) -> web.Application:
     sections.discover()
     limiter = rates.Limiter(settings.rate_limit_per_key, settings.rate_limit_per_tenant)
-    app = web.Application(middlewares=[in_flight_cap(settings.api_max_in_flight, shed), error_middleware,
-                                       auth.middleware(), rates.middleware(limiter), freshness.at_least],
+    # the rate limits come before the in-flight cap: a request beyond its key's or tenant's rate
+    # is refused without taking a place, so a flooding tenant cannot fill the cap for the others
+    app = web.Application(middlewares=[error_middleware, auth.middleware(), rates.middleware(limiter),
+                                       in_flight_cap(settings.api_max_in_flight, shed), freshness.at_least],
                           client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[health.PROBE] = health.LagProbe()

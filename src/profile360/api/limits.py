@@ -2,8 +2,10 @@
 is refused at once rather than queued.
 
 - **In flight** (``P360_API_MAX_IN_FLIGHT``, per process): a request beyond the cap is answered
-  503 ``overloaded`` before any work (no parsing, no authentication, no database); the health
-  probes are never refused.
+  503 ``overloaded`` before any work of its route (no parsing of its parameters, no database).
+  It comes after authentication (a cached key lookup) and the rate limits, so a request beyond
+  its key's or tenant's rate never takes a place and a flooding tenant cannot fill the cap for
+  the others. The health probes are never refused.
 - **A pooled connection** (``P360_DB_ACQUIRE_TIMEOUT_MS``): a request waits at most this long
   for one of the pool's connections, then is answered 503 ``overloaded``.
 - **A query** (``P360_STATEMENT_TIMEOUT_MS``, PostgreSQL's ``statement_timeout`` on every API
