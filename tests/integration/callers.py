@@ -56,7 +56,8 @@ class Callers:
     async def __aenter__(self) -> "Callers":
         trace = aiohttp.TraceConfig()
         trace.on_connection_reuseconn.append(_reused)
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), trace_configs=[trace])
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), trace_configs=[trace],
+                                             connector=aiohttp.TCPConnector(limit=self.clients + self.writers))
         self.fresh = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
                                            connector=aiohttp.TCPConnector(force_close=True))
         self.tasks = [asyncio.create_task(self._read(i)) for i in range(self.clients)]

@@ -51,7 +51,11 @@ class Feeder:
     async def pause(self) -> None:
         """Stop after the chunk being sent is acknowledged; returns once it is."""
         self.running.clear()
-        await self.idle.wait()
+        idle = asyncio.ensure_future(self.idle.wait())
+        await asyncio.wait([idle, self.task], return_when=asyncio.FIRST_COMPLETED)
+        idle.cancel()
+        if self.task.done() and self.task.exception() is not None:
+            raise self.task.exception()
 
     def resume(self) -> None:
         self.running.set()

@@ -191,7 +191,10 @@ async def test_fault_suite_for_longer(settings, owned):
     held lock) and more load: 100 readers, 4 writers and 500 records/s fed throughout. The same
     verdict; its report is appended to ``P360_SOAK_REPORT``."""
     long = float(os.environ.get("P360_SOAK_FAULT_SECONDS", "300"))
-    load = Load(Lengths(long=long, short=long / 5), readers=100, writers=4, rate=500, interactions=int(600 * long) + 50_000)
+    rate, lengths = 500, Lengths(long=long, short=long / 5)
+    # enough to feed every fault, the recoveries and checks (about 400 s at this rate) and the bursts
+    load = Load(lengths, readers=100, writers=4, rate=rate,
+                interactions=int(rate * (2 * lengths.long + 2 * lengths.short + 400)) + 20_000)
     result = await run_suite(settings, owned, load)
     text = f"## The fault suite, {long:.0f}-s faults\n\n{result.report()}\n"
     print("\n" + text, flush=True)

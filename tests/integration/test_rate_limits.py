@@ -4,8 +4,7 @@ create --rate``), gets ``429 rate_limited`` with ``Retry-After`` and the ``RateL
 beyond it, and another tenant's requests all succeed. A refused request still costs the process
 its parsing, so the bound on the other tenant's p99 is derived from a baseline measured in the
 same run: the same flood made of requests that do no work (``/healthz``); the p99 must stay
-within 3 times that, and below what the same flood costs without the key's rate (then it takes
-the connection pool: measured 5 to 8 times the free flood's p99)."""
+within 3 times that (the same flood without the key's rate is measured and reported beside it)."""
 from __future__ import annotations
 
 import asyncio
@@ -60,7 +59,7 @@ def start_flood(url: str, key: str) -> subprocess.Popen:
     """``FLOODERS`` connections flooding ``url`` from a process of their own (``flood.py``)."""
     proc = subprocess.Popen([sys.executable, "-m", "tests.integration.flood", url, key, str(FLOODERS)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
+    assert proc.stdout.readline().strip() == "ready"  # the flood prints it once connected, or exits
     return proc
 
 
@@ -114,6 +113,6 @@ async def test_a_flooding_tenant_is_limited_and_the_other_keeps_its_latency(sett
     figures = (f"quiet tenant's p99: alone {p99(alone):.1f} ms, under a flood of /healthz {p99(free):.1f} ms, of "
                f"limited history reads {p99(limited_run):.1f} ms, of unlimited ones {p99(unlimited):.1f} ms")
     assert {status for status, _ in limited_run} == {200}, figures
-    # a refused request costs little more than one that does no work (without the key's rate: 5 to 8 times)
+    # a refused request costs little more than one that does no work (the unlimited flood is reported
+    # for comparison: with the cap at 64 it cost 5 to 8 times the free flood; with 16, the cap sheds it too)
     assert p99(limited_run) <= 3 * p99(free), figures
-    assert p99(limited_run) < p99(unlimited), figures

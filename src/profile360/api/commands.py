@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import re
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -32,7 +33,8 @@ async def publisher(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: holds the lazily started producer and stops it with the app (and waits,
     bounded, for the producers being discarded in the background)."""
     app[_PRODUCER] = {"lock": asyncio.Lock(), "producer": None, "codec": Codec.from_dir(schemas_dir()),
-                      "discarding": set()}
+                      "discarding": set(),
+                      "discarded": weakref.WeakSet()}
     yield
     if app[_PRODUCER]["producer"] is not None:
         _discard(app, app[_PRODUCER]["producer"])
@@ -115,6 +117,9 @@ def _discard(app: web.Application, producer: AIOKafkaProducer) -> None:
     state = app[_PRODUCER]
     if state["producer"] is producer:
         state["producer"] = None
+    if producer in state["discarded"]:  # every command that gave up on it calls this
+        return
+    state["discarded"].add(producer)
     task = asyncio.create_task(_stop_without_delivering(producer))
     state["discarding"].add(task)
     task.add_done_callback(state["discarding"].discard)

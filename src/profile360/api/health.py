@@ -82,6 +82,8 @@ async def readyz(request: web.Request) -> web.Response:
         return _not_ready({"status": "unavailable", "database": describe(exc)})
     try:
         replica = await _replica(request.app)
+    except Overloaded:
+        return json_response({"status": "busy", "database": "ok", "replica": {"database": "every pooled connection is in use"}})
     except Exception as exc:
         return _not_ready({"status": "unavailable", "database": "ok", "replica": {"database": describe(exc)}})
     worker = await request.app[PROBE].check(settings, stored)
