@@ -18,7 +18,6 @@ import signal
 import time
 from dataclasses import dataclass, replace
 
-import asyncpg
 
 from profile360.settings import Settings
 
@@ -65,11 +64,11 @@ async def measure(run: Run, fault: Fault, lengths: Lengths, recovery_timeout: fl
     pids, start = run.pids(), time.monotonic()
     await fault.inject(run, lengths)
     end = time.monotonic()
-    published = await _end_offsets_when_reachable(run.settings)
-    reads = await wait_until(lambda: _ok_after(run.callers, end, "GET"), recovery_timeout, f"reads after {fault.name}")
-    writes = await wait_until(lambda: _ok_after(run.callers, end, "PUT"), recovery_timeout, f"writes after {fault.name}")
-    await wait_until(lambda: _applied(run.settings, published), recovery_timeout, f"ingestion after {fault.name}")
-    ingest = time.monotonic() - end
+    reads, writes, ingested = await asyncio.gather(  # each: when it was back
+        wait_until(lambda: _ok_after(run.callers, end, "GET"), recovery_timeout, f"reads after {fault.name}"),
+        wait_until(lambda: _ok_after(run.callers, end, "PUT"), recovery_timeout, f"writes after {fault.name}"),
+        _caught_up(run.settings, recovery_timeout))
+    ingest = ingested - end
     answers = run.callers.since(start) + [a for a in run.crowds if a.at >= start]
     outcome = Outcome(fault.name, end - start, answers, errors(answers, fault.codes), lag, run.pids() == pids,
                       reads - end, writes - end, ingest)
@@ -102,26 +101,15 @@ async def _ok_after(callers: Callers, t: float, method: str) -> float | None:
     return callers.first_ok_after(t, method)
 
 
-async def _end_offsets_when_reachable(settings) -> dict:
-    async def ends():
-        try:
-            return await end_offsets(settings)
-        except Exception:  # the broker may still be finding its feet
-            return None
-    return await wait_until(ends, 120, "the broker's end offsets")
+async def _caught_up(settings, timeout: float) -> float:
+    """When everything published until now was applied (``wait_caught_up`` rides out outages)."""
+    await wait_caught_up(settings, timeout=timeout)
+    return time.monotonic()
 
 
 async def _lag(settings) -> int:
     ends, stored = await end_offsets(settings), await stored_positions(settings)
     return sum(end - stored.get(tp, 0) for tp, end in ends.items())
-
-
-async def _applied(settings, ends: dict) -> bool:
-    try:
-        stored = await stored_positions(settings)
-    except (OSError, asyncpg.PostgresError):
-        return False
-    return all(stored.get(tp, 0) >= end for tp, end in ends.items())
 
 
 # --- the last fault: SIGTERM under load -------------------------------------------------------

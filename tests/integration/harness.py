@@ -50,6 +50,13 @@ async def table_locked(database_url: str, table: str) -> AsyncIterator[None]:
         await conn.close()
 
 
+async def lock_waiters(conn: asyncpg.Connection) -> int:
+    """How many sessions of ``conn``'s database wait on a lock now (ask from a connection outside
+    the lock's transaction: a transaction's view of ``pg_stat_activity`` stays what it first read)."""
+    return await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                               "AND datname = current_database()")
+
+
 async def stored_positions(settings: Settings) -> dict[tuple[str, int], int]:
     conn = await asyncpg.connect(settings.database_url)
     try:

@@ -14,17 +14,12 @@ from profile360.topics import ensure_topics
 
 from . import workload
 from .api_auth import make_key
-from .harness import InProcessWorker, serving, start_api_process, wait_caught_up, wait_until, worker_log
+from .harness import InProcessWorker, lock_waiters, serving, start_api_process, wait_caught_up, wait_until, worker_log
 from .test_profiles import publish_records
 
 pytestmark = pytest.mark.integration
 TENANT = "drain"
 IN_FLIGHT = 6
-
-
-async def _waiting_on_lock(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                               "AND datname = current_database()")
 
 
 async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_ones(settings):
@@ -64,7 +59,7 @@ async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_ones(sett
 
 
 async def _at_least(conn: asyncpg.Connection, n: int) -> bool:
-    return await _waiting_on_lock(conn) >= n
+    return await lock_waiters(conn) >= n
 
 
 async def _refused(base_url: str) -> bool:

@@ -15,7 +15,7 @@ import pytest
 from profile360.topics import ensure_topics
 
 from . import workload
-from .harness import InProcessWorker, table_locked, wait_caught_up, wait_until
+from .harness import InProcessWorker, lock_waiters, table_locked, wait_caught_up, wait_until
 from .test_pipeline import api_client
 from .test_profiles import publish_records
 
@@ -60,11 +60,12 @@ async def test_readyz_says_busy_not_unavailable_while_every_connection_serves(se
     bounded = replace(settings, db_pool_size=1, statement_timeout_ms=60_000)
     await ensure_topics(settings)
     client = await api_client(bounded)
+    watcher = await asyncpg.connect(settings.database_url)
     try:
         assert (await _answer(client))[0] == 200  # also caches the caller's key
         async with table_locked(settings.database_url, "interaction_history"):
             held = asyncio.create_task(_answer(client))  # holds the only connection, waiting on the lock
-            await wait_until(lambda: _waiting(settings), 30, "the request waiting on the lock")
+            await wait_until(lambda: lock_waiters(watcher), 30, "the request waiting on the lock")
             resp = await client.get("/readyz")
             body = await resp.json()
             assert (resp.status, body["status"]) == (200, "busy"), body
@@ -72,13 +73,6 @@ async def test_readyz_says_busy_not_unavailable_while_every_connection_serves(se
         resp = await client.get("/readyz")
         assert (resp.status, (await resp.json())["status"]) == (200, "ready")
     finally:
+        await watcher.close()
         await client.close()
 
-
-async def _waiting(settings) -> bool:
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        return await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                   "AND datname = current_database()") > 0
-    finally:
-        await conn.close()

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import re
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -33,8 +32,7 @@ async def publisher(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: holds the lazily started producer and stops it with the app (and waits,
     bounded, for the producers being discarded in the background)."""
     app[_PRODUCER] = {"lock": asyncio.Lock(), "producer": None, "codec": Codec.from_dir(schemas_dir()),
-                      "discarding": set(),
-                      "discarded": weakref.WeakSet()}
+                      "discarding": set()}
     yield
     if app[_PRODUCER]["producer"] is not None:
         _discard(app, app[_PRODUCER]["producer"])
@@ -103,7 +101,7 @@ async def publish(app: web.Application, family: str, name: str, record: dict[str
             producer = await _producer(app)
             meta = await producer.send_and_wait(app[SETTINGS].topic(family), value, key=partition_key(name, record))
     except Exception as exc:
-        if producer is not None:
+        if producer is not None and app[_PRODUCER]["producer"] is producer:  # the first command to give up on it
             _discard(app, producer)
         cause = f"no acknowledgement within {PUBLISH_TIMEOUT:.0f} s" if isinstance(exc, TimeoutError) else describe(exc)
         raise ApiError(503, "kafka_unavailable", f"the command was not published ({cause}); retry shortly") from None
@@ -113,13 +111,11 @@ async def publish(app: web.Application, family: str, name: str, record: dict[str
 def _discard(app: web.Application, producer: AIOKafkaProducer) -> None:
     """Forget ``producer`` at once (the next command starts a new one) and stop it in the
     background, without delivering what it buffers: its sender is closed before ``stop()``.
-    Stopping can take as long as a hung broker lets it; no caller waits for it."""
+    Stopping can take as long as a hung broker lets it; no caller waits for it. Called once
+    per producer: by the command that started it and failed, or the first that gave up on it."""
     state = app[_PRODUCER]
     if state["producer"] is producer:
         state["producer"] = None
-    if producer in state["discarded"]:  # every command that gave up on it calls this
-        return
-    state["discarded"].add(producer)
     task = asyncio.create_task(_stop_without_delivering(producer))
     state["discarding"].add(task)
     task.add_done_callback(state["discarding"].discard)
