@@ -19,7 +19,7 @@ install:  ## Python dependencies (project + tests), editable
 	$(PYTHON) -m pip install -q -e '.[test]'
 
 test: system-deps install  ## the whole suite: unit + integration on a real Kafka and PostgreSQL
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q --durations=25
 
 unit: install
 	$(PYTHON) -m pytest -q tests/unit
