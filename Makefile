@@ -6,12 +6,14 @@ export API_BIND := $(API)
 
 .PHONY: system-deps install test unit integration run down bench soak clean
 
-system-deps:  ## Java, Maven, PostgreSQL and curl from Debian's packages, when missing (needs root)
+system-deps:  ## Java, Maven, PostgreSQL, curl and Chromium (the console's browser tests) from Debian's packages, when missing (needs root)
 	@missing=""; \
 	 command -v curl >/dev/null 2>&1 || missing="$$missing curl ca-certificates"; \
 	 command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	 command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
 	 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	 command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	 command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	 if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -q && \
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi
 
@@ -41,6 +43,8 @@ run: system-deps install  ## local stack + migrate + worker + API + demo data, t
 	@$(PYTHON) -m profile360.cli.wait_http http://$(API)/readyz 30
 	@KEY=$$(cat $(STATE)/demo.key); A="Authorization: Bearer $$KEY"; echo ""; \
 	 echo "profile360 is running (logs in $(STATE)/*.log; stop with: make down)."; \
+	 echo ""; echo "  Console:  http://$(API)/console   (sign in with the demo key: $$KEY)"; \
+	 echo "  API docs: http://$(API)/docs"; echo ""; \
 	 echo "The demo tenant's admin key is in $(STATE)/demo.key (profile360 keys create|list|revoke for more). Try:"; \
 	 echo "  curl -s -H '$$A' 'http://$(API)/api/v1/interaction-history?limit=3'"; \
 	 echo "  curl -s -H '$$A' 'http://$(API)/api/v1/interaction-history?customerId=CUST007&type=click'"; \

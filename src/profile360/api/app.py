@@ -7,7 +7,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from profile360.api import (auth, commands, customer360, customers, erasure, freshness, health, interactions, openapi,
-                            org_customers, org_feedback, profiles, rates, sections, segments)
+                            org_customers, org_feedback, pages, profiles, rates, sections, segments)
 from profile360.api.errors import error_middleware, shed
 from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS, STOPPING
 from profile360.api.limits import BoundedPool, in_flight_cap
@@ -73,7 +73,11 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/openapi.json", openapi.openapi_json)
-    app.router.add_get("/docs", openapi.docs_page)
+    app.router.add_get("/docs", pages.docs_page)
+    app.router.add_get("/docs/{file}", pages.docs_file)
+    app.router.add_get("/console", pages.console_page)
+    app.router.add_get("/console/{file}", pages.console_file)
+    app.router.add_get("/api/v1/me", auth.me)
     app.router.add_get("/api/v1/interaction-history", interactions.interaction_history)
     app.router.add_get("/api/v1/interaction-summary", interactions.interaction_summary)
     app.router.add_get("/api/v1/customers/{id}/unified-profile", profiles.unified_profile)

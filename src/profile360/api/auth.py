@@ -1,6 +1,6 @@
 """Who is calling: API keys (``Authorization: Bearer <key>``) and roles per route.
 
-Every route but the health checks and the API description needs a key. The key names the
+Every route but the health checks, the API description and the pages (``PUBLIC``) needs a key. The key names the
 tenant: a request's ``X-Tenant-Id``, where sent, must be that tenant (403 otherwise), and every
 handler reads the tenant from the key, never from the request. Roles (seed 001): reads for
 admin, editor and viewer; writes for admin and editor; erasures for admin only.
@@ -17,11 +17,13 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from profile360.api.errors import ApiError
+from profile360.api.errors import ApiError, json_response
 from profile360.api.keys import PRIMARY
 from profile360.store import api_keys
 
-PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
+#: paths served without a key, each with what lies under it (``/console/main.js``): the pages
+#: and their files carry no data, they call the data routes with the user's key
+PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/console"})
 READ, WRITE, ADMIN = frozenset(api_keys.ROLES), frozenset({"admin", "editor"}), frozenset({"admin"})
 _ONLY = {("DELETE", "/api/v1/customers/{id}"): ADMIN,
          ("DELETE", "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}"): ADMIN}
@@ -39,9 +41,28 @@ class Principal:
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 
+def is_public(path: str) -> bool:
+    """Whether ``path`` (a request's path or a route template) is served without a key: its
+    first segment is one of ``PUBLIC``."""
+    return "/" + path.lstrip("/").partition("/")[0] in PUBLIC
+
+
 def roles_for(method: str, route: str) -> frozenset[str]:
     """The roles that may call ``method`` on the route template ``route``."""
     return _ONLY.get((method, route)) or (READ if method in ("GET", "HEAD") else WRITE)
+
+
+#: what ``GET /api/v1/me`` tells a client (the console) its key may do, each a route the API checks
+_CAN = {"editSegments": ("PUT", "/api/v1/segments/{id}"), "readDeadLetters": ("GET", "/api/v1/dead-letters"),
+        "redrive": ("POST", "/api/v1/dead-letters/redrive")}
+
+
+async def me(request: web.Request) -> web.Response:
+    """``GET /api/v1/me`` (any role): the key's ``tenantId``, ``role`` and ``keyId``, and ``can``:
+    for each of ``_CAN``, whether the role may call its route (the API refuses it anyway)."""
+    who = request[PRINCIPAL]
+    can = {name: who.role in roles_for(*route) for name, route in _CAN.items()}
+    return json_response({"tenantId": who.tenant_id, "role": who.role, "keyId": who.key_id, "can": can})
 
 
 class _Cache:
@@ -65,7 +86,7 @@ def middleware() -> Callable:
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-        if request.path in PUBLIC or request.match_info.route.resource is None:
+        if is_public(request.path) or request.match_info.route.resource is None:
             return await handler(request)  # public, or no such route (404 from the router)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -1,5 +1,5 @@
-"""The OpenAPI 3.1 description of every route, served at ``/openapi.json``, and a browsable
-page at ``/docs`` (self-contained HTML: no script from elsewhere).
+"""The OpenAPI 3.1 description of every route, served at ``/openapi.json`` (and browsed with
+Swagger UI at ``/docs``, see ``pages``).
 
 The description is data next to the code it describes; ``tests/integration/test_openapi.py``
 fails when a route of the app is missing here, and CI fuzzes the running service against it
@@ -7,13 +7,13 @@ fails when a route of the app is missing here, and CI fuzzes the running service
 """
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from aiohttp import web
 
 from profile360.api.errors import json_response
 from profile360.api.params import MAX_PATH_ID
+from profile360.store import api_keys
 
 Schema = dict[str, Any]
 
@@ -172,6 +172,10 @@ PATHS: dict[str, dict[str, Schema]] = {
          _enum("shape", ("sections", "keyed"), "sections",
                "sections: seed 002's sections array; keyed: seed 001's keys (attributes a flat map of traits, "
                "segments a list of segment ids)")], OBJ))},
+    "/api/v1/me": {"get": _op("The API key's tenant, role and id, and what its role may do (any role)", [], {
+        "type": "object", "required": ["tenantId", "role", "keyId", "can"], "properties": {
+            "tenantId": {"type": "string"}, "role": {"type": "string", "enum": list(api_keys.ROLES)},
+            "keyId": {"type": "string"}, "can": {"type": "object", "additionalProperties": {"type": "boolean"}}}})},
     "/api/v1/segments": {"get": _op("The tenant's segments", [], _page("data"))},
     "/api/v1/segments/{id}": {
         "get": _op("One segment", [SEGMENT_ID], OBJ),
@@ -206,19 +210,3 @@ def document() -> Schema:
 
 async def openapi_json(request: web.Request) -> web.Response:
     return json_response(document())
-
-
-async def docs_page(request: web.Request) -> web.Response:
-    rows = []
-    for path, ops in PATHS.items():
-        for method, op in ops.items():
-            params = ", ".join(f"{p['name']}{'' if p['in'] == 'path' else '?'}" for p in op["parameters"])
-            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
-                        f"<td>{html.escape(op['summary'])}</td><td><code>{html.escape(params)}</code></td></tr>")
-    body = ("<!doctype html><html><head><meta charset='utf-8'><title>profile360 API</title>"
-            "<style>body{font-family:sans-serif;margin:2em}td{padding:.3em .8em;border-bottom:1px solid #ddd}</style>"
-            "</head><body><h1>profile360 API</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a> "
-            "(OpenAPI 3.1). Send <code>Authorization: Bearer &lt;API key&gt;</code>.</p>"
-            f"<table><tr><th>method</th><th>path</th><th>what</th><th>parameters</th></tr>{''.join(rows)}</table>"
-            "</body></html>")
-    return web.Response(text=body, content_type="text/html")
