@@ -142,6 +142,10 @@ async def _probe_every_route(client, key: str, cursors: dict[str, str]) -> set[t
     assert status in (200, 201, 202)  # alpha's own segment of that name
     assert (await probe("DELETE", "/api/v1/segments/{id}", "/api/v1/segments/high_value"))[0] in (200, 202)
     await _probe_organizations(probe)
+    status, body = await probe("GET", "/api/v1/status", "/api/v1/status")  # the pipeline's, the same for every key
+    assert status == 200 and set(body) == {"topics", "deadLetters", "generation", "checkedAt"}
+    status, body = await probe("GET", "/api/v1/me", "/api/v1/me")  # the key's own tenant, never another
+    assert status == 200 and body["tenantId"] == "alpha"
     return seen
 
 

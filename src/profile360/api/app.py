@@ -7,7 +7,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from profile360.api import (auth, commands, customer360, customers, erasure, freshness, health, interactions, openapi,
-                            org_customers, org_feedback, pages, profiles, rates, sections, segments)
+                            org_customers, org_feedback, pages, pipeline, profiles, rates, sections, segments)
 from profile360.api.errors import error_middleware, shed
 from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS, STOPPING
 from profile360.api.limits import BoundedPool, in_flight_cap
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> web.Application:
                           client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[health.PROBE] = health.LagProbe()
+    app[pipeline.BOUNDS] = pipeline.Bounds()
     app[STOPPING] = asyncio.Event()
     app.on_response_prepare.append(_close_when_stopping)
     app.cleanup_ctx.append(_database)
@@ -98,6 +99,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get(org + "/{customer_uuid}/feedback_highlights", org_feedback.highlights)
     app.router.add_get(org + "/{customer_uuid}/insights", org_feedback.insights)
     app.router.add_get(org + "/{customer_uuid}/issues", org_feedback.issues)
+    # issue 14 (i14-metrics): the pipeline's state
+    app.router.add_get("/api/v1/status", pipeline.status_handler)
     app.router.add_get("/{locale}/api/customer360", customer360.overview_handler)
     app.router.add_get("/{locale}/api/customer360/customers/{id}", customer360.profile_handler)
     app.router.add_get("/{locale}/api/customer360/customers/{id}/events", customer360.events_handler)

@@ -121,6 +121,16 @@ def _list_param(name: str, doc: str) -> Schema:
     return _text(name, f"comma-separated {doc} (at most 100, 4,000 characters in all)", 4000)
 
 
+_COUNT = {"type": "integer", "minimum": 0}
+STATUS: Schema = {"type": "object", "required": ["topics", "deadLetters", "generation", "checkedAt"], "properties": {
+    "topics": {"type": "array", "items": {
+        "type": "object", "required": ["topic", "partition", "position", "endOffset", "lag", "lastAppliedAt"],
+        "properties": {"topic": {"type": "string"}, "partition": _COUNT, "position": _COUNT, "endOffset": _COUNT,
+                       "lag": _COUNT, "lastAppliedAt": {"type": ["string", "null"], "format": "date-time"}}}},
+    "deadLetters": _COUNT, "generation": {"type": "integer", "minimum": 1},
+    "checkedAt": {"type": "string", "format": "date-time"}}}
+
+
 PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/organizations/{org_uuid}/customers": {
         "get": _op("An organization's customers, filtered, searched, sorted, paged (seed 003)", [
@@ -186,6 +196,10 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/segments/{id}/members": {"get": _op(
         "A segment's members, cursor-paged", [SEGMENT_ID, _int("limit", 1, 1000, 100, "page size"), CURSOR],
         _page("data"))},
+    "/api/v1/status": {"get": _op(
+        "The pipeline's state (any reading role, any tenant: it shows no tenant's data): per projected topic and "
+        "partition the position stored with the data, Kafka's end offset, the lag between them and when a batch last "
+        "moved the position; the records in the dead-letter topic; the current generation of the tables", [], STATUS)},
     "/{locale}/api/customer360": {"get": _op("Customer 360 overview (seed 000)", [LOCALE], RESULT, error=C360_ERROR)},
     "/{locale}/api/customer360/customers/{id}": {"get": _tagged(_op(
         "Customer 360 profile object (seed 000)", [LOCALE, ID], RESULT, error=C360_ERROR))},
