@@ -1,0 +1,171 @@
+"""The console's pages as a user goes through them in the browser (``test_console``): each
+step checks what the page shows against the API's own JSON, and leaves no error in the
+browser's console."""
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from typing import Any
+
+from selenium.webdriver import Chrome
+from selenium.webdriver.common.by import By
+
+from .browser import console_errors, css, shot, visible, wait
+
+BAD_RULE = 'trait.country = "AE" and count(purchase, ) >= 3'
+
+
+class Api:
+    """Plain calls to the API under test, to compare the pages with."""
+
+    def __init__(self, base: str, key: str):
+        self.base, self.key = base, key
+
+    def call(self, path: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.key}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=20) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+
+def no_errors(driver: Chrome, page: str, expected: tuple[str, ...] = ()) -> None:
+    errors = console_errors(driver, expected)
+    assert not errors, f"browser console errors on {page}: {errors}"
+
+
+def sign_in(driver: Chrome, base: str, key: str, role: str) -> None:
+    driver.get(base + "/console")
+    field = wait(driver, visible("#key"), "the sign-in form")
+    shot(driver, "sign-in") if role == "admin" else None
+    field.send_keys(key)
+    driver.find_element(By.ID, "sign-in-button").click()
+    wait(driver, lambda d: role in d.find_element(By.ID, "who-text").text, f"signed in as {role}")
+    assert driver.execute_script("return sessionStorage.getItem('profile360.key')") == key
+    assert driver.execute_script("return localStorage.length") == 0, "the key is kept for the tab only"
+
+
+def sign_out(driver: Chrome) -> None:
+    driver.find_element(By.ID, "sign-out").click()
+    wait(driver, visible("#key"), "the sign-in form after signing out")
+    assert driver.execute_script("return sessionStorage.getItem('profile360.key')") is None
+
+
+def overview(driver: Chrome, api: Api) -> None:
+    driver.get(driver.current_url.split("#")[0] + "#/overview")
+    data = api.call("/en/api/customer360")[1]["result"]["data"]
+    for name in ("totalContacts", "activeContacts", "newContactsThisMonth"):
+        card = wait(driver, visible(f'[data-card="{name}"] .value'), f"the {name} card")
+        assert card.text.replace(",", "") == str(data[name]), name
+    segments = css(driver, '[data-card="topSegments"] tbody tr')
+    assert [r.text.split("\n")[0].rsplit(" ", 1)[0] for r in segments] == [s["name"] for s in data["topSegments"]]
+    reach = {r.find_element(By.CSS_SELECTOR, "td").text for r in css(driver, '[data-card="channelReach"] tbody tr')}
+    assert reach == set(data["channelReach"])
+    topics = {p["topic"] for p in api.call("/api/v1/status")[1]["topics"]}
+    wait(driver, lambda d: len(css(d, "#ingest svg.chart polyline")) >= len(topics), "a rate and a lag line per topic")
+    assert {r.find_element(By.CSS_SELECTOR, "td").text for r in css(driver, "table.ingest tbody tr")} == topics
+    shot(driver, "overview")
+    no_errors(driver, "the overview")
+
+
+def profile(driver: Chrome, api: Api, email: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, 'a[data-page="profiles"]').click()
+    wait(driver, visible("#lookup"), "the lookup form").send_keys(email)
+    driver.find_element(By.ID, "lookup-button").click()
+    body = api.call(f"/api/v1/customers/{email}/unified-profile")[1]
+    sections = {s["name"]: s["data"] for s in body["sections"]}
+    wait(driver, visible('[data-section="consent"]'), "every section of the profile")
+    shown = [e.get_attribute("data-section") for e in css(driver, "[data-section]")]
+    assert shown == list(sections) and body["customerId"] in driver.find_element(By.ID, "profile").text
+    links = css(driver, '[data-section="identities"] tbody tr')
+    assert [r.find_element(By.CSS_SELECTOR, '[data-col="value"]').text for r in links] == [
+        i["value"] for i in sections["identities"]]
+    merged = sum(i["merged"] for i in sections["identities"])
+    assert len(css(driver, "svg.graph line.merged")) == merged
+    assert len(css(driver, "svg.graph line.unmerged")) == len(links) - merged > 0, "a weak link is shown, not merged"
+    assert len(css(driver, '[data-section="interactions"] tbody tr')) == len(sections["interactions"]) > 0
+    rows = css(driver, '[data-section="segments"] tbody tr')
+    assert [r.find_element(By.CSS_SELECTOR, '[data-col="memberSince"]').text for r in rows] == [
+        s["memberSince"] for s in sections["segments"]] and rows
+    shot(driver, "profile")
+    no_errors(driver, "the profile explorer")
+
+
+def _save(driver: Chrome, field: str, value: str) -> None:
+    el = driver.find_element(By.ID, field)
+    el.clear()
+    el.send_keys(value)
+    driver.find_element(By.ID, "save-segment").click()
+
+
+def segments(driver: Chrome, api: Api, segment_id: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, 'a[data-page="segments"]').click()
+    listed = api.call("/api/v1/segments")[1]["data"]
+    rows = wait(driver, lambda d: css(d, "#segment-list tbody tr"), "the segment list")
+    assert [r.find_element(By.CSS_SELECTOR, '[data-col="memberCount"]').text for r in rows] == [
+        str(s["memberCount"]) for s in listed]
+    shot(driver, "segments")
+    driver.find_element(By.LINK_TEXT, segment_id).click()
+    wait(driver, visible("#segment-members tbody tr"), "the segment's members")
+    _save(driver, "seg-name", "High value (edited in the console)")
+    wait(driver, visible("#seg-status .note.ok"), "the saved segment")
+    assert api.call(f"/api/v1/segments/{segment_id}")[1]["name"] == "High value (edited in the console)"
+    no_errors(driver, "the segment editor")
+    _save(driver, "seg-rule", BAD_RULE)
+    shown = wait(driver, visible("#rule-error"), "the rule's error")
+    status, err = api.call(f"/api/v1/segments/{segment_id}", "PUT", {"name": "x", "rule": BAD_RULE})
+    column = int(re.search(r"at column (\d+)", err["error"]["message"])[1])
+    assert status == 400 and shown.get_attribute("data-column") == str(column)
+    assert err["error"]["message"] in shown.text
+    assert shown.find_element(By.CSS_SELECTOR, "pre.caret").text.split("\n")[1] == " " * (column - 1) + "^"
+    shot(driver, "segment-error")
+    no_errors(driver, "a bad rule", expected=(f"/api/v1/segments/{segment_id}",))
+
+
+def dead_letters(driver: Chrome, api: Api) -> None:
+    driver.find_element(By.CSS_SELECTOR, 'a[data-page="dead-letters"]').click()
+    letters = api.call("/api/v1/dead-letters?limit=100")[1]["items"]
+    rows = wait(driver, lambda d: css(d, "#dead-letter-list tbody tr"), "the dead letters")
+    assert [r.find_element(By.CSS_SELECTOR, '[data-col="reason"]').text for r in rows] == [x["reason"] for x in letters]
+    assert letters[0]["origin"]["topic"] in rows[0].text
+    shot(driver, "dead-letters")
+    rows[0].find_element(By.CSS_SELECTOR, "input.pick").click()
+    driver.find_element(By.ID, "redrive-selected").click()
+    done = wait(driver, visible("#dlq-status .note.ok"), "the re-drive's answer")
+    assert done.text == "Re-drove 1 letter."
+    no_errors(driver, "the dead letters")
+
+
+def viewer(driver: Chrome, segment_id: str) -> None:
+    """A viewer sees the data but no button that writes (the API refuses it anyway)."""
+    assert not driver.find_element(By.ID, "nav-dead-letters").is_displayed()
+    driver.find_element(By.CSS_SELECTOR, 'a[data-page="segments"]').click()
+    wait(driver, lambda d: css(d, "#segment-list tbody tr"), "the segment list")
+    assert not css(driver, "#new-segment")
+    driver.find_element(By.LINK_TEXT, segment_id).click()
+    wait(driver, visible("#segment-members tbody tr"), "the segment's members")
+    assert not css(driver, "#save-segment") and driver.find_element(By.ID, "seg-rule").get_attribute("readonly")
+    no_errors(driver, "the viewer's pages")
+
+
+def swagger(driver: Chrome, base: str, key: str) -> None:
+    """/docs: Swagger UI on /openapi.json; Authorize with a key, then "Try it out" on a GET."""
+    driver.get(base + "/docs")
+    wait(driver, visible(".swagger-ui .info .title"), "Swagger UI")
+    driver.find_element(By.CSS_SELECTOR, ".swagger-ui .auth-wrapper button.authorize").click()
+    wait(driver, visible(".modal-ux input"), "the Authorize dialog").send_keys(key)
+    driver.find_element(By.CSS_SELECTOR, ".modal-ux .auth-btn-wrapper button.authorize").click()
+    wait(driver, visible(".modal-ux button.btn-done"), "authorized").click()
+    driver.find_element(By.CSS_SELECTOR, '.opblock-get [data-path="/api/v1/me"]').click()
+    wait(driver, visible("button.try-out__btn"), "Try it out").click()
+    wait(driver, visible("button.execute"), "Execute").click()
+    status = wait(driver, visible(".live-responses-table .response-col_status"), "the live response")
+    assert status.text.strip() == "200"
+    assert '"tenantId": "demo"' in driver.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
+    shot(driver, "api-docs")
+    no_errors(driver, "/docs")
