@@ -146,7 +146,17 @@ async def _probe_every_route(client, key: str, cursors: dict[str, str]) -> set[t
     assert status == 200 and set(body) == {"topics", "deadLetters", "generation", "checkedAt"}
     status, body = await probe("GET", "/api/v1/me", "/api/v1/me")  # the key's own tenant, never another
     assert status == 200 and body["tenantId"] == "alpha"
+    await _probe_dead_letters(probe)
     return seen
+
+
+async def _probe_dead_letters(probe) -> None:
+    """alpha's admin lists and re-drives no dead letter of bravo's (test_dead_letter_routes has
+    a letter of each tenant)."""
+    status, body = await probe("GET", "/api/v1/dead-letters", "/api/v1/dead-letters")
+    assert (status, body["items"], body["total"]) == (200, [], 0)
+    status, body = await probe("POST", "/api/v1/dead-letters/redrive", "/api/v1/dead-letters/redrive", json={"all": True})
+    assert (status, body) == (200, {"redriven": 0})
 
 
 async def _probe_organizations(probe) -> None:

@@ -3,7 +3,7 @@
 Every route but the health checks, the API description and the pages (``PUBLIC``) needs a key. The key names the
 tenant: a request's ``X-Tenant-Id``, where sent, must be that tenant (403 otherwise), and every
 handler reads the tenant from the key, never from the request. Roles (seed 001): reads for
-admin, editor and viewer; writes for admin and editor; erasures for admin only.
+admin, editor and viewer; writes for admin and editor; erasures and the dead letters for admin only.
 
 Verified keys are remembered for ``_TTL`` seconds, so a revoked key stops working within that
 time (a key is looked up at most once per TTL and process, not per request), on the primary
@@ -26,7 +26,8 @@ from profile360.store import api_keys
 PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/console"})
 READ, WRITE, ADMIN = frozenset(api_keys.ROLES), frozenset({"admin", "editor"}), frozenset({"admin"})
 _ONLY = {("DELETE", "/api/v1/customers/{id}"): ADMIN,
-         ("DELETE", "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}"): ADMIN}
+         ("DELETE", "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}"): ADMIN,
+         ("GET", "/api/v1/dead-letters"): ADMIN, ("POST", "/api/v1/dead-letters/redrive"): ADMIN}
 _TTL = 5.0
 
 

@@ -95,17 +95,38 @@ async def publish(app: web.Application, family: str, name: str, record: dict[str
     would find its write applied). The one exception is a record the broker had already
     received but could not acknowledge (a paused or partitioned broker)."""
     value = app[_PRODUCER]["codec"].encode(name, record)
+    (meta,) = await send(app, [(app[SETTINGS].topic(family), value, partition_key(name, record))], "the command")
+    return Position(meta.topic, meta.partition, meta.offset)
+
+
+Message = tuple[str, "bytes | None", "bytes | None"]  # topic, value, key
+
+
+async def send(app: web.Application, messages: list[Message], what: str) -> list[Any]:
+    """Send every (topic, value, key) with the app's producer and wait until the broker has
+    acknowledged each (``acks=all``), all within ``PUBLISH_TIMEOUT``; the record metadata, in
+    order. On failure, a 503 ``kafka_unavailable`` naming ``what`` (as ``publish`` says); of
+    several messages, those acknowledged before the failure stay published."""
     producer = None
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT):
             producer = await _producer(app)
-            meta = await producer.send_and_wait(app[SETTINGS].topic(family), value, key=partition_key(name, record))
+            futures = [await producer.send(topic, value, key=key) for topic, value, key in messages]
+            results = await asyncio.gather(*futures, return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
+        return results
     except Exception as exc:
         if producer is not None and app[_PRODUCER]["producer"] is producer:  # the first command to give up on it
             _discard(app, producer)
         cause = f"no acknowledgement within {PUBLISH_TIMEOUT:.0f} s" if isinstance(exc, TimeoutError) else describe(exc)
-        raise ApiError(503, "kafka_unavailable", f"the command was not published ({cause}); retry shortly") from None
-    return Position(meta.topic, meta.partition, meta.offset)
+        raise ApiError(503, "kafka_unavailable", f"{what} was not published ({cause}); retry shortly") from None
+
+
+def codec(app: web.Application) -> Codec:
+    """The app's codec (schemas of this build), shared by every route that encodes or decodes."""
+    return app[_PRODUCER]["codec"]
 
 
 def _discard(app: web.Application, producer: AIOKafkaProducer) -> None:

@@ -117,6 +117,16 @@ ORG_CUSTOMER_BODY: Schema = {"type": "object", "additionalProperties": False, "p
 ORG_CUSTOMERS = _page("customers")
 
 
+DEAD_LETTERS: Schema = {"type": "object", "required": ["items", "total", "complete"], "properties": {
+    "items": {"type": "array", "items": {"type": "object", "required": ["id", "reason", "origin", "deadAt"]}},
+    "total": {"type": "integer"}, "complete": {"type": "boolean"}}}
+REDRIVE_BODY: Schema = {"oneOf": [
+    {"type": "object", "required": ["ids"], "additionalProperties": False, "properties": {"ids": {
+        "type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string", "maxLength": 300},
+        "description": "ids from GET /api/v1/dead-letters: <topic>:<partition>:<offset>"}}},
+    {"type": "object", "required": ["all"], "additionalProperties": False, "properties": {"all": {"const": True}}}]}
+
+
 def _list_param(name: str, doc: str) -> Schema:
     return _text(name, f"comma-separated {doc} (at most 100, 4,000 characters in all)", 4000)
 
@@ -200,6 +210,13 @@ PATHS: dict[str, dict[str, Schema]] = {
         "The pipeline's state (any reading role, any tenant: it shows no tenant's data): per projected topic and "
         "partition the position stored with the data, Kafka's end offset, the lag between them and when a batch last "
         "moved the position; the records in the dead-letter topic; the current generation of the tables", [], STATUS)},
+    "/api/v1/dead-letters": {"get": _op(
+        "The key's tenant's dead letters, newest first (admin; reads only the newest letters of each partition, "
+        "for a few seconds at most: complete is false when that left some unread)",
+        [_int("limit", 1, 1000, 100, "items")], DEAD_LETTERS)},
+    "/api/v1/dead-letters/redrive": {"post": _op(
+        "Send the tenant's dead letters named by id (or all it can list) back to their origin topics (admin)", [],
+        {"type": "object", "required": ["redriven"], "properties": {"redriven": {"type": "integer"}}}, body=REDRIVE_BODY)},
     "/{locale}/api/customer360": {"get": _op("Customer 360 overview (seed 000)", [LOCALE], RESULT, error=C360_ERROR)},
     "/{locale}/api/customer360/customers/{id}": {"get": _tagged(_op(
         "Customer 360 profile object (seed 000)", [LOCALE, ID], RESULT, error=C360_ERROR))},

@@ -6,14 +6,10 @@ import sys
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from profile360.dlq import select
 from profile360.settings import Settings
-from profile360.worker.dead_letters import StoredLetter, read_all, replay
+from profile360.worker.dead_letters import read_all, replay
 from profile360.worker.progress import partitions
-
-
-def select(letters: list[StoredLetter], reason: str | None, origin_topic: str | None) -> list[StoredLetter]:
-    return [d for d in letters if (reason is None or d.reason == reason)
-            and (origin_topic is None or d.origin.get("p360.origin.topic") == origin_topic)]
 
 
 async def dlq(settings: Settings, action: str, reason: str | None, origin_topic: str | None, dry_run: bool) -> int:
