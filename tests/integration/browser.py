@@ -37,8 +37,12 @@ def chromium() -> webdriver.Chrome:
                 f"--window-size={WIDTH},{HEIGHT}", "--disable-extensions", "--no-first-run"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=_found("chromedriver", "/usr/bin/chromedriver")),
-                            options=options)
+    driver = webdriver.Chrome(service=Service(executable_path=_found("chromedriver", "/usr/bin/chromedriver")),
+                              options=options)
+    # the page itself, not the window around it, is WIDTH x HEIGHT (the screenshots' size)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+    return driver
 
 
 def wait(driver: webdriver.Chrome, check: Callable[[webdriver.Chrome], object], what: str, timeout: float = 20):

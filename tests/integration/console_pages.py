@@ -56,7 +56,14 @@ def sign_out(driver: Chrome) -> None:
     assert driver.execute_script("return sessionStorage.getItem('profile360.key')") is None
 
 
-def overview(driver: Chrome, api: Api) -> None:
+def _rates(driver: Chrome) -> dict[str, float]:
+    return {r.find_element(By.CSS_SELECTOR, '[data-col="topic"]').text: float(r.find_element(By.CSS_SELECTOR, '[data-col="rate"]').text)
+            for r in css(driver, "table.ingest tbody tr")}
+
+
+def overview(driver: Chrome, api: Api, fed_topic: str) -> None:
+    """The cards as the API counts; live ingest: a line per topic, and a rate for the topic
+    the test feeds meanwhile."""
     driver.get(driver.current_url.split("#")[0] + "#/overview")
     data = api.call("/en/api/customer360")[1]["result"]["data"]
     for name in ("totalContacts", "activeContacts", "newContactsThisMonth"):
@@ -68,8 +75,11 @@ def overview(driver: Chrome, api: Api) -> None:
     assert reach == set(data["channelReach"])
     topics = {p["topic"] for p in api.call("/api/v1/status")[1]["topics"]}
     wait(driver, lambda d: len(css(d, "#ingest svg.chart polyline")) >= len(topics), "a rate and a lag line per topic")
-    assert {r.find_element(By.CSS_SELECTOR, "td").text for r in css(driver, "table.ingest tbody tr")} == topics
+    wait(driver, lambda d: _rates(d).get(fed_topic, 0) > 0, f"a rate for {fed_topic}")
+    assert set(_rates(driver)) == topics
     shot(driver, "overview")
+    driver.execute_script("document.getElementById('ingest').scrollIntoView()")
+    shot(driver, "overview-ingest")
     no_errors(driver, "the overview")
 
 
@@ -168,5 +178,6 @@ def swagger(driver: Chrome, base: str, key: str) -> None:
                   "the live response")
     answer = driver.find_element(By.CSS_SELECTOR, ".live-responses-table").text
     assert status[0].split()[0] == "200" and '"tenantId": "demo"' in answer, answer
+    driver.execute_script("document.querySelector('.opblock.is-open').scrollIntoView()")
     shot(driver, "api-docs")
     no_errors(driver, "/docs")

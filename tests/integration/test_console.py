@@ -7,6 +7,7 @@ screenshot of each page (the README's)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -42,12 +43,27 @@ async def _demo_with_extras(settings) -> None:
     await wait_caught_up(settings, timeout=60)
 
 
-def _browse(base: str, admin: str, viewer: str) -> None:
+async def _feed(settings, stop: threading.Event) -> None:
+    """Interactions of another tenant (the overview's cards stay the demo's) until ``stop``,
+    at most 600 batches: the live-ingest chart has something to show."""
+    codec = load_codec()
+    for batch in range(600):
+        if stop.is_set():
+            return
+        records = workload.interactions("feed", 20, prefix=f"feed{batch}-")
+        await send_records(settings, codec, settings.topic("interactions"), [("InteractionEvent", r) for r in records])
+        await asyncio.sleep(0.2)  # a pace, not a wait for anything
+
+
+def _browse(base: str, admin: str, viewer: str, fed_topic: str, fed: threading.Event) -> None:
     driver = chromium()
     try:
         api = pages.Api(base, admin)
         pages.sign_in(driver, base, admin, "admin")
-        pages.overview(driver, api)
+        try:
+            pages.overview(driver, api, fed_topic)
+        finally:
+            fed.set()
         pages.profile(driver, api, EMAIL)
         pages.segments(driver, api, SEGMENT)
         pages.dead_letters(driver, api)
@@ -67,7 +83,13 @@ async def test_the_console_and_the_api_docs_in_a_real_browser(settings):
         await _demo_with_extras(settings)
         admin, viewer = [await make_key(settings.database_url, TENANT, role) for role in ("admin", "viewer")]
         assert await asyncio.to_thread(wait, api.base_url + "/readyz", 30), worker_log(api)
-        await asyncio.to_thread(_browse, api.base_url, admin, viewer)
+        fed = threading.Event()
+        feeding = asyncio.create_task(_feed(settings, fed))
+        try:
+            await asyncio.to_thread(_browse, api.base_url, admin, viewer, settings.topic("interactions"), fed)
+        finally:
+            fed.set()
+            await feeding
     finally:
         stop_process(api)
         stop_process(worker)

@@ -1,6 +1,7 @@
 // A small SVG line chart: one line per series over a sliding time window.
 const NS = "http://www.w3.org/2000/svg";
-const COLORS = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7ea4", "#57606a"];
+const COLORS = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7ea4", "#57606a", "#fb8500",
+  "#2ec4b6", "#6e40c9", "#b08800"];
 const W = 560, H = 200, PAD = { left: 48, right: 12, top: 12, bottom: 24 };
 
 function svg(tag, attrs, text) {
@@ -33,7 +34,10 @@ export function lineChart(series, { label, now = Date.now(), windowMs = 300_000 
   root.append(svg("text", { x: W - PAD.right, y: H - 6, "text-anchor": "end", class: "tick" }, "now"));
   series.forEach((s, i) => {
     const pts = s.points.filter(([t]) => t >= now - windowMs).map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`);
-    if (pts.length) root.append(svg("polyline", { points: pts.join(" "), stroke: COLORS[i % COLORS.length], class: "line" }));
+    if (!pts.length) return;
+    const color = COLORS[i % COLORS.length], [cx, cy] = pts[pts.length - 1].split(",");
+    root.append(svg("polyline", { points: pts.join(" "), stroke: color, class: "line" }),
+      svg("circle", { cx, cy, r: 3, fill: color })); // the latest value, visible from the first one on
   });
   return root;
 }

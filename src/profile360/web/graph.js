@@ -25,7 +25,7 @@ export function identityGraph(profileId, identities) {
     g.append(svg("text", { x, y: y + (y > CY ? 20 : -12), "text-anchor": "middle" }, `${id.type}:${id.value}`));
     nodes.append(g);
   });
-  root.append(edges, nodes, svg("circle", { cx: CX, cy: CY, r: 22, class: "center" }),
+  root.append(edges, nodes, svg("circle", { cx: CX, cy: CY, r: 34, class: "center" }),
     svg("text", { x: CX, y: CY + 4, "text-anchor": "middle", class: "center-label" }, profileId));
   return root;
 }

@@ -1,7 +1,7 @@
 // The console's shell: sign-in, navigation, and the page of the location's hash
 // (#/overview, #/profiles/<id>, #/segments/<id>, #/dead-letters).
 import { call, ApiError } from "./api.js";
-import { fill, note } from "./dom.js";
+import { fill, h, note } from "./dom.js";
 import { forget, key, remember, whenExpired } from "./session.js";
 import * as overview from "./overview.js";
 import * as profile from "./profile.js";
@@ -11,7 +11,7 @@ import * as deadLetters from "./deadletters.js";
 const PAGES = { overview, profiles: profile, segments, "dead-letters": deadLetters };
 const $ = (id) => document.getElementById(id);
 let me = null;
-let leave = null; // the open page's cleanup (stops its polling)
+let visit = null; // the open page's AbortController: aborted when the user leaves it (stops its polling)
 
 /** Checks ``candidate`` with GET /api/v1/me; on success the console opens for its role. */
 async function signIn(candidate) {
@@ -31,8 +31,7 @@ async function signIn(candidate) {
 
 function signedOut(message) {
   me = null;
-  if (leave) leave();
-  leave = null;
+  leave();
   fill($("page"));
   $("nav").hidden = $("who").hidden = true;
   $("sign-in").hidden = false;
@@ -40,18 +39,23 @@ function signedOut(message) {
   $("key").focus();
 }
 
+function leave() {
+  if (visit) visit.abort();
+  visit = null;
+}
+
 async function route() {
   if (!me) return;
   const [name, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
   const page = PAGES[name] ? name : "overview";
   for (const a of document.querySelectorAll("#nav a[data-page]")) a.classList.toggle("active", a.dataset.page === page);
-  if (leave) leave();
-  leave = null;
-  const root = fill($("page"));
-  root.dataset.page = page;
+  leave();
+  visit = new AbortController();
+  // a page still loading when the user leaves it fills its own, detached, element
+  const root = h("div", { dataset: { page } });
+  fill($("page"), root);
   try {
-    const cleanup = await PAGES[page].render(root, decodeURIComponent(rest.join("/")), me);
-    leave = typeof cleanup === "function" ? cleanup : null;
+    await PAGES[page].render(root, decodeURIComponent(rest.join("/")), me, visit.signal);
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     fill(root, note("error", err.message));

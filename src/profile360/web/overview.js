@@ -68,7 +68,8 @@ function drawIngest(box, ingest, status, now) {
       [["topic", "topic"], ["rate", "events/s"], ["lag", "lag"]], ".ingest"));
 }
 
-export async function render(root, _arg, _me) {
+/** Renders into ``root`` and polls the status until ``signal`` aborts (the user left). */
+export async function render(root, _arg, _me, signal) {
   const overview = h("div#overview"), live = h("div.card#ingest", {}, h("h2", {}, "Live ingest"), note("info", "loading…"));
   fill(root, h("h1", {}, "Overview"), overview, live);
   try {
@@ -78,18 +79,19 @@ export async function render(root, _arg, _me) {
     fill(overview, note("error", err.message));
   }
   const ingest = new Ingest();
-  let timer = null, stopped = false;
+  let timer = null;
+  signal.addEventListener("abort", () => clearTimeout(timer));
   const poll = async () => {
+    if (signal.aborted) return;
     try {
       const status = await call("/api/v1/status"), now = Date.now();
       ingest.add(status, now);
-      if (!stopped) drawIngest(live, ingest, status, now);
+      drawIngest(live, ingest, status, now);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       fill(live, h("h2", {}, "Live ingest"), note("error", err.message));
     }
-    if (!stopped) timer = setTimeout(poll, POLL_MS);
+    if (!signal.aborted) timer = setTimeout(poll, POLL_MS);
   };
   await poll();
-  return () => { stopped = true; clearTimeout(timer); };
 }
