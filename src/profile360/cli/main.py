@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--name", help="what the key is for")
     key.add_argument("--rate", type=float, help="create: requests per second the key may make (default: "
                                                 "P360_RATE_LIMIT_PER_KEY of the API; 0: no limit)")
+    stat = sub.add_parser("status", help="per topic and partition: stored position, end offset, lag, last applied; dead "
+                                         "letters, current generation, API and worker health")
+    stat.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     kept = sub.add_parser("keep", help="run a profile360 command (worker, api) and start it again with backoff when it "
                                        "exits on its own (make run)")
     kept.add_argument("argv", nargs=argparse.REMAINDER, help="the command and its arguments, e.g. `worker`")
@@ -165,6 +168,9 @@ def run(argv: list[str], settings: Settings) -> int:
         if args.command == "replay":
             return asyncio.run(rebuild.run_replay(settings, args.since))
         return asyncio.run(rebuild.run_generations(settings, args.action, args.number))
+    if args.command == "status":
+        from profile360.cli.status import run_status
+        return asyncio.run(run_status(settings, args.json))
     if args.command == "demo":
         from profile360.cli.demo import publish_demo
         return asyncio.run(publish_demo(settings, args.tenant))
