@@ -33,7 +33,7 @@ async def publish_counted(settings, interactions: list[dict], junk: int = 0) -> 
                                                 key=partition_key("InteractionEvent", rec))
             sent[(meta.topic, meta.partition)] += 1
         for _ in range(junk):
-            meta = await producer.send_and_wait(topic, b"not avro", partition=0)
+            meta = await producer.send_and_wait(topic, b"this is not Avro but text", partition=0)
             sent[(meta.topic, meta.partition)] += 1
     finally:
         await producer.stop()

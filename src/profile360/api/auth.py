@@ -1,6 +1,6 @@
 """Who is calling: API keys (``Authorization: Bearer <key>``) and roles per route.
 
-Every route but the health checks and the API description needs a key. The key names the
+Every route but the health checks, the metrics and the API description needs a key. The key names the
 tenant: a request's ``X-Tenant-Id``, where sent, must be that tenant (403 otherwise), and every
 handler reads the tenant from the key, never from the request. Roles (seed 001): reads for
 admin, editor and viewer; writes for admin and editor; erasures for admin only.
@@ -21,7 +21,7 @@ from profile360.api.errors import ApiError
 from profile360.api.keys import PRIMARY
 from profile360.store import api_keys
 
-PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
+PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/metrics"})
 READ, WRITE, ADMIN = frozenset(api_keys.ROLES), frozenset({"admin", "editor"}), frozenset({"admin"})
 _ONLY = {("DELETE", "/api/v1/customers/{id}"): ADMIN,
          ("DELETE", "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}"): ADMIN}

@@ -115,10 +115,13 @@ def _server(args: argparse.Namespace, settings: Settings) -> int:
     if args.parent_pid is not None:
         processes.die_with(args.parent_pid)
     count = settings.worker_processes if args.command == "worker" else settings.api_processes
-    if count > 1:
-        if args.command == "api":  # SO_REUSEPORT would let another server on this port share it
-            processes.check_port_free(settings.api_host, settings.api_port)
-        return processes.supervise(args.command, count, settings.to_env())
+    if count > 1 and args.command == "api":  # SO_REUSEPORT would let another server on this port share it
+        processes.check_port_free(settings.api_host, settings.api_port)
+        return processes.supervise("api", count, settings.to_env(), shared_metrics=processes.metrics_dir(settings.api_port))
+    if count > 1:  # member i serves its metrics on the port + i (0: any free port)
+        host, port = settings.metrics_host, settings.metrics_port
+        return processes.supervise("worker", count, settings.to_env(),
+                                   child_env=lambda i: {"P360_METRICS_BIND": f"{host}:{port + i if port else 0}"})
     if args.command == "worker":
         asyncio.run(bootstrap.run_worker(settings))
     else:  # one of several (started by a supervisor) shares the port
