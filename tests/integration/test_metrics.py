@@ -43,28 +43,48 @@ def total(samples: Samples, name: str, **labels: str) -> float:
     return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= ls)
 
 
-def lags(samples: Samples) -> dict[tuple[str, int], float]:
-    return {(d["topic"], int(d["partition"])): v for (n, ls), v in samples.items()
-            if n == "profile360_consumer_lag_records" for d in [dict(ls)]}
+def free_ports(n: int) -> int:
+    """The first of ``n`` consecutive ports that were free a moment ago."""
+    import socket
+    while True:
+        first, ok = free_port(), True
+        for port in range(first + 1, first + n):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+        if ok:
+            return first
+
+
+async def scrape_all(urls: list[str]) -> Samples:
+    """The samples of several processes, each one's labelled with ``instance`` as Prometheus does."""
+    out: Samples = {}
+    for url in urls:
+        out |= {(n, ls | {("instance", url)}): v for (n, ls), v in (await scrape(url)).items()}
+    return out
 
 
 async def test_worker_metrics_follow_the_records(settings):
+    """``worker --processes 2``: member i serves on the port + i; together they report every
+    partition's lag and every record's outcome once."""
     await ensure_topics(settings)
-    port = free_port()
-    worker = start_worker_process(replace(settings, metrics_port=port))
-    url = f"http://127.0.0.1:{port}/metrics"
+    port = free_ports(2)
+    worker = start_worker_process(replace(settings, metrics_port=port), processes=2)
+    urls = [f"http://127.0.0.1:{port + i}/metrics" for i in range(2)]
     topic = settings.topic("interactions")
     try:
-        await wait_until(lambda: group_members(settings, 1), 60, "the worker to join its group")
+        await wait_until(lambda: group_members(settings, 2), 60, "the workers to join their group")
         events = workload.interactions("acme", 80)
         async with table_locked(settings.database_url, "interaction_history"):  # the worker's batches wait
             sent = await publish_counted(settings, events + events[:5], junk=1)  # 5 re-sent, 1 undecodable
             # the lag is end offset minus stored position: everything published, per partition
-            await wait_until(lambda: _lag_is(url, {tp: n for tp, n in sent.items()}), 20, "the lag of what was published")
+            await wait_until(lambda: _lag_is(urls, dict(sent)), 20, "the lag of what was published")
         await wait_caught_up(settings)
-        await wait_until(lambda: _lag_is(url, {tp: 0 for tp in sent}), 20, "the lag back to 0")
+        await wait_until(lambda: _lag_is(urls, {tp: 0 for tp in sent}), 20, "the lag back to 0")
         before = time.time()
-        got = await scrape(url)
+        got = await scrape_all(urls)
         after = time.time()
         assert total(got, "profile360_records_applied_total", topic=topic, outcome="applied") == 80
         assert total(got, "profile360_records_applied_total", topic=topic, outcome="duplicate") == 5
@@ -73,17 +93,21 @@ async def test_worker_metrics_follow_the_records(settings):
         assert total(got, "profile360_dead_letters_total") == total(got, "profile360_dead_letters_total",
                                                                     reason="not_single_object") == 1
         assert total(got, "profile360_batch_apply_seconds_count") >= 1
-        assert total(got, "profile360_rebalances_total") >= 1
+        assert all(total(got, "profile360_rebalances_total", instance=url) >= 1 for url in urls)
         newest = max(e["occurredAt"] for e in events).timestamp()  # now minus that, when the scrape was answered
-        assert before - newest <= total(got, "profile360_last_applied_event_age_seconds") <= after - newest
+        ages = [v for (n, _), v in got.items() if n == "profile360_last_applied_event_age_seconds" and v == v]
+        assert ages and all(before - newest <= age for age in ages) and min(ages) <= after - newest
         assert not any(n == "profile360_rebuild_progress_ratio" for n, _ in got)  # no rebuild runs
     finally:
         assert stop_process(worker) == 0, worker_log(worker)
 
 
-async def _lag_is(url: str, expected: dict[tuple[str, int], int]) -> bool:
-    found = lags(await scrape(url))
-    return all(found.get(tp) == n for tp, n in expected.items()) and sum(found.values()) == sum(expected.values())
+async def _lag_is(urls: list[str], expected: dict[tuple[str, int], int]) -> bool:
+    """Whether the members report together exactly one lag per partition, as expected."""
+    found = [((d["topic"], int(d["partition"])), v) for (n, ls), v in (await scrape_all(urls)).items()
+             if n == "profile360_consumer_lag_records" for d in [dict(ls)]]
+    return len(found) == len(dict(found)) and all(dict(found).get(tp, 0) == n for tp, n in expected.items()) \
+        and sum(v for _, v in found) == sum(expected.values())
 
 
 async def test_api_metrics_count_every_answer_by_route_template_over_all_processes(settings):

@@ -196,6 +196,11 @@ PATHS: dict[str, dict[str, Schema]] = {
         "The pipeline's state (any reading role, any tenant: it shows no tenant's data): per projected topic and "
         "partition the position stored with the data, Kafka's end offset, the lag between them and when a batch last "
         "moved the position; the records in the dead-letter topic; the current generation of the tables", [], STATUS)},
+    "/metrics": {"get": {
+        "summary": "Prometheus metrics of the API (text exposition format; no key needed; summed over the processes of "
+                   "`profile360 api --processes N`). The list: docs/operations.md",
+        "security": [], "parameters": [],
+        "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     "/{locale}/api/customer360": {"get": _op("Customer 360 overview (seed 000)", [LOCALE], RESULT, error=C360_ERROR)},
     "/{locale}/api/customer360/customers/{id}": {"get": _tagged(_op(
         "Customer 360 profile object (seed 000)", [LOCALE, ID], RESULT, error=C360_ERROR))},
