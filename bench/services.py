@@ -46,7 +46,7 @@ def run_settings(base: Settings, stamp: str, batch_max_records: int) -> Settings
     """The settings of one run: database ``bench_<stamp>``, topics ``bench-<stamp>.*``."""
     return replace(base, database_url=with_database(base.database_url, f"bench_{stamp}"),
                    topic_prefix=f"bench-{stamp}", consumer_group=f"bench-{stamp}-worker",
-                   batch_max_records=batch_max_records)
+                   batch_max_records=batch_max_records, metrics_port=0)  # the worker's metrics on any free port
 
 
 async def _on_server(base: Settings, sql: str) -> None:

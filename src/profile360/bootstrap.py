@@ -18,7 +18,8 @@ from profile360.resources import projections_dir, schemas_dir
 from profile360.settings import Settings
 from profile360.store.migrations import load_migrations, migrate
 from profile360.store.pool import open_checked_pool
-from profile360.topics import ensure_topics
+from profile360.topics import PROJECTED_FAMILIES, ensure_topics
+from profile360.worker import metrics
 from profile360.worker.runner import Worker
 
 log = logging.getLogger(__name__)
@@ -55,14 +56,19 @@ def on_signals(callback: Callable[[], object]) -> None:
 async def run_worker(settings: Settings) -> None:
     """Run the projection worker until SIGTERM/SIGINT; the batch in flight is finished first."""
     await riding_out(ensure_topics, settings, what="connecting to Kafka")
+    observer = metrics.WorkerMetrics(settings.topic(f) for f in PROJECTED_FAMILIES)
+    exposed = await metrics.serve(observer.registry, settings.metrics_host, settings.metrics_port)
     pool = await open_pool(settings)
-    worker = Worker(settings, load_codec(), pool)
+    worker = Worker(settings, load_codec(), pool, observer=observer)
     on_signals(worker.stop)
     log.info("worker started: %r", settings)
+    refresher = asyncio.create_task(metrics.refresh(worker, observer))
     try:
         await worker.run()
     finally:
+        refresher.cancel()
         await pool.close()
+        await exposed.cleanup()
     log.info("worker stopped after %d batches, %d records", worker.stats.batches, worker.stats.consumed)
 
 

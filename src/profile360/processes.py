@@ -20,6 +20,13 @@ Contract of the supervisor:
 - If the supervisor itself dies, even by SIGKILL, the kernel sends every child SIGTERM
   (``PR_SET_PDEATHSIG``, set by the child itself at start-up, see ``die_with``), so no orphan
   goes on consuming.
+
+Metrics (docs/operations.md): the API processes share one port, so a scrape lands on any of
+them: they write their metrics to ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's
+multiprocess mode), a directory the supervisor empties at start (``metrics_dir``), marks a
+child's live gauges dead in when it exits, and removes at the end; every process answers
+``/metrics`` with the sum over all of them. Each worker process serves its own metrics on its
+own port: member i on ``P360_METRICS_BIND``'s port + i (``child_env``).
 """
 from __future__ import annotations
 
@@ -29,10 +36,13 @@ import os
 import signal
 import socket
 import subprocess
+import shutil
 import sys
+import tempfile
 import threading
 import time
-from typing import Mapping
+from pathlib import Path
+from typing import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +90,9 @@ class _Group:
     """The children and what became of them; only ``reap`` collects exit statuses (signals
     are sent with ``os.kill``, never through ``Popen``, whose poll would reap behind it)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, metrics_dir: Path | None = None) -> None:
         self.name = name
+        self.metrics_dir = metrics_dir
         self.codes: dict[int, int | None] = {}  # pid: exit code, None while it runs
         self.stopping_since: float | None = None
         self.failure = 0
@@ -107,6 +118,9 @@ class _Group:
             time.sleep(0.1)  # a signal wakes this early; nothing else to wait for
             return
         self.codes[pid] = code = _exit_code(status)
+        if self.metrics_dir is not None:  # its counters stay in the sums; its live gauges go
+            from prometheus_client.multiprocess import mark_process_dead
+            mark_process_dead(pid, str(self.metrics_dir))
         if self.stopping_since is None:
             log.error("%s process %d exited with %d while the others ran; stopping them", self.name, pid, code)
             self.failure = code or 1
@@ -115,17 +129,38 @@ class _Group:
             self.failure = code
 
 
-def supervise(command: str, processes: int, settings_env: Mapping[str, str]) -> int:
+def metrics_dir(port: int) -> Path:
+    """The multiprocess metrics directory of the API supervisor on ``port`` (one per port: two
+    supervisors cannot share one)."""
+    return Path(tempfile.gettempdir()) / f"profile360-api-metrics-{port}"
+
+
+def supervise(command: str, processes: int, settings_env: Mapping[str, str],
+              child_env: Callable[[int], Mapping[str, str]] = lambda i: {}, shared_metrics: Path | None = None) -> int:
     """Run ``processes`` times ``profile360 <command> --processes 1`` until a signal or until
-    one of them exits; see the module docstring. Returns the exit code for the command."""
+    one of them exits; see the module docstring. Returns the exit code for the command.
+    ``child_env(i)``: variables of child i; ``shared_metrics``: the children's multiprocess
+    metrics directory (emptied now, removed at the end)."""
+    if shared_metrics is not None:
+        shutil.rmtree(shared_metrics, ignore_errors=True)
+        shared_metrics.mkdir(parents=True)
+        settings_env = {**settings_env, "PROMETHEUS_MULTIPROC_DIR": str(shared_metrics)}
+    try:
+        return _supervise(command, processes, settings_env, child_env, _Group(command, shared_metrics))
+    finally:
+        if shared_metrics is not None:
+            shutil.rmtree(shared_metrics, ignore_errors=True)
+
+
+def _supervise(command: str, processes: int, settings_env: Mapping[str, str],
+               child_env: Callable[[int], Mapping[str, str]], group: _Group) -> int:
     children: list[subprocess.Popen] = []
-    group = _Group(command)
     signal.signal(signal.SIGTERM, group.stop)
     signal.signal(signal.SIGINT, group.stop)
-    for _ in range(processes):
+    for i in range(processes):
         if group.stopping_since is not None:  # a signal came while starting them
             break
-        child = spawn(["profile360", command, "--processes", "1"], settings_env)
+        child = spawn(["profile360", command, "--processes", "1"], {**settings_env, **child_env(i)})
         children.append(child)
         group.codes[child.pid] = None
     log.info("%s supervisor: %d processes %s", command, processes, [c.pid for c in children])

@@ -32,6 +32,10 @@ class Settings:
     database_read_url: str | None = field(default=None, repr=False)
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    # where a worker process serves its Prometheus metrics (``P360_METRICS_BIND``); member i of
+    # ``worker --processes N`` listens on port + i; port 0: any free port (logged)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
     topic_prefix: str = "profile360"
     consumer_group: str = "profile360-worker"
     batch_max_records: int = 5000
@@ -67,6 +71,8 @@ class Settings:
                 raise ValueError(f"{name} must be 0 (no limit) or more, got {getattr(self, name)}")
         if not 0 <= self.api_drain_seconds < 60:  # under the supervisor's STOP_GRACE, which then kills
             raise ValueError(f"api_drain_seconds must be from 0 to less than 60, got {self.api_drain_seconds}")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ValueError(f"P360_METRICS_BIND's port must be from 0 to 65535, got {self.metrics_port}")
         if self.stall_seconds <= 0:
             raise ValueError(f"stall_seconds must be more than 0, got {self.stall_seconds}")
 
@@ -92,7 +98,8 @@ class Settings:
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "DATABASE_URL": self.database_url,
             "DATABASE_READ_URL": self.database_read_url or "",
-            "API_BIND": f"{self.api_host}:{self.api_port}", "P360_TOPIC_PREFIX": self.topic_prefix,
+            "API_BIND": f"{self.api_host}:{self.api_port}", "P360_METRICS_BIND": f"{self.metrics_host}:{self.metrics_port}",
+            "P360_TOPIC_PREFIX": self.topic_prefix,
             "P360_CONSUMER_GROUP": self.consumer_group, "P360_BATCH_MAX_RECORDS": str(self.batch_max_records),
             "P360_BATCH_TIMEOUT_MS": str(self.batch_timeout_ms), "P360_APPLY_CONCURRENCY": str(self.apply_concurrency),
             "P360_WORKER_PROCESSES": str(self.worker_processes), "P360_API_PROCESSES": str(self.api_processes),
@@ -114,13 +121,16 @@ class Settings:
         anything unset keeps its default."""
         env = os.environ if env is None else env
         base = cls()
-        host, port = _split_bind(env.get("API_BIND", f"{base.api_host}:{base.api_port}"))
+        host, port = _split_bind("API_BIND", env.get("API_BIND", f"{base.api_host}:{base.api_port}"))
+        metrics_host, metrics_port = _split_bind("P360_METRICS_BIND", env.get("P360_METRICS_BIND", f"{base.metrics_host}:{base.metrics_port}"))
         return cls(
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", base.kafka_bootstrap),
             database_url=env.get("DATABASE_URL", base.database_url),
             database_read_url=env.get("DATABASE_READ_URL") or None,
             api_host=host,
             api_port=port,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port,
             topic_prefix=env.get("P360_TOPIC_PREFIX", base.topic_prefix),
             consumer_group=env.get("P360_CONSUMER_GROUP", base.consumer_group),
             batch_max_records=int(env.get("P360_BATCH_MAX_RECORDS", base.batch_max_records)),
@@ -144,8 +154,8 @@ class Settings:
         )
 
 
-def _split_bind(bind: str) -> tuple[str, int]:
+def _split_bind(name: str, bind: str) -> tuple[str, int]:
     host, sep, port = bind.rpartition(":")
     if not sep or not port.isdigit():
-        raise ValueError(f"API_BIND must be host:port, got {bind!r}")
+        raise ValueError(f"{name} must be host:port, got {bind!r}")
     return host or "127.0.0.1", int(port)

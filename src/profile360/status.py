@@ -120,6 +120,11 @@ async def pipeline_state(settings: Settings, conn: asyncpg.Connection,
                          generation, time.time())
 
 
+async def rebuilding(conn: asyncpg.Connection) -> bool:
+    """Whether a rebuild is building a generation (one cheap query, before asking Kafka)."""
+    return await generations.building(conn) is not None
+
+
 async def rebuild_progress(conn: asyncpg.Connection, settings: Settings, starts: dict[TP, int],
                            ends: dict[TP, int]) -> tuple[int, float] | None:
     """(generation number, ratio) of the generation a rebuild is building, or None. The ratio

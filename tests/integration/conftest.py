@@ -48,7 +48,8 @@ async def settings(stack: Services) -> AsyncIterator[Settings]:
     base, _, _ = stack.database.rpartition("/")
     s = Settings(kafka_bootstrap=stack.kafka, database_url=f"{base}/{name}", topic_prefix=f"test-{name}",
                  consumer_group=f"worker-{name}", batch_max_records=500, batch_timeout_ms=100, topic_partitions=3,
-                 rate_limit_per_key=0, rate_limit_per_tenant=0)  # tests read in tight loops; the rate tests set their own
+                 rate_limit_per_key=0, rate_limit_per_tenant=0,  # tests read in tight loops; the rate tests set their own
+                 metrics_port=0)  # worker processes' metrics on free ports: test sessions run side by side
     await apply_migrations(s)
     yield s
     await _delete_topics(s)

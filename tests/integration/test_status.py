@@ -33,7 +33,7 @@ async def publish_counted(settings, interactions: list[dict], junk: int = 0) -> 
                                                 key=partition_key("InteractionEvent", rec))
             sent[(meta.topic, meta.partition)] += 1
         for _ in range(junk):
-            meta = await producer.send_and_wait(topic, b"not avro", partition=0)
+            meta = await producer.send_and_wait(topic, b"this is not Avro but text", partition=0)
             sent[(meta.topic, meta.partition)] += 1
     finally:
         await producer.stop()
@@ -77,3 +77,24 @@ async def test_status_positions_and_lag_move_as_kafka_counts(settings):
         assert after["generation"] == 1 and after["checkedAt"].endswith("Z")
     finally:
         await client.close()
+
+
+async def test_rebuild_progress_is_read_from_the_generation_being_built(settings):
+    import asyncpg
+
+    from profile360 import status
+    from profile360.resources import projections_dir
+    from profile360.store import generations
+    from profile360.store.migrations import load_migrations
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        assert not await status.rebuilding(conn)
+        gen = await generations.create_building(conn, load_migrations(projections_dir()))
+        await conn.execute(f"INSERT INTO {gen.schema}.consumer_positions (consumer, topic, partition, next_offset) "
+                           "VALUES ('rebuilder', 't', 0, 5), ('rebuilder', 't', 1, 10)")
+        assert await status.rebuilding(conn)
+        ends = {("t", 0): 10, ("t", 1): 10, (settings.topic("dlq"), 0): 99}  # dead letters are not rebuilt
+        assert await status.rebuild_progress(conn, settings, {}, ends) == (gen.number, 0.75)
+    finally:
+        await conn.close()

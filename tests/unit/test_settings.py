@@ -29,3 +29,16 @@ def test_a_read_replica_is_optional_and_survives_the_round_trip():
 def test_a_count_below_one_is_refused_naming_the_setting(variable):
     with pytest.raises(ValueError, match=variable.removeprefix("P360_").lower()):
         Settings.from_env({variable: "0"})
+
+
+def test_the_worker_metrics_bind_reads_back_and_is_checked():
+    import pytest
+    from profile360.settings import Settings
+    s = Settings.from_env({"P360_METRICS_BIND": "0.0.0.0:9500"})
+    assert (s.metrics_host, s.metrics_port) == ("0.0.0.0", 9500)
+    assert Settings.from_env(s.to_env()) == s
+    assert (Settings().metrics_host, Settings().metrics_port) == ("127.0.0.1", 9464)
+    with pytest.raises(ValueError, match="P360_METRICS_BIND"):
+        Settings.from_env({"P360_METRICS_BIND": "9500"})
+    with pytest.raises(ValueError, match="P360_METRICS_BIND"):
+        Settings(metrics_port=70000)

@@ -7,7 +7,8 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from profile360.api import (auth, commands, customer360, customers, dead_letters, erasure, freshness, health, interactions,
-                            openapi, org_customers, org_feedback, pages, pipeline, profiles, rates, sections, segments)
+                            metrics, openapi, org_customers, org_feedback, pages, pipeline, profiles, rates, sections,
+                            segments)
 from profile360.api.errors import error_middleware, shed
 from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS, STOPPING
 from profile360.api.limits import BoundedPool, in_flight_cap
@@ -59,14 +60,18 @@ async def _close_when_stopping(request: web.Request, response: web.StreamRespons
 def create_app(settings: Settings) -> web.Application:
     sections.discover()
     limiter = rates.Limiter(settings.rate_limit_per_key, settings.rate_limit_per_tenant)
+    measured = metrics.ApiMetrics()
     # the rate limits come before the in-flight cap: a request beyond its key's or tenant's rate
     # is refused without taking a place, so a flooding tenant cannot fill the cap for the others
-    app = web.Application(middlewares=[error_middleware, auth.middleware(), rates.middleware(limiter),
-                                       in_flight_cap(settings.api_max_in_flight, shed), freshness.at_least],
+    # the metrics middleware is outermost: it counts every answer, the other middlewares' too
+    app = web.Application(middlewares=[metrics.middleware(measured), error_middleware, auth.middleware(),
+                                       rates.middleware(limiter), in_flight_cap(settings.api_max_in_flight, shed),
+                                       freshness.at_least],
                           client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[health.PROBE] = health.LagProbe()
     app[pipeline.BOUNDS] = pipeline.Bounds()
+    app[metrics.METRICS] = measured
     app[STOPPING] = asyncio.Event()
     app.on_response_prepare.append(_close_when_stopping)
     app.cleanup_ctx.append(_database)
@@ -99,8 +104,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get(org + "/{customer_uuid}/feedback_highlights", org_feedback.highlights)
     app.router.add_get(org + "/{customer_uuid}/insights", org_feedback.insights)
     app.router.add_get(org + "/{customer_uuid}/issues", org_feedback.issues)
-    # issue 14 (i14-metrics): the pipeline's state
     app.router.add_get("/api/v1/status", pipeline.status_handler)
+    app.router.add_get("/metrics", metrics.metrics_handler)
     app.router.add_get("/{locale}/api/customer360", customer360.overview_handler)
     app.router.add_get("/{locale}/api/customer360/customers/{id}", customer360.profile_handler)
     app.router.add_get("/{locale}/api/customer360/customers/{id}/events", customer360.events_handler)

@@ -1,6 +1,6 @@
 """Who is calling: API keys (``Authorization: Bearer <key>``) and roles per route.
 
-Every route but the health checks, the API description and the pages (``PUBLIC``) needs a key. The key names the
+Every route but the health checks, the metrics, the API description and the pages (``PUBLIC``) needs a key. The key names the
 tenant: a request's ``X-Tenant-Id``, where sent, must be that tenant (403 otherwise), and every
 handler reads the tenant from the key, never from the request. Roles (seed 001): reads for
 admin, editor and viewer; writes for admin and editor; erasures and the dead letters for admin only.
@@ -23,7 +23,7 @@ from profile360.store import api_keys
 
 #: paths served without a key, each with what lies under it (``/console/main.js``): the pages
 #: and their files carry no data, they call the data routes with the user's key
-PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/console"})
+PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/console", "/metrics"})
 READ, WRITE, ADMIN = frozenset(api_keys.ROLES), frozenset({"admin", "editor"}), frozenset({"admin"})
 _ONLY = {("DELETE", "/api/v1/customers/{id}"): ADMIN,
          ("DELETE", "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}"): ADMIN,

@@ -23,8 +23,9 @@ from typing import Any, Generator
 import asyncpg
 from aiohttp import web
 
-#: paths answered whatever the load (liveness and readiness probes)
-NEVER_SHED = frozenset({"/healthz", "/readyz"})
+#: paths answered whatever the load (liveness and readiness probes, and the metrics scrape:
+#: an overload is when they are needed most; none of them waits for the database's pool)
+NEVER_SHED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class Overloaded(Exception):

@@ -217,6 +217,11 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/dead-letters/redrive": {"post": _op(
         "Send the tenant's dead letters named by id (or all it can list) back to their origin topics (admin)", [],
         {"type": "object", "required": ["redriven"], "properties": {"redriven": {"type": "integer"}}}, body=REDRIVE_BODY)},
+    "/metrics": {"get": {
+        "summary": "Prometheus metrics of the API (text exposition format; no key needed; summed over the processes of "
+                   "`profile360 api --processes N`). The list: docs/operations.md",
+        "security": [], "parameters": [],
+        "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     "/{locale}/api/customer360": {"get": _op("Customer 360 overview (seed 000)", [LOCALE], RESULT, error=C360_ERROR)},
     "/{locale}/api/customer360/customers/{id}": {"get": _tagged(_op(
         "Customer 360 profile object (seed 000)", [LOCALE, ID], RESULT, error=C360_ERROR))},

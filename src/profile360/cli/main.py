@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--name", help="what the key is for")
     key.add_argument("--rate", type=float, help="create: requests per second the key may make (default: "
                                                 "P360_RATE_LIMIT_PER_KEY of the API; 0: no limit)")
+    stat = sub.add_parser("status", help="per topic and partition: stored position, end offset, lag, last applied; dead "
+                                         "letters, current generation, API and worker health")
+    stat.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     kept = sub.add_parser("keep", help="run a profile360 command (worker, api) and start it again with backoff when it "
                                        "exits on its own (make run)")
     kept.add_argument("argv", nargs=argparse.REMAINDER, help="the command and its arguments, e.g. `worker`")
@@ -112,10 +115,13 @@ def _server(args: argparse.Namespace, settings: Settings) -> int:
     if args.parent_pid is not None:
         processes.die_with(args.parent_pid)
     count = settings.worker_processes if args.command == "worker" else settings.api_processes
-    if count > 1:
-        if args.command == "api":  # SO_REUSEPORT would let another server on this port share it
-            processes.check_port_free(settings.api_host, settings.api_port)
-        return processes.supervise(args.command, count, settings.to_env())
+    if count > 1 and args.command == "api":  # SO_REUSEPORT would let another server on this port share it
+        processes.check_port_free(settings.api_host, settings.api_port)
+        return processes.supervise("api", count, settings.to_env(), shared_metrics=processes.metrics_dir(settings.api_port))
+    if count > 1:  # member i serves its metrics on the port + i (0: any free port)
+        host, port = settings.metrics_host, settings.metrics_port
+        return processes.supervise("worker", count, settings.to_env(),
+                                   child_env=lambda i: {"P360_METRICS_BIND": f"{host}:{port + i if port else 0}"})
     if args.command == "worker":
         asyncio.run(bootstrap.run_worker(settings))
     else:  # one of several (started by a supervisor) shares the port
@@ -165,6 +171,9 @@ def run(argv: list[str], settings: Settings) -> int:
         if args.command == "replay":
             return asyncio.run(rebuild.run_replay(settings, args.since))
         return asyncio.run(rebuild.run_generations(settings, args.action, args.number))
+    if args.command == "status":
+        from profile360.cli.status import run_status
+        return asyncio.run(run_status(settings, args.json))
     if args.command == "demo":
         from profile360.cli.demo import publish_demo
         return asyncio.run(publish_demo(settings, args.tenant))

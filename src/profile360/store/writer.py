@@ -25,7 +25,7 @@ them only until this transaction commits.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import asyncpg
@@ -37,6 +37,7 @@ from profile360.projections import buckets, catalog, interactions
 from profile360.events.erasure import ErasureRequested
 from profile360.events.organizations import ORG_EVENTS
 from profile360.store import counters, erasure, generations, organizations, read_models
+from profile360.store.outcomes import outcomes
 from profile360.store.profile_writer import apply_profile_side
 
 TopicPartition = tuple[str, int]
@@ -59,6 +60,7 @@ class ApplyStats:
     new_interactions: int
     positions: dict[TopicPartition, int]  # of the partitions applied
     gaps: dict[TopicPartition, int]  # partitions not applied: where their stored position is
+    outcomes: dict[tuple[str, str], int] = field(default_factory=dict)  # (topic, outcome): records (``store.outcomes``)
 
 
 _HISTORY_COLUMNS = ("tenant_id", "event_id", "customer_id", "interaction_type", "occurred_at", "channel",
@@ -288,12 +290,14 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         tps = sorted({(e.topic, e.partition) for e in entries})
         stored, created = await _lock_positions(conn, consumer, tps)
         gaps = _gaps(entries, stored, created)
-        todo = [e for e in entries if (e.topic, e.partition) not in gaps and e.offset >= stored[(e.topic, e.partition)]]
-        positions = _positions_after([e for e in entries if (e.topic, e.partition) not in gaps])
+        continuing = [e for e in entries if (e.topic, e.partition) not in gaps]
+        todo = [e for e in continuing if e.offset >= stored[(e.topic, e.partition)]]
+        positions = _positions_after(continuing)
         if scope is not None:
             todo = [e for e in todo if scope.applies(e)]
         events, erased = await _erasing(conn, [e.event for e in todo if e.event is not None])
-        fresh = await _insert_history(conn, interactions.dedupe(e for e in events if isinstance(e, Interaction)))
+        kept = [e for e in events if isinstance(e, Interaction)]
+        fresh = await _insert_history(conn, interactions.dedupe(kept))
         # Customer rows belong to this batch's partitions alone (events are keyed by customer);
         # offer, creative and channel rows are shared by every writer: lock them last, so a
         # concurrent transaction waits for them only as long as this one takes to commit.
@@ -306,4 +310,6 @@ async def apply_batch(conn: asyncpg.Connection, consumer: str, entries: Sequence
         await add_counts(conn, interactions.summary_deltas(fresh))
         await add_totals(conn, interactions.total_deltas(fresh))
         await _save_positions(conn, consumer, positions)
-    return ApplyStats(len(entries), len(entries) - len(todo), len(fresh), positions, gaps)
+    redelivered = [e for e in continuing if e.offset < stored[(e.topic, e.partition)]]
+    return ApplyStats(len(entries), len(entries) - len(todo), len(fresh), positions, gaps,
+                      outcomes(redelivered, todo, events, kept, fresh))

@@ -30,6 +30,14 @@ async def partitions(settings: Settings, topics: list[str]) -> list[TopicPartiti
 async def stable_members(settings: Settings, group: str) -> int:
     """How many members consumer group ``group`` has once it is stable (0 while it rebalances,
     is empty, or its coordinator is not ready yet)."""
+    state, members = await group_state(settings, group)
+    return members if state == "Stable" else 0
+
+
+async def group_state(settings: Settings, group: str) -> tuple[str, int]:
+    """(state, members) of consumer group ``group``: the state as Kafka names it (``Stable``,
+    ``PreparingRebalance``, ``CompletingRebalance``, ``Empty``, ``Dead``), or ``Unknown``
+    while its coordinator is not ready."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
@@ -37,11 +45,11 @@ async def stable_members(settings: Settings, group: str) -> int:
     except KafkaError as exc:
         if not exc.retriable:
             raise
-        return 0
+        return "Unknown", 0
     finally:
         await admin.close()
     _error, _group, state, _protocol_type, _protocol, members, *_ = response.groups[0]
-    return len(members) if state == "Stable" else 0
+    return state, len(members)
 
 
 async def end_offsets(settings: Settings, families: tuple[str, ...] = PROJECTED_FAMILIES) -> dict[TP, int]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -34,6 +35,7 @@ from profile360.topics import DLQ_MAX_MESSAGE_BYTES, PROJECTED_FAMILIES
 from profile360.worker import schedule
 from profile360.worker.dead_letters import DeadLetter, send_dead_letters
 from profile360.worker.decode import dead_letter, decode_records
+from profile360.worker.metrics import Observer
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class _SeekToStored(ConsumerRebalanceListener):
         # aiokafka keeps fetching while this coroutine awaits: hold the partitions until they
         # point at the stored positions (``run`` drops records of partitions not yet sought).
         # aiokafka only logs a listener's errors, so a database outage is retried here.
+        self.worker.observer.rebalanced()
         self.worker.consumer.pause(*assigned)
         await self.worker._retrying(self.worker.seek_to_stored, list(assigned))
         self.worker.consumer.resume(*assigned)
@@ -99,11 +102,14 @@ class _SeekToStored(ConsumerRebalanceListener):
 
 class Worker:
     def __init__(self, settings: Settings, codec: Codec, pool: asyncpg.Pool, live: bool = True,
-                 families: tuple[str, ...] = PROJECTED_FAMILIES, scope: Scope | None = None):
+                 families: tuple[str, ...] = PROJECTED_FAMILIES, scope: Scope | None = None,
+                 observer: Observer | None = None):
         """``live``: write the current generation; else the one ``pool``'s search_path names
         (a rebuild), without the segment timer. ``families``: the topics to consume.
-        ``scope``: rebuild some projections only (see ``store.writer.Scope``)."""
+        ``scope``: rebuild some projections only (see ``store.writer.Scope``). ``observer``:
+        told of batches, dead letters and rebalances (``worker.metrics``)."""
         self.settings = settings
+        self.observer = observer or Observer()
         self.live = live
         self.scope = scope
         self.codec = codec
@@ -241,12 +247,15 @@ class Worker:
     async def _send_dead(self, letters: list[DeadLetter]) -> None:
         if letters:
             await send_dead_letters(self.producer, self.settings.topic("dlq"), letters)
+            self.observer.dead_lettered(letters)
             log.warning("dead-lettered %d records, first: %s", len(letters), letters[0].detail)
 
     async def _apply(self, entries: Sequence[Entry]) -> ApplyStats:
         conn = await self.pool.acquire()
         try:
+            started = time.perf_counter()
             stats = await apply_batch(conn, self.settings.consumer_group, entries, live=self.live, scope=self.scope)
+            self.observer.applied(entries, stats, time.perf_counter() - started)
         except BaseException:
             conn.terminate()  # never hand back a connection an error interrupted mid-protocol
             raise

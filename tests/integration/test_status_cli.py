@@ -1,0 +1,57 @@
+"""``profile360 status`` as a real command: the same state as ``GET /api/v1/status`` (one
+module), with the API's readiness and the worker group's health."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+from profile360.topics import ensure_topics
+
+from . import workload
+from .harness import env_for, group_members, serving, start_api_process, start_worker_process, stop_process, \
+    wait_caught_up, wait_until, worker_log
+from .test_status import publish_counted
+
+pytestmark = pytest.mark.integration
+
+
+async def status_command(settings, bind: str, *args: str) -> str:
+    run = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "profile360", "status", *args],
+                                  env={**env_for(settings), "API_BIND": bind}, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout
+
+
+async def test_status_command_shows_lag_health_and_dead_letters(settings):
+    await ensure_topics(settings)
+    sent = await publish_counted(settings, workload.interactions("acme", 60), junk=1)
+    from profile360.devstack import free_port
+    idle = f"127.0.0.1:{free_port()}"  # nothing listens there
+    before = orjson.loads(await status_command(settings, idle, "--json"))
+    assert {(t["topic"], t["partition"]): t["lag"] for t in before["topics"] if t["lag"]} == dict(sent)
+    assert before["api"]["status"].startswith("unreachable") and before["worker"]["health"] == "down"
+    assert (before["deadLetters"], before["generation"], before["worker"]["members"]) == (0, 1, 0)
+
+    worker, api = start_worker_process(settings), start_api_process(settings, P360_API_PROCESSES="1")
+    try:
+        await serving(api, 1)
+        await wait_until(lambda: group_members(settings, 1), 60, "the worker to join its group")
+        await wait_caught_up(settings)
+        bind = api.base_url.removeprefix("http://")
+        after = orjson.loads(await status_command(settings, bind, "--json"))
+        assert all(t["lag"] == 0 and t["position"] == sent[(t["topic"], t["partition"])] for t in after["topics"])
+        assert (after["api"]["httpStatus"], after["api"]["status"]) == (200, "ready")
+        assert (after["worker"]["health"], after["worker"]["members"], after["deadLetters"]) == ("up", 1, 1)
+        assert after["worker"]["lastAppliedAt"] is not None
+        table = await status_command(settings, bind)
+        head, *rows = table.splitlines()
+        assert head.split() == ["topic", "partition", "position", "end", "offset", "lag", "last", "applied"]
+        assert f"{settings.topic('interactions')}  " in table and "total lag      0" in table
+        assert "dead letters   1" in table and "worker         up:" in table and "api            ready" in table
+    finally:
+        stop_process(api)
+        assert stop_process(worker) == 0, worker_log(worker)
