@@ -2,7 +2,7 @@
 likes without slowing the test's own clients: ``python -m tests.integration.flood URL KEY
 CLIENTS`` sends GET ``URL`` with the API key on CLIENTS connections, each the next as soon as
 the last is answered, prints ``ready`` once every connection has been answered once, and on
-SIGTERM prints one JSON line: ``statuses`` (status → answers), ``seconds`` flooded, the
+SIGTERM prints one JSON line: ``statuses`` (status → answers; a 503 as "503 <its error code>"), ``seconds`` flooded, the
 headers and body of one 429, and the highest ``RateLimit-Remaining`` of a 200."""
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ async def _client(session: aiohttp.ClientSession, url: str, stop: asyncio.Event,
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             out["statuses"][type(exc).__name__] += 1
             continue
-        out["statuses"][str(resp.status)] += 1
+        code = orjson.loads(body)["error"]["code"] if resp.status == 503 else ""
+        out["statuses"][f"{resp.status} {code}".strip()] += 1  # a 503 with its code: "503 overloaded"
         if resp.status == 429 and "refused" not in out:
             out["refused"] = {"headers": {str(k): v for k, v in resp.headers.items()}, "body": orjson.loads(body)}
         if resp.status == 200:

@@ -105,7 +105,8 @@ async def test_a_flooding_tenant_is_limited_and_the_other_keeps_its_latency(sett
     finally:
         assert stop_process(api) == 0, worker_log(api)
     statuses, refused = report["statuses"], report["refused"]
-    assert set(statuses) == {"200", "429"}, statuses
+    # the flood's requests within its rate may still find the in-flight cap full (on a slow machine)
+    assert {"200", "429"} <= set(statuses) <= {"200", "429", "503 overloaded"}, statuses
     assert statuses["200"] <= RATE * (1 + report["seconds"]) + 1 + FLOODERS, (statuses, report["seconds"])
     assert refused["body"]["error"]["code"] == "rate_limited" and int(refused["headers"]["Retry-After"]) >= 1
     assert refused["headers"]["RateLimit-Limit"] == str(RATE) and refused["headers"]["RateLimit-Remaining"] == "0"
