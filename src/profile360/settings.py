@@ -10,12 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from profile360.resources import checkout_root
+
 TOPIC_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "definitions", "erasure",
                   "customers", "feedback", "dlq")
 
 
-def _project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+def _default_devstack_dir() -> Path:
+    """``.devstack`` of the checkout the package runs from (where ``make run`` keeps it), or of
+    the current directory when the package is installed (``P360_DEVSTACK_DIR`` overrides both)."""
+    return (checkout_root() or Path.cwd()) / ".devstack"
 
 
 def _hide_password(url: str) -> str:
@@ -52,7 +56,7 @@ class Settings:
     rate_limit_per_tenant: float = 1000.0  # requests per second per tenant and process (0: none)
     api_drain_seconds: float = 30.0  # on SIGTERM, how long the API finishes requests in flight before cutting them
     stall_seconds: float = 60.0  # /readyz answers 503 ``stalled`` when a record waits this long unapplied
-    devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
+    devstack_dir: Path = field(default_factory=_default_devstack_dir)
 
     def __post_init__(self) -> None:
         for name in ("api_port", "batch_max_records", "batch_timeout_ms", "apply_concurrency", "worker_processes", "api_processes",
