@@ -10,6 +10,7 @@ byte-compiling the dependencies (phonenumbers alone has thousands of modules).""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,19 +53,34 @@ class Installed:
 
 
 def _run(*argv: str) -> None:
-    """``argv`` without ``PYTHONPATH``: with the checkout's ``src/`` on it (as the tests run),
-    pip would take the ``src/profile360.egg-info`` the build leaves there for an installed
-    profile360 and install nothing."""
+    """``argv`` without ``PYTHONPATH`` (the tests may run with a checkout's ``src/`` on it):
+    nothing of the checkout may leak into the build or the venv."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, f"{' '.join(argv)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+#: what the build reads: the files compose/Dockerfile copies into its build stage
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "schemas", "projections", "src")
+
+
+def _sources(to: Path) -> Path:
+    """A clean copy of the build's inputs: setuptools reuses a checkout's ``build/`` folder, so a
+    module deleted since the last build would still be packed; and nothing is left in the checkout."""
+    to.mkdir()
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, to / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(ROOT / name, to)
+    return to
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Installed:
     """The wheel, built from this checkout and installed in a fresh venv (once per module)."""
     base = tmp_path_factory.mktemp("wheel")
-    _run(sys.executable, "-m", "build", "--outdir", str(base / "dist"), str(ROOT))
+    _run(sys.executable, "-m", "build", "--outdir", str(base / "dist"), str(_sources(base / "src")))
     wheel, = (base / "dist").glob("profile360-*.whl")
     _run(sys.executable, "-m", "venv", "--without-pip", str(base / "venv"))
     _run(sys.executable, "-m", "pip", "--python", str(base / "venv" / "bin" / "python"), "install", "-q", "--no-compile",
