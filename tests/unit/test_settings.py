@@ -12,7 +12,7 @@ def test_settings_survive_the_round_trip_through_the_environment():
     custom = Settings(kafka_bootstrap="k1:9093,k2:9093", database_url="postgresql://u:secret@db:5433/p", api_host="0.0.0.0",
                       api_port=9000, topic_prefix="t", consumer_group="g", batch_max_records=7, batch_timeout_ms=9,
                       apply_concurrency=3, worker_processes=4, api_processes=3, max_event_bytes=1024, topic_partitions=8,
-                      segment_refresh_seconds=0.25, command_wait_ms=11, devstack_dir=Path("/tmp/ds"))
+                      segment_refresh_seconds=0.25, command_wait_ms=11, devstack_dir=Path("/tmp/ds"), log_format="json")
     assert Settings.from_env(custom.to_env()) == custom
     assert Settings.from_env({}) == Settings()
 
@@ -29,3 +29,10 @@ def test_a_read_replica_is_optional_and_survives_the_round_trip():
 def test_a_count_below_one_is_refused_naming_the_setting(variable):
     with pytest.raises(ValueError, match=variable.removeprefix("P360_").lower()):
         Settings.from_env({variable: "0"})
+
+
+def test_the_log_format_is_text_or_json():
+    assert Settings.from_env({}).log_format == "text"
+    assert Settings.from_env({"P360_LOG_FORMAT": "json"}).log_format == "json"
+    with pytest.raises(ValueError, match="P360_LOG_FORMAT"):
+        Settings.from_env({"P360_LOG_FORMAT": "yaml"})
