@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -85,8 +84,7 @@ def installed(tmp_path_factory) -> Installed:
     _run(sys.executable, "-m", "venv", "--without-pip", str(base / "venv"))
     _run(sys.executable, "-m", "pip", "--python", str(base / "venv" / "bin" / "python"), "install", "-q", "--no-compile",
          "--disable-pip-version-check", str(wheel))
-    elsewhere = tempfile.mkdtemp(prefix="p360-wheel-cwd-")
-    return Installed(base / "venv", elsewhere)
+    return Installed(base / "venv", str(tmp_path_factory.mktemp("elsewhere")))
 
 
 def test_the_installed_package_reads_its_own_data_not_the_checkouts(installed, settings):
