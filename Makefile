@@ -4,7 +4,7 @@ STATE  := .devstack
 API    ?= 127.0.0.1:8080
 export API_BIND := $(API)
 
-.PHONY: system-deps install test unit integration run down bench soak clean
+.PHONY: system-deps install test unit integration wheel-check run down bench soak clean
 
 system-deps:  ## Java, Maven, PostgreSQL, curl and Chromium (the console's browser tests) from Debian's packages, when missing (needs root)
 	@missing=""; \
@@ -28,6 +28,9 @@ unit: install
 
 integration: install
 	$(PYTHON) -m pytest -q tests/integration
+
+wheel-check: system-deps install  ## build the wheel, install it in a fresh venv, run it outside the checkout (part of `make test`)
+	$(PYTHON) -m pytest -q tests/integration/test_wheel.py
 
 run: system-deps install  ## local stack + migrate + worker + API + demo data, then prints example calls
 	$(PYTHON) -m profile360 devstack up

@@ -10,12 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from profile360.logs import FORMATS as LOG_FORMATS
+from profile360.resources import checkout_root
+
 TOPIC_FAMILIES = ("interactions", "catalog", "identity", "consent", "experiments", "journeys", "definitions", "erasure",
                   "customers", "feedback", "dlq")
 
 
-def _project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+def _default_devstack_dir() -> Path:
+    """``.devstack`` of the checkout the package runs from (where ``make run`` keeps it), or of
+    the current directory when the package is installed (``P360_DEVSTACK_DIR`` overrides both)."""
+    return (checkout_root() or Path.cwd()) / ".devstack"
 
 
 def _hide_password(url: str) -> str:
@@ -56,7 +61,8 @@ class Settings:
     rate_limit_per_tenant: float = 1000.0  # requests per second per tenant and process (0: none)
     api_drain_seconds: float = 30.0  # on SIGTERM, how long the API finishes requests in flight before cutting them
     stall_seconds: float = 60.0  # /readyz answers 503 ``stalled`` when a record waits this long unapplied
-    devstack_dir: Path = field(default_factory=lambda: _project_root() / ".devstack")
+    devstack_dir: Path = field(default_factory=_default_devstack_dir)
+    log_format: str = "text"  # "json": one JSON object a log line (see profile360.logs)
 
     def __post_init__(self) -> None:
         for name in ("api_port", "batch_max_records", "batch_timeout_ms", "apply_concurrency", "worker_processes", "api_processes",
@@ -75,6 +81,8 @@ class Settings:
             raise ValueError(f"P360_METRICS_BIND's port must be from 0 to 65535, got {self.metrics_port}")
         if self.stall_seconds <= 0:
             raise ValueError(f"stall_seconds must be more than 0, got {self.stall_seconds}")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(f"log_format (P360_LOG_FORMAT) must be one of {LOG_FORMATS}, got {self.log_format!r}")
 
     def topic(self, family: str) -> str:
         """Kafka topic name of an event family (see ``TOPIC_FAMILIES``)."""
@@ -111,7 +119,7 @@ class Settings:
             "P360_DB_POOL_SIZE": str(self.db_pool_size), "P360_DB_ACQUIRE_TIMEOUT_MS": str(self.db_acquire_timeout_ms),
             "P360_STATEMENT_TIMEOUT_MS": str(self.statement_timeout_ms),
             "P360_RATE_LIMIT_PER_KEY": repr(self.rate_limit_per_key), "P360_RATE_LIMIT_PER_TENANT": repr(self.rate_limit_per_tenant),
-            "P360_API_DRAIN_SECONDS": repr(self.api_drain_seconds),
+            "P360_API_DRAIN_SECONDS": repr(self.api_drain_seconds), "P360_LOG_FORMAT": self.log_format,
         }
 
     @classmethod
@@ -151,6 +159,7 @@ class Settings:
             rate_limit_per_key=float(env.get("P360_RATE_LIMIT_PER_KEY", base.rate_limit_per_key)),
             rate_limit_per_tenant=float(env.get("P360_RATE_LIMIT_PER_TENANT", base.rate_limit_per_tenant)),
             api_drain_seconds=float(env.get("P360_API_DRAIN_SECONDS", base.api_drain_seconds)),
+            log_format=env.get("P360_LOG_FORMAT", base.log_format),
         )
 
 

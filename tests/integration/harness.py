@@ -113,28 +113,34 @@ def env_for(settings: Settings) -> dict[str, str]:
     return {**os.environ, **settings.to_env()}
 
 
-def start_worker_process(settings: Settings, processes: int = 1) -> subprocess.Popen:
-    """``profile360 worker --processes N`` as a real process; its log goes to a temporary file
-    whose tail ``worker_log`` returns."""
-    log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "profile360", "worker", "--processes", str(processes)],
-                            env=env_for(settings),
-                            stdout=subprocess.DEVNULL, stderr=log)
+#: the command that runs profile360 from the source under test
+PROFILE360 = (sys.executable, "-m", "profile360")
+
+
+def start_process(name: str, argv: list[str], env: dict[str, str], cwd: str | None = None) -> subprocess.Popen:
+    """``argv`` as a real process; its stderr goes to a temporary file (``name-….log``) whose
+    tail ``worker_log`` returns."""
+    log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
     proc.log_path = log.name  # type: ignore[attr-defined]
     return proc
 
 
-def start_api_process(settings: Settings, **env: str) -> subprocess.Popen:
-    """``profile360 api`` as a real process on a free port (``proc.base_url``); ``env`` adds
-    variables; its log goes to a temporary file (``worker_log`` reads it too)."""
+def start_worker_process(settings: Settings, processes: int = 1, command=PROFILE360, env: dict[str, str] | None = None,
+                         cwd: str | None = None) -> subprocess.Popen:
+    """``profile360 worker --processes N`` as a real process (``start_process``); ``env``
+    replaces ``env_for(settings)``."""
+    return start_process("worker", [*command, "worker", "--processes", str(processes)], env or env_for(settings), cwd)
+
+
+def start_api_process(settings: Settings, command=PROFILE360, base_env: dict[str, str] | None = None,
+                      cwd: str | None = None, **env: str) -> subprocess.Popen:
+    """``profile360 api`` as a real process (``start_process``) on a free port
+    (``proc.base_url``); ``env`` adds variables to ``base_env`` (default ``env_for(settings)``)."""
     from profile360.devstack import free_port
 
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="api-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "profile360", "api"],
-                            env={**env_for(settings), "API_BIND": f"127.0.0.1:{port}", **env},
-                            stdout=subprocess.DEVNULL, stderr=log)
-    proc.log_path = log.name  # type: ignore[attr-defined]
+    proc = start_process("api", [*command, "api"], {**(base_env or env_for(settings)), "API_BIND": f"127.0.0.1:{port}", **env}, cwd)
     proc.base_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
     return proc
 

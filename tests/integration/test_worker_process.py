@@ -8,7 +8,11 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
+
+from profile360.topics import ensure_topics
 
 from . import workload
 from .full_check import check_all_tables
@@ -124,3 +128,28 @@ async def _two_children(proc: subprocess.Popen) -> list[int] | None:
 
 async def _none_alive(pids: list[int]) -> bool:
     return not any(alive(p) for p in pids)
+
+
+async def test_a_json_logging_worker_names_the_dead_lettered_records_position(settings):
+    """``P360_LOG_FORMAT=json``: every line of the worker's log is a JSON object, and the one
+    about a dead letter says where the record is."""
+    await ensure_topics(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(settings.topic("interactions"), b"a record of no schema", partition=1)
+    finally:
+        await producer.stop()
+    worker = start_worker_process(replace(settings, log_format="json"))
+    try:
+        await wait_caught_up(settings, timeout=60)
+    finally:
+        returncode = stop_process(worker)
+    with open(worker.log_path, encoding="utf-8") as f:
+        lines = [orjson.loads(line) for line in f.read().splitlines()]
+    assert returncode == 0, lines
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    dead, = [line for line in lines if line["message"].startswith("dead-lettered")]
+    assert dead["level"] == "WARNING" and dead["logger"] == "profile360.worker.runner"
+    assert (dead["topic"], dead["partition"], dead["offset"]) == (settings.topic("interactions"), 1, sent.offset)
+    assert dead["records"] == 1 and dead["reason"]

@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import sys
-import traceback
 from dataclasses import replace
 
 from profile360.settings import Settings
@@ -182,14 +181,15 @@ def run(argv: list[str], settings: Settings) -> int:
 
 def main() -> None:
     from profile360 import logs
-    logs.configure()
     from profile360.store.migrations import SchemaMismatch
     from profile360.store.generations import RebuildConflict
     from profile360.worker.rebuild import RebuildInterrupted, TruncatedLog
     from profile360.worker.runner import PositionBeyondLog
 
     try:
-        sys.exit(run(sys.argv[1:], Settings.from_env()))
+        settings = Settings.from_env()
+        logs.configure(log_format=settings.log_format)
+        sys.exit(run(sys.argv[1:], settings))
     except ValueError as exc:  # bad settings or arguments, and InvalidEvent
         print(f"profile360: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -197,6 +197,5 @@ def main() -> None:
         print(f"profile360: {exc}", file=sys.stderr)
         sys.exit(1)
     except Exception as exc:  # a bug, or an error a process must not ride out: the trace, then one clear line
-        traceback.print_exc()
-        logging.getLogger("profile360").critical("fatal: %s: %s; exiting with code 1", type(exc).__name__, exc)
+        logs.fatal(logging.getLogger("profile360"), exc)
         sys.exit(1)

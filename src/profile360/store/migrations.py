@@ -34,9 +34,13 @@ def build_version() -> int:
 
 
 def load_migrations(directory: Path) -> list[Migration]:
+    """Every ``NNNN_name.sql`` of ``directory``, in order; ``FileNotFoundError`` when there is
+    none (a package without its SQL must not "migrate" by applying nothing)."""
     found = []
     for path in sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql")):
         found.append(Migration(int(path.name[:4]), path.stem, path.read_text()))
+    if not found:
+        raise FileNotFoundError(f"no migrations (NNNN_name.sql) under {directory}")
     return found
 
 

@@ -81,8 +81,9 @@ def main() -> None:
     if args.parent_pid is not None:
         die_with(args.parent_pid)
     from profile360 import logs
-    logs.configure()
-    sys.exit(asyncio.run(run(Settings.from_env(), args.generation)))
+    settings = Settings.from_env()
+    logs.configure(log_format=settings.log_format)
+    sys.exit(asyncio.run(run(settings, args.generation)))
 
 
 if __name__ == "__main__":

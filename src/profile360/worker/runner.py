@@ -28,6 +28,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from profile360.events.codec import Codec
+from profile360.logs import record_fields
 from profile360.outages import riding_out
 from profile360.settings import Settings
 from profile360.store.writer import ApplyStats, Entry, Scope, apply_batch, load_positions, skip_to
@@ -248,7 +249,10 @@ class Worker:
         if letters:
             await send_dead_letters(self.producer, self.settings.topic("dlq"), letters)
             self.observer.dead_lettered(letters)
-            log.warning("dead-lettered %d records, first: %s", len(letters), letters[0].detail)
+            first = letters[0]
+            log.warning("dead-lettered %d records, first: %s-%d@%d %s: %s", len(letters), first.topic, first.partition,
+                        first.offset, first.reason, first.detail,
+                        extra=record_fields(first.topic, first.partition, first.offset, reason=first.reason, records=len(letters)))
 
     async def _apply(self, entries: Sequence[Entry]) -> ApplyStats:
         conn = await self.pool.acquire()
@@ -273,11 +277,12 @@ class Worker:
         for tp, stored in tps.items():
             if starts[tp] > stored:
                 log.warning("%s: records %d..%d were removed from the log before they were applied "
-                            "(retention); continuing at the log start", tp, stored, starts[tp] - 1)
+                            "(retention); continuing at the log start", tp, stored, starts[tp] - 1,
+                            extra=record_fields(tp.topic, tp.partition, starts[tp], skipped_from=stored))
                 async with self.pool.acquire() as conn:
                     await skip_to(conn, self.settings.consumer_group, (tp.topic, tp.partition), starts[tp], self.live)
                 stored = starts[tp]
-            log.info("%s: re-seeking to the stored position %d", tp, stored)
+            log.info("%s: re-seeking to the stored position %d", tp, stored, extra=record_fields(tp.topic, tp.partition, stored))
             self.consumer.seek(tp, stored)
             self.committed[(tp.topic, tp.partition)] = stored
 
