@@ -20,7 +20,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bench import api_probe, crowd, limits_sweep, e2e, faust_probe, freshness, goals, people, profile_reads, raw, report, services, workload
+from bench import (api_probe, collect, crowd, limits_sweep, e2e, faust_probe, freshness, goals, people, profile_reads, raw,
+                   report, services, workload)
 from bench.report import Figure
 from profile360.bootstrap import load_codec
 from profile360.settings import Settings
@@ -28,7 +29,8 @@ from profile360.settings import Settings
 
 #: the read routes measured under a crowd of clients (keys of ``api_probe.app_targets``)
 CROWD_ROUTES = tuple(route for route, _ in goals.CROWD)
-STEPS = ("produce_alone", "end_to_end", "raw_consume", "copy", "faust", "api", "writer_alone", "profiles", "rebuild")
+STEPS = ("produce_alone", "end_to_end", "raw_consume", "copy", "faust", "api", "writer_alone", "profiles", "rebuild",
+         "collect")
 #: steps run only when named in ``--steps``
 OPTIONAL_STEPS = ("limits",)
 
@@ -56,6 +58,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--api-processes", type=int, default=2,
                    help="API processes of the second pass over the read routes (`profile360 api --processes N`, "
                         "default 2; 1 skips that pass); the first pass is always one process")
+    p.add_argument("--collect-events", type=int, default=100_000,
+                   help="interactions of the collect step: sent once by `profile360 produce`, and POSTed in batches of "
+                        f"{collect.BATCH} to /api/v1/events for --api-seconds (default 100,000; 0 skips it)")
     p.add_argument("--faust-events", type=int, default=200_000, help="events the Faust probe reads (0 skips it)")
     p.add_argument("--faust-timeout", type=float, default=180.0, help="hard timeout of the Faust probe, s")
     p.add_argument("--writer-events", type=int, default=200_000,
@@ -287,6 +292,15 @@ class Run:
         self.add("Rebuild of the data set (blue/green, to the switch)", rate(res.records, res.seconds), "records/s",
                  f"{res.records:,} records in {res.seconds:.1f} s; {self.settings.worker_processes} process(es)",
                  role="info")
+
+    async def collect(self) -> None:
+        """Issue 14: events/s accepted through ``POST /api/v1/events`` beside ``profile360 produce``'s
+        (``bench.collect``); last, so that no later step consumes what it re-sends."""
+        a = self.args
+        say(f"collect: profile360 produce over {a.collect_events:,} events, then POST /api/v1/events for "
+            f"{a.api_seconds:.0f} s at concurrency {a.api_concurrency} ...")
+        self.figures += await collect.figures(self.settings, self.codec, self.wl.interactions[:a.collect_events],
+                                              a.api_seconds, a.api_concurrency)
 
     async def all(self) -> None:
         """Every measurement; one that fails is reported as failed and the next one still runs."""

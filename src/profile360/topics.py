@@ -31,6 +31,14 @@ RECORDS_BY_FAMILY = {
     "feedback": ("FeedbackRecorded", "FeedbackHighlighted", "InsightRecorded", "IssueRecorded"),
 }
 
+#: the family (so the topic) of each record
+FAMILY_OF_RECORD = {name: family for family, names in RECORDS_BY_FAMILY.items() for name in names}
+#: the records producers may publish over HTTP (``POST /api/v1/events``): every family but the
+#: service's own commands and settings, erasures (the admin-only erasure routes publish them)
+#: and definitions (tenant settings, metrics, segments: the segment routes and the CLI)
+COLLECTED_RECORDS = tuple(name for family, names in RECORDS_BY_FAMILY.items()
+                          if family not in ("erasure", "definitions") for name in names)
+
 #: the dead-letter topic accepts messages this large (the original bytes plus headers of
 #: records that reached a source topic's limit, 1 MiB by default)
 DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024

@@ -151,8 +151,12 @@ async def _probe_every_route(client, key: str, cursors: dict[str, str]) -> set[t
 
 
 async def _probe_dead_letters(probe) -> None:
-    """alpha's admin lists and re-drives no dead letter of bravo's (test_dead_letter_routes has
-    a letter of each tenant)."""
+    """alpha's admin publishes nothing for bravo (test_collect), and lists and re-drives no dead
+    letter of bravo's (test_dead_letter_routes has a letter of each tenant)."""
+    event = {"$schema": "InteractionEvent", "eventId": "x-1", "tenantId": "bravo", "customerId": "CUST007",
+             "type": "click", "occurredAt": "2026-01-01T00:00:00Z"}
+    status, body = await probe("POST", "/api/v1/events", "/api/v1/events", json={"events": [event]})
+    assert (status, body["rejected"], body["results"][0]["error"]["code"]) == (207, 1, "tenant_mismatch")
     status, body = await probe("GET", "/api/v1/dead-letters", "/api/v1/dead-letters")
     assert (status, body["items"], body["total"]) == (200, [], 0)
     status, body = await probe("POST", "/api/v1/dead-letters/redrive", "/api/v1/dead-letters/redrive", json={"all": True})

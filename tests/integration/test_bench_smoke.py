@@ -1,6 +1,6 @@
 """``make bench`` keeps working: a tiny run on the test services fills every figure, including
 the second pass with two API processes, the freshness of a profile change, the 304 row and the
-goals table, and the crowd rows."""
+goals table, the crowd rows, and the collect rows (POST /api/v1/events beside profile360 produce)."""
 from __future__ import annotations
 
 import os
@@ -33,7 +33,8 @@ def test_small_benchmark_run_reports_every_figure(stack, tmp_path):
                    "ETag; 304 answers), random of 100 profiles (2 API processes)", "| Goal (issues 12, 13) |",
                    "API: history, tenant newest 20, 40 clients honouring Retry-After (answered)",
                    "API: summary groupBy=action, 40 clients ignoring Retry-After",
-                   "Issue 13: History of the hottest customer under a crowd ignoring Retry-After"):
+                   "Issue 13: History of the hottest customer under a crowd ignoring Retry-After",
+                   "Collect: `profile360 produce`", "Collect: POST /api/v1/events, batches of 500, concurrency 16"):
         assert figure in table, figure
     assert "failed:" not in table
     revalidated = next(line for line in table.splitlines() if line.startswith("| API: unified-profile revalidated"))

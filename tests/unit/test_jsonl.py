@@ -31,3 +31,26 @@ def test_a_timestamp_without_zone_or_not_a_time_is_named():
     assert "FeedbackRecorded.feedbackDate" in naive.message and "no time zone" in naive.message
     _, (bad,) = parse(feedbackDate="yesterday")
     assert "FeedbackRecorded.feedbackDate" in bad.message and "not an ISO 8601" in bad.message
+
+
+def test_every_error_names_its_field_and_nested_records_stay_strict():
+    from profile360.events.jsonl import RecordError, checked
+
+    click = {"$schema": "InteractionEvent", "eventId": "e1", "tenantId": "demo", "occurredAt": "2026-03-15T10:30:00Z",
+             "customerId": "c1", "type": "click"}
+    names = ("InteractionEvent", "Identify")
+    assert checked(click, names, CODEC)[0] == "InteractionEvent"
+    for patch, field in (({"customerId": 5}, "customerId"), ({"channel": 5}, "channel"), ({"customerID": "x"}, "customerID"),
+                         ({"occurredAt": 1.5}, "occurredAt"), ({"type": "Not A Type!"}, "type"), ({"$schema": "Offer"}, "$schema")):
+        try:
+            checked({**click, **patch}, names, CODEC)
+            raise AssertionError(f"accepted {patch}")
+        except RecordError as exc:
+            assert exc.field == field, (patch, exc.field, str(exc))
+    identify = {"$schema": "Identify", "eventId": "i1", "tenantId": "demo", "occurredAt": 0,
+                "identifiers": [{"type": "email", "value": "a@example.com", "extra": 1}]}
+    try:
+        checked(identify, names, CODEC)
+        raise AssertionError("an unknown key of a nested record was accepted")
+    except RecordError as exc:
+        assert "extra" in str(exc)

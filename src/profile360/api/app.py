@@ -6,9 +6,9 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from profile360.api import (auth, commands, customer360, customers, dead_letters, erasure, freshness, health, interactions,
-                            metrics, openapi, org_customers, org_feedback, pages, pipeline, profiles, rates, sections,
-                            segments)
+from profile360.api import (auth, collect, commands, customer360, customers, dead_letters, erasure, freshness, health,
+                            interactions, metrics, openapi, org_customers, org_feedback, pages, pipeline, profiles, rates,
+                            sections, segments)
 from profile360.api.errors import error_middleware, shed
 from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS, STOPPING
 from profile360.api.limits import BoundedPool, in_flight_cap
@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/{locale}/api/customer360", customer360.overview_handler)
     app.router.add_get("/{locale}/api/customer360/customers/{id}", customer360.profile_handler)
     app.router.add_get("/{locale}/api/customer360/customers/{id}/events", customer360.events_handler)
+    app.router.add_post("/api/v1/events", collect.collect)
     app.router.add_get("/api/v1/dead-letters", dead_letters.list_dead_letters)
     app.router.add_post("/api/v1/dead-letters/redrive", dead_letters.redrive)
     return app

@@ -4,6 +4,8 @@ Every route but the health checks, the metrics, the API description and the page
 tenant: a request's ``X-Tenant-Id``, where sent, must be that tenant (403 otherwise), and every
 handler reads the tenant from the key, never from the request. Roles (seed 001): reads for
 admin, editor and viewer; writes for admin and editor; erasures and the dead letters for admin only.
+The ``producer`` role may only publish events (``POST /api/v1/events``, also open to admin and
+editor): every other route, reads included, is 403 for it.
 
 Verified keys are remembered for ``_TTL`` seconds, so a revoked key stops working within that
 time (a key is looked up at most once per TTL and process, not per request), on the primary
@@ -24,8 +26,10 @@ from profile360.store import api_keys
 #: paths served without a key, each with what lies under it (``/console/main.js``): the pages
 #: and their files carry no data, they call the data routes with the user's key
 PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/console", "/metrics"})
-READ, WRITE, ADMIN = frozenset(api_keys.ROLES), frozenset({"admin", "editor"}), frozenset({"admin"})
-_ONLY = {("DELETE", "/api/v1/customers/{id}"): ADMIN,
+READ, WRITE, ADMIN = frozenset({"admin", "editor", "viewer"}), frozenset({"admin", "editor"}), frozenset({"admin"})
+PUBLISH = WRITE | {"producer"}
+_ONLY = {("POST", "/api/v1/events"): PUBLISH,
+         ("DELETE", "/api/v1/customers/{id}"): ADMIN,
          ("DELETE", "/api/v1/organizations/{org_uuid}/customers/{customer_uuid}"): ADMIN,
          ("GET", "/api/v1/dead-letters"): ADMIN, ("POST", "/api/v1/dead-letters/redrive"): ADMIN}
 _TTL = 5.0

@@ -14,6 +14,7 @@ from aiohttp import web
 from profile360.api.errors import json_response
 from profile360.api.params import MAX_PATH_ID
 from profile360.store import api_keys
+from profile360.topics import COLLECTED_RECORDS
 
 Schema = dict[str, Any]
 
@@ -117,6 +118,17 @@ ORG_CUSTOMER_BODY: Schema = {"type": "object", "additionalProperties": False, "p
 ORG_CUSTOMERS = _page("customers")
 
 
+#: the events themselves are checked one by one, each answered in the 207's results: any item
+#: is a valid part of the body (a bad event is not a bad request)
+EVENTS_BODY: Schema = {"type": "object", "required": ["events"], "properties": {"events": {
+    "type": "array", "minItems": 1, "maxItems": 1000,
+    "description": "records in the JSON shape of profile360 produce, 1 MiB in all, each naming its record in $schema "
+                   f"(one of {', '.join(COLLECTED_RECORDS)}); tenantId may be left out"}}}
+COLLECTED: Schema = {"type": "object", "required": ["accepted", "rejected", "results"], "properties": {
+    "accepted": {"type": "integer"}, "rejected": {"type": "integer"}, "results": {"type": "array", "items": {
+        "type": "object", "required": ["index", "status"], "properties": {
+            "index": {"type": "integer"}, "eventId": {"type": "string"}, "status": {"enum": ["accepted", "rejected"]},
+            "error": ERROR["properties"]["error"]}}}}}
 DEAD_LETTERS: Schema = {"type": "object", "required": ["items", "total", "complete"], "properties": {
     "items": {"type": "array", "items": {"type": "object", "required": ["id", "reason", "origin", "deadAt"]}},
     "total": {"type": "integer"}, "complete": {"type": "boolean"}}}
@@ -125,6 +137,12 @@ REDRIVE_BODY: Schema = {"oneOf": [
         "type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string", "maxLength": 300},
         "description": "ids from GET /api/v1/dead-letters: <topic>:<partition>:<offset>"}}},
     {"type": "object", "required": ["all"], "additionalProperties": False, "properties": {"all": {"const": True}}}]}
+
+
+def _multi_status(op: Schema) -> Schema:
+    """An operation answering 207, in the 200's shape, when some items of a batch failed."""
+    op["responses"]["207"] = {**op["responses"]["200"], "description": "some items rejected: see each result"}
+    return op
 
 
 def _list_param(name: str, doc: str) -> Schema:
@@ -210,6 +228,10 @@ PATHS: dict[str, dict[str, Schema]] = {
         "The pipeline's state (any reading role, any tenant: it shows no tenant's data): per projected topic and "
         "partition the position stored with the data, Kafka's end offset, the lag between them and when a batch last "
         "moved the position; the records in the dead-letter topic; the current generation of the tables", [], STATUS)},
+    "/api/v1/events": {"post": _multi_status(_op(
+        "Publish a batch of events (admin, editor, producer): 200 when all were accepted, 207 with a result per event "
+        "when some were rejected; valid ones are in Kafka (acks=all) before the answer", [], COLLECTED, 413,
+        body=EVENTS_BODY))},
     "/api/v1/dead-letters": {"get": _op(
         "The key's tenant's dead letters, newest first (admin; reads only the newest letters of each partition, "
         "for a few seconds at most: complete is false when that left some unread)",

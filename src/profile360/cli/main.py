@@ -12,6 +12,8 @@ from profile360.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
+    from profile360.store.api_keys import ROLES
+
     p = argparse.ArgumentParser(prog="profile360", description="Event-sourced Customer 360 service")
     sub = p.add_subparsers(dest="command", required=True)
     dev = sub.add_parser("devstack", help="local Kafka (KRaft) and PostgreSQL without Docker")
@@ -57,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("action", choices=("create", "list", "revoke"))
     key.add_argument("key_id", nargs="?", help="revoke: the key id")
     key.add_argument("--tenant", help="create: the key's tenant; list: only this tenant's keys")
-    key.add_argument("--role", choices=("admin", "editor", "viewer"))
+    key.add_argument("--role", choices=ROLES,
+                     help="admin, editor, viewer (seed 001); producer: may only publish events (POST /api/v1/events)")
     key.add_argument("--name", help="what the key is for")
     key.add_argument("--rate", type=float, help="create: requests per second the key may make (default: "
                                                 "P360_RATE_LIMIT_PER_KEY of the API; 0: no limit)")

@@ -18,7 +18,8 @@ import asyncpg
 
 from profile360.events.rules import TENANT_RE
 
-ROLES = ("admin", "editor", "viewer")
+#: admin, editor, viewer: seed 001's roles; producer: may only publish events (``POST /api/v1/events``)
+ROLES = ("admin", "editor", "viewer", "producer")
 PREFIX = "p360"
 
 
@@ -37,13 +38,26 @@ async def ensure_table(conn: asyncpg.Connection) -> None:
     await conn.execute("""CREATE TABLE IF NOT EXISTS public.api_keys (
         key_id     text COLLATE "C" PRIMARY KEY,
         tenant_id  text COLLATE "C" NOT NULL,
-        role       text NOT NULL CHECK (role IN ('admin', 'editor', 'viewer')),
+        role       text NOT NULL,
         name       text,
         secret_sha256 bytea NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         revoked_at timestamptz)""")
     await conn.execute("""ALTER TABLE public.api_keys ADD COLUMN IF NOT EXISTS
         rate double precision CHECK (rate >= 0)""")  # requests per second (NULL: the API's default; 0: no limit)
+    await conn.execute(_ROLES_CHECK)
+
+
+# The roles a key may have. The constraint's name stands for this set of roles: a new role
+# needs a new name, so that the check of an existing table is replaced once (tables made
+# before the producer role have the old inline check, api_keys_role_check).
+_ROLES_CHECK = f"""DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'api_keys_roles_v2'
+                   AND conrelid = 'public.api_keys'::regclass) THEN
+        ALTER TABLE public.api_keys DROP CONSTRAINT IF EXISTS api_keys_role_check;
+        ALTER TABLE public.api_keys ADD CONSTRAINT api_keys_roles_v2 CHECK (role IN ({", ".join(f"'{r}'" for r in ROLES)}));
+    END IF;
+END $$"""
 
 
 def _digest(secret: str) -> bytes:
