@@ -20,8 +20,16 @@ system-deps:  ## Java, Maven, PostgreSQL, curl and Chromium (the console's brows
 install:  ## Python dependencies (project + tests), editable
 	$(PYTHON) -m pip install -q -e '.[test]'
 
+# Tests that mostly wait (outages, restarts and pauses of their own broker and database) run as a
+# second pytest session beside the rest, on services of its own: `make test` takes about the
+# time of the longer session rather than the sum of both. Its output is printed at the end.
+SIDE_TESTS := tests/integration/test_fault_suite.py tests/integration/test_outages.py tests/integration/test_faults.py
+
 test: system-deps install  ## the whole suite: unit + integration on a real Kafka and PostgreSQL
-	$(PYTHON) -m pytest -q --durations=25
+	@$(PYTHON) -m pytest -q -p no:cacheprovider --durations=10 $(SIDE_TESTS) > .side-tests.log 2>&1 & side=$$!; \
+	 $(PYTHON) -m pytest -q --durations=25 $(addprefix --ignore=,$(SIDE_TESTS)); main=$$?; \
+	 wait $$side; rc=$$?; echo "--- the second session: $(SIDE_TESTS) ---"; cat .side-tests.log; \
+	 echo "main session: exit $$main; second session: exit $$rc"; [ $$main -eq 0 ] && [ $$rc -eq 0 ]
 
 unit: install
 	$(PYTHON) -m pytest -q tests/unit
