@@ -57,9 +57,16 @@ def sign_out(driver: Chrome) -> None:
 
 
 def _rates(driver: Chrome) -> dict[str, float]:
-    """The ingest table's rates by topic, read at once (the page redraws it at each poll)."""
+    """The ingest table's rates by topic (the full name, its cell's tooltip), read at once (the
+    page redraws it at each poll)."""
     return {t: float(r) for t, r in driver.execute_script("""return [...document.querySelectorAll("table.ingest tbody tr")]
-        .map((r) => [r.querySelector('[data-col="topic"]').textContent, r.querySelector('[data-col="rate"]').textContent]);""")}
+        .map((r) => [r.querySelector('[data-col="topic"] [title]').title, r.querySelector('[data-col="rate"]').textContent]);""")}
+
+
+def _topic_labels(driver: Chrome) -> list[tuple[str, str]]:
+    """(shown, tooltip) of each topic in the legend and the ingest table, read at once."""
+    return [tuple(x) for x in driver.execute_script("""return [...document.querySelectorAll(
+        '#ingest .legend li, table.ingest [data-col="topic"] [title]')].map((e) => [e.textContent, e.title]);""")]
 
 
 #: the browser's own answer whether the chart labelled arguments[0] paints a mark of the series
@@ -106,6 +113,8 @@ def overview(driver: Chrome, api: Api, fed_topic: str) -> None:
             `#ingest svg.chart[aria-label="${arguments[0]}"] circle.latest`)].map((c) => c.dataset.series);""", label)
         assert set(dots) == topics, label
     assert set(_rates(driver)) == topics
+    # the test's topics share one prefix: each is shown by its family, its full name a tooltip
+    assert sorted(_topic_labels(driver)) == sorted([(t.rsplit(".", 1)[1], t) for t in topics] * 2)
     if SHOTS:
         wait(driver, lambda d: _line_points(d, "events per second", fed_topic) >= SHOT_POLLS,
              f"{SHOT_POLLS} polls of {fed_topic}'s rate", timeout=SHOT_POLLS * 5)

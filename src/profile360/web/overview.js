@@ -27,6 +27,14 @@ function cards(data) {
   ];
 }
 
+/** How ``topics`` are labelled: by their family (the part after the last ".") when they all
+ *  share one prefix (the deployment's), else by their full names. */
+function labels(topics) {
+  const prefix = (t) => t.slice(0, t.lastIndexOf(".") + 1);
+  const one = new Set(topics.map(prefix)).size === 1;
+  return (topic) => (one ? topic.slice(prefix(topic).length) : topic);
+}
+
 /** Per topic: [{time, position, lag}] samples, and the charts' series from them. */
 class Ingest {
   constructor() { this.samples = new Map(); }
@@ -55,8 +63,10 @@ class Ingest {
   }
 
   series(kind) {
+    const label = labels([...this.samples.keys()]);
     return [...this.samples].map(([topic, list]) => ({
       name: topic,
+      label: label(topic),
       points: kind === "lag" ? list.map((s) => [s.time, s.lag]) : list.slice(1).map((s, i) =>
         [s.time, Math.max(0, (s.position - list[i].position) / ((s.time - list[i].time) / 1000))]),
     }));
@@ -72,7 +82,7 @@ function drawIngest(box, ingest, status, now) {
       h("figure", {}, h("figcaption", {}, "events/s per topic"), lineChart(rate, { label: "events per second", now, windowMs })),
       h("figure", {}, h("figcaption", {}, "lag per topic"), lineChart(lag, { label: "lag", now, windowMs }))),
     legend(rate),
-    table(rate.map((s, i) => ({ topic: s.name, rate: last(s).toFixed(1), lag: last(lag[i]) })),
+    table(rate.map((s, i) => ({ topic: h("span", { title: s.name }, s.label), rate: last(s).toFixed(1), lag: last(lag[i]) })),
       [["topic", "topic"], ["rate", "events/s"], ["lag", "lag"]], ".ingest"));
 }
 
