@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
@@ -46,8 +47,10 @@ def chromium() -> webdriver.Chrome:
 
 
 def wait(driver: webdriver.Chrome, check: Callable[[webdriver.Chrome], object], what: str, timeout: float = 20):
-    """Poll ``check`` until it returns something true (its value), failing after ``timeout`` s."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(check, f"waiting for {what}")
+    """Poll ``check`` until it returns something true (its value), failing after ``timeout`` s.
+    An element replaced while ``check`` reads it (a page redrawn by its poll) is checked again."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
+        check, f"waiting for {what}")
 
 
 def css(driver: webdriver.Chrome | WebElement, selector: str) -> list[WebElement]:

@@ -12,7 +12,7 @@ from typing import Any
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 
-from .browser import console_errors, css, shot, visible, wait
+from .browser import SHOTS, console_errors, css, shot, visible, wait
 
 BAD_RULE = 'trait.country = "AE" and count(purchase, ) >= 3'
 
@@ -57,13 +57,44 @@ def sign_out(driver: Chrome) -> None:
 
 
 def _rates(driver: Chrome) -> dict[str, float]:
-    return {r.find_element(By.CSS_SELECTOR, '[data-col="topic"]').text: float(r.find_element(By.CSS_SELECTOR, '[data-col="rate"]').text)
-            for r in css(driver, "table.ingest tbody tr")}
+    """The ingest table's rates by topic (the full name, its cell's tooltip), read at once (the
+    page redraws it at each poll)."""
+    return {t: float(r) for t, r in driver.execute_script("""return [...document.querySelectorAll("table.ingest tbody tr")]
+        .map((r) => [r.querySelector('[data-col="topic"] [title]').title, r.querySelector('[data-col="rate"]').textContent]);""")}
+
+
+def _topic_labels(driver: Chrome) -> list[tuple[str, str]]:
+    """(shown, tooltip) of each topic in the legend and the ingest table, read at once."""
+    return [tuple(x) for x in driver.execute_script("""return [...document.querySelectorAll(
+        '#ingest .legend li, table.ingest [data-col="topic"] [title]')].map((e) => [e.textContent, e.title]);""")]
+
+
+#: the browser's own answer whether the chart labelled arguments[0] paints a mark of the series
+#: arguments[1] above its zero line: its latest value's dot has a size, lies above the lowest
+#: grid line, and is what the page shows at its centre (nothing covers it), scrolled to
+_MARK_ABOVE_ZERO = """
+const [label, series] = arguments;
+const chart = document.querySelector(`#ingest svg.chart[aria-label="${label}"]`);
+const dot = chart && [...chart.querySelectorAll("circle.latest")].find((c) => c.dataset.series === series);
+if (!dot) return false;
+dot.scrollIntoView({ block: "nearest" });
+const box = dot.getBoundingClientRect(), zero = chart.querySelector("line.grid").getBoundingClientRect().top;
+const seen = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+return box.width > 0 && box.height > 0 && box.bottom < zero && (seen === dot || dot.contains(seen));
+"""
+#: with screenshots, the rate line of the fed topic spans this many polls (a line, not a dot)
+SHOT_POLLS = 12
+
+
+def _line_points(driver: Chrome, label: str, series: str) -> int:
+    return driver.execute_script("""const line = [...document.querySelectorAll(
+        `#ingest svg.chart[aria-label="${arguments[0]}"] polyline`)].find((l) => l.dataset.series === arguments[1]);
+        return line ? line.points.numberOfItems : 0;""", label, series)
 
 
 def overview(driver: Chrome, api: Api, fed_topic: str) -> None:
-    """The cards as the API counts; live ingest: a line per topic, and a rate for the topic
-    the test feeds meanwhile."""
+    """The cards as the API counts; live ingest: a dot per topic in each chart, a rate for the
+    topic the test feeds meanwhile, and a mark of it the events/s chart paints above zero."""
     driver.get(driver.current_url.split("#")[0] + "#/overview")
     data = api.call("/en/api/customer360")[1]["result"]["data"]
     for name in ("totalContacts", "activeContacts", "newContactsThisMonth"):
@@ -74,9 +105,20 @@ def overview(driver: Chrome, api: Api, fed_topic: str) -> None:
     reach = {r.find_element(By.CSS_SELECTOR, "td").text for r in css(driver, '[data-card="channelReach"] tbody tr')}
     assert reach == set(data["channelReach"])
     topics = {p["topic"] for p in api.call("/api/v1/status")[1]["topics"]}
-    wait(driver, lambda d: len(css(d, "#ingest svg.chart polyline")) >= len(topics), "a rate and a lag line per topic")
     wait(driver, lambda d: _rates(d).get(fed_topic, 0) > 0, f"a rate for {fed_topic}")
+    wait(driver, lambda d: d.execute_script(_MARK_ABOVE_ZERO, "events per second", fed_topic),
+         f"a mark of {fed_topic} above zero in the events/s chart")
+    for label in ("events per second", "lag"):
+        dots = driver.execute_script("""return [...document.querySelectorAll(
+            `#ingest svg.chart[aria-label="${arguments[0]}"] circle.latest`)].map((c) => c.dataset.series);""", label)
+        assert set(dots) == topics, label
     assert set(_rates(driver)) == topics
+    # the test's topics share one prefix: each is shown by its family, its full name a tooltip
+    assert sorted(_topic_labels(driver)) == sorted([(t.rsplit(".", 1)[1], t) for t in topics] * 2)
+    if SHOTS:
+        wait(driver, lambda d: _line_points(d, "events per second", fed_topic) >= SHOT_POLLS,
+             f"{SHOT_POLLS} polls of {fed_topic}'s rate", timeout=SHOT_POLLS * 5)
+    driver.execute_script("window.scrollTo(0, 0)")
     shot(driver, "overview")
     driver.execute_script("document.getElementById('ingest').scrollIntoView()")
     shot(driver, "overview-ingest")

@@ -4,10 +4,12 @@ const COLORS = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989"
   "#2ec4b6", "#6e40c9", "#b08800"];
 const W = 560, H = 200, PAD = { left: 48, right: 12, top: 12, bottom: 24 };
 
-function svg(tag, attrs, text) {
+/** An SVG element; ``text`` its content, ``tip`` a <title> (the browser's tooltip). */
+function svg(tag, attrs, text, tip) {
   const el = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
   if (text !== undefined) el.textContent = text;
+  if (tip !== undefined) el.append(svg("title", {}, tip));
   return el;
 }
 
@@ -18,8 +20,10 @@ function niceMax(value) {
   return [1, 2, 5, 10].map((m) => m * p).find((m) => m >= value);
 }
 
-/** An <svg> of ``series`` ([{name, points: [[timeMs, value], …]}]) over the ``windowMs``
- *  before ``now``, titled ``label``. */
+/** An <svg> of ``series`` ([{name, label?, points: [[timeMs, value], …]}]) over the ``windowMs``
+ *  before ``now``, titled ``label``. Each series is drawn as a line through its points (from two
+ *  on) and a dot at its latest value, so that a series of one point shows too; both carry the
+ *  series' name as ``data-series`` and as a tooltip. */
 export function lineChart(series, { label, now = Date.now(), windowMs = 300_000 }) {
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.points.map(([, v]) => v))));
   const x = (t) => PAD.left + ((t - (now - windowMs)) / windowMs) * (W - PAD.left - PAD.right);
@@ -33,23 +37,26 @@ export function lineChart(series, { label, now = Date.now(), windowMs = 300_000 
   root.append(svg("text", { x: PAD.left, y: H - 6, class: "tick" }, `−${Math.round(windowMs / 60000)} min`));
   root.append(svg("text", { x: W - PAD.right, y: H - 6, "text-anchor": "end", class: "tick" }, "now"));
   series.forEach((s, i) => {
-    const pts = s.points.filter(([t]) => t >= now - windowMs).map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`);
+    const pts = s.points.filter(([t]) => t >= now - windowMs).map(([t, v]) => [x(t).toFixed(1), y(v).toFixed(1)]);
     if (!pts.length) return;
-    const color = COLORS[i % COLORS.length], [cx, cy] = pts[pts.length - 1].split(",");
-    root.append(svg("polyline", { points: pts.join(" "), stroke: color, class: "line" }),
-      svg("circle", { cx, cy, r: 3, fill: color })); // the latest value, visible from the first one on
+    const color = COLORS[i % COLORS.length], [cx, cy] = pts[pts.length - 1];
+    const mark = (tag, attrs) => svg(tag, { ...attrs, "data-series": s.name }, undefined, s.name);
+    if (pts.length > 1) root.append(mark("polyline", { points: pts.join(" "), stroke: color, class: "line" }));
+    root.append(mark("circle", { cx, cy, r: 3, fill: color, class: "latest" }));
   });
   return root;
 }
 
-/** A legend for the series of ``lineChart``, in the same colours. */
-export function legend(names) {
+/** A legend for the series of ``lineChart``, in the same colours: their labels, their names
+ *  as tooltips. */
+export function legend(series) {
   const ul = document.createElement("ul");
   ul.className = "legend";
-  names.forEach((name, i) => {
+  series.forEach((s, i) => {
     const li = document.createElement("li");
     li.style.setProperty("--swatch", COLORS[i % COLORS.length]);
-    li.textContent = name;
+    li.textContent = s.label || s.name;
+    li.title = s.name;
     ul.append(li);
   });
   return ul;

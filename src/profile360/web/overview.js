@@ -1,11 +1,12 @@
 // Overview: seed 000's cards (GET /{locale}/api/customer360) and live ingest from
 // GET /api/v1/status, polled: events/s (the change of a topic's summed positions between two
-// polls) and lag (summed over partitions) per topic, over the last minutes.
+// polls) and lag (summed over partitions) per topic, over the last minutes (as many as there
+// are samples of, from 1 to 5: a page just opened shows its first polls across the chart).
 import { call, ApiError } from "./api.js";
 import { h, fill, note, table } from "./dom.js";
 import { lineChart, legend } from "./chart.js";
 
-const POLL_MS = 2000, WINDOW_MS = 5 * 60_000;
+const POLL_MS = 2000, MINUTE = 60_000, WINDOW_MS = 5 * MINUTE;
 
 function card(name, value, test) {
   return h("div.card.stat", { dataset: { card: test } }, h("div.label", {}, name), h("div.value", {}, value.toLocaleString()));
@@ -24,6 +25,14 @@ function cards(data) {
       h("div.card", { dataset: { card: "channelReach" } }, h("h2", {}, "Channel reach"),
         table(reach.map(([channel, count]) => ({ channel, count })), [["channel", "channel"], ["count", "reachable contacts"]]))),
   ];
+}
+
+/** How ``topics`` are labelled: by their family (the part after the last ".") when they all
+ *  share one prefix (the deployment's), else by their full names. */
+function labels(topics) {
+  const prefix = (t) => t.slice(0, t.lastIndexOf(".") + 1);
+  const one = new Set(topics.map(prefix)).size === 1;
+  return (topic) => (one ? topic.slice(prefix(topic).length) : topic);
 }
 
 /** Per topic: [{time, position, lag}] samples, and the charts' series from them. */
@@ -46,9 +55,18 @@ class Ingest {
     }
   }
 
+  /** The charts' window at ``now``: the time since the oldest sample kept, in whole minutes
+   *  from 1 to WINDOW_MS. */
+  windowMs(now) {
+    const oldest = Math.min(now, ...[...this.samples.values()].map((list) => list[0].time));
+    return Math.min(WINDOW_MS, Math.max(1, Math.ceil((now - oldest) / MINUTE)) * MINUTE);
+  }
+
   series(kind) {
+    const label = labels([...this.samples.keys()]);
     return [...this.samples].map(([topic, list]) => ({
       name: topic,
+      label: label(topic),
       points: kind === "lag" ? list.map((s) => [s.time, s.lag]) : list.slice(1).map((s, i) =>
         [s.time, Math.max(0, (s.position - list[i].position) / ((s.time - list[i].time) / 1000))]),
     }));
@@ -57,14 +75,14 @@ class Ingest {
 
 function drawIngest(box, ingest, status, now) {
   const rate = ingest.series("rate"), lag = ingest.series("lag");
-  const last = (s) => (s.points.length ? s.points[s.points.length - 1][1] : 0);
+  const last = (s) => (s.points.length ? s.points[s.points.length - 1][1] : 0), windowMs = ingest.windowMs(now);
   fill(box, h("h2", {}, "Live ingest"),
     h("p.muted", {}, `generation ${status.generation} · dead letters ${status.deadLetters} · checked ${status.checkedAt}`),
     h("div.cols", {},
-      h("figure", {}, h("figcaption", {}, "events/s per topic"), lineChart(rate, { label: "events per second", now, windowMs: WINDOW_MS })),
-      h("figure", {}, h("figcaption", {}, "lag per topic"), lineChart(lag, { label: "lag", now, windowMs: WINDOW_MS }))),
-    legend(rate.map((s) => s.name)),
-    table(rate.map((s, i) => ({ topic: s.name, rate: last(s).toFixed(1), lag: last(lag[i]) })),
+      h("figure", {}, h("figcaption", {}, "events/s per topic"), lineChart(rate, { label: "events per second", now, windowMs })),
+      h("figure", {}, h("figcaption", {}, "lag per topic"), lineChart(lag, { label: "lag", now, windowMs }))),
+    legend(rate),
+    table(rate.map((s, i) => ({ topic: h("span", { title: s.name }, s.label), rate: last(s).toFixed(1), lag: last(lag[i]) })),
       [["topic", "topic"], ["rate", "events/s"], ["lag", "lag"]], ".ingest"));
 }
 
