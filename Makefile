@@ -20,10 +20,12 @@ system-deps:  ## Java, Maven, PostgreSQL, curl and Chromium (the console's brows
 install:  ## Python dependencies (project + tests), editable
 	$(PYTHON) -m pip install -q -e '.[test]'
 
-# Tests that mostly wait (outages, restarts and pauses of their own broker and database) run as a
-# second pytest session beside the rest, on services of its own: `make test` takes about the
-# time of the longer session rather than the sum of both. Its output is printed at the end.
-SIDE_TESTS := tests/integration/test_fault_suite.py tests/integration/test_outages.py tests/integration/test_faults.py
+# Tests that mostly wait (outages, restarts and pauses of their own broker and database, group
+# rebalances, processes killed and started again) run as a second pytest session beside the
+# rest, on services of its own: `make test` takes about the time of the longer session rather
+# than the sum of both. Its output is printed at the end.
+SIDE_TESTS := $(addprefix tests/integration/,test_fault_suite.py test_outages.py test_faults.py test_worker_process.py \
+                test_rebuild.py test_erasure.py test_dlq_cli.py test_keeper.py)
 
 test: system-deps install  ## the whole suite: unit + integration on a real Kafka and PostgreSQL
 	@$(PYTHON) -m pytest -q -p no:cacheprovider --durations=10 $(SIDE_TESTS) > .side-tests.log 2>&1 & side=$$!; \
