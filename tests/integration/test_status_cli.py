@@ -19,10 +19,12 @@ from .test_status import publish_counted
 pytestmark = pytest.mark.integration
 
 
-async def status_command(settings, bind: str, *args: str) -> str:
+async def status_command(settings, bind: str, *args: str, code: int = 0, **env: str) -> str:
     run = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "profile360", "status", *args],
-                                  env={**env_for(settings), "API_BIND": bind}, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr[-3000:]
+                                  env={**env_for(settings), "API_BIND": bind, **env}, capture_output=True, text=True,
+                                  timeout=60)
+    assert run.returncode == code, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
     return run.stdout
 
 
@@ -55,3 +57,20 @@ async def test_status_command_shows_lag_health_and_dead_letters(settings):
     finally:
         stop_process(api)
         assert stop_process(worker) == 0, worker_log(worker)
+
+
+async def test_status_says_what_is_away_instead_of_failing(settings):
+    """An operator runs ``status`` during an outage: it names the dependency that is away,
+    still reports the worker group, and exits 1 (no traceback)."""
+    await ensure_topics(settings)
+    from profile360.devstack import free_port
+    idle = f"127.0.0.1:{free_port()}"
+    away = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"  # nothing listens there
+    rep = orjson.loads(await status_command(settings, idle, "--json", code=1, DATABASE_URL=away))
+    assert rep["unavailable"].startswith("PostgreSQL: ") and rep["topics"] == []
+    assert rep["worker"]["health"] == "down" and rep["api"]["status"].startswith("unreachable")
+    table = await status_command(settings, idle, code=1, DATABASE_URL=away)
+    assert table.startswith("unavailable    PostgreSQL: ") and "worker         down:" in table
+    rep = orjson.loads(await status_command(settings, idle, "--json", code=1,
+                                            KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}"))
+    assert rep["unavailable"].startswith("Kafka: ") and rep["worker"]["health"] == "unknown"

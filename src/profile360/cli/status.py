@@ -9,38 +9,64 @@ readiness and the worker group's health, as a table or as one JSON object.
 
 Exit code 0 once the state was read (Kafka and PostgreSQL answered), whatever the health says:
 the health is for the reader; a script checks ``--json``'s ``api.status`` and ``worker.health``.
+When Kafka or PostgreSQL is away (``outages``), the report says which (``unavailable``) in
+place of the partitions, still shows the API's and the worker's health as far as they can be
+read, and the exit code is 1; no traceback.
 """
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 import sys
-from typing import Any
+from typing import Any, Awaitable, TypeVar
 
 import aiohttp
 import asyncpg
 import orjson
 
-from profile360 import status
+from profile360 import outages, status
+from profile360.jsonfmt import timestamp
 from profile360.settings import Settings
 from profile360.worker import progress
 
 HTTP_TIMEOUT = 3.0
-KAFKA_TIMEOUT = 10.0
+DEPENDENCY_TIMEOUT = 10.0  # each read of Kafka or PostgreSQL
+T = TypeVar("T")
 _COLUMNS = ("topic", "partition", "position", "endOffset", "lag", "lastAppliedAt")
 _HEADINGS = ("topic", "partition", "position", "end offset", "lag", "last applied")
 
 
-async def report(settings: Settings) -> dict[str, Any]:
-    """Everything ``status`` shows, as the ``--json`` object."""
-    bounds = await asyncio.wait_for(status.log_bounds(settings), KAFKA_TIMEOUT)
-    conn = await asyncpg.connect(settings.database_url)
+class _Away(Exception):
+    """Kafka or PostgreSQL is away: ``str()`` says which and why."""
+
+
+async def _reading(what: str, step: Awaitable[T], timeout: float = DEPENDENCY_TIMEOUT) -> T:
     try:
-        state = await status.pipeline_state(settings, conn, bounds)
-    finally:
-        await conn.close()
-    body = state.to_json()
+        return await asyncio.wait_for(step, timeout)
+    except Exception as exc:
+        if outages.outage(exc):
+            raise _Away(f"{what}: {outages.describe(exc)}") from exc
+        raise
+
+
+async def report(settings: Settings) -> dict[str, Any]:
+    """Everything ``status`` shows, as the ``--json`` object: the pipeline's state, or
+    ``{"unavailable": "<what is away and why>"}`` in its place during an outage."""
+    try:
+        body = await _pipeline(settings)
+    except _Away as exc:
+        body = {"unavailable": str(exc), "topics": [], "checkedAt": timestamp(datetime.now(timezone.utc))}
     api, worker = await asyncio.gather(api_health(settings), worker_health(settings, body))
     return {**body, "api": api, "worker": worker}
+
+
+async def _pipeline(settings: Settings) -> dict[str, Any]:
+    bounds = await _reading("Kafka", status.log_bounds(settings))
+    conn = await _reading("PostgreSQL", asyncpg.connect(settings.database_url))
+    try:
+        return (await _reading("PostgreSQL", status.pipeline_state(settings, conn, bounds))).to_json()
+    finally:
+        await conn.close()
 
 
 def api_url(settings: Settings) -> str:
@@ -60,8 +86,11 @@ async def api_health(settings: Settings) -> dict[str, Any]:
 
 
 async def worker_health(settings: Settings, body: dict[str, Any]) -> dict[str, Any]:
-    state, members = await asyncio.wait_for(progress.group_state(settings, settings.consumer_group), KAFKA_TIMEOUT)
-    health = "up" if state == "Stable" and members else "rebalancing" if "Rebalance" in state else "down"
+    try:
+        state, members = await _reading("Kafka", progress.group_state(settings, settings.consumer_group))
+        health = "up" if state == "Stable" and members else "rebalancing" if "Rebalance" in state else "down"
+    except _Away as exc:
+        state, members, health = f"unknown ({exc})", 0, "unknown"
     applied = [t["lastAppliedAt"] for t in body["topics"] if t["lastAppliedAt"]]
     return {"group": settings.consumer_group, "state": state, "members": members, "health": health,
             "lastAppliedAt": max(applied) if applied else None}
@@ -73,9 +102,13 @@ def render(rep: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADINGS))]
     lines = ["  ".join(cell.rjust(w) if 0 < i < 5 else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
              .rstrip() for r in rows]
-    lag = sum(t["lag"] for t in rep["topics"])
     api, worker = rep["api"], rep["worker"]
-    lines += ["", f"total lag      {lag}", f"dead letters   {rep['deadLetters']}", f"generation     {rep['generation']}",
+    if "unavailable" in rep:
+        lines = [f"unavailable    {rep['unavailable']}"]
+    else:
+        lines += ["", f"total lag      {sum(t['lag'] for t in rep['topics'])}", f"dead letters   {rep['deadLetters']}",
+                  f"generation     {rep['generation']}"]
+    lines += [
               f"api            {api['status']} ({api['url']}{'' if api['httpStatus'] is None else ', HTTP ' + str(api['httpStatus'])})",
               f"worker         {worker['health']}: group {worker['group']} {worker['state']}, {worker['members']} member(s), "
               f"last applied {worker['lastAppliedAt'] or 'never'}",
@@ -86,4 +119,4 @@ def render(rep: dict[str, Any]) -> str:
 async def run_status(settings: Settings, as_json: bool) -> int:
     rep = await report(settings)
     sys.stdout.write(orjson.dumps(rep).decode() + "\n" if as_json else render(rep) + "\n")
-    return 0
+    return 1 if "unavailable" in rep else 0
