@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from profile360 import status
 from profile360.api.errors import json_response
 from profile360.api.keys import POOL, PRIMARY, SCHEMA_VERSION, SETTINGS
 from profile360.api.limits import Overloaded
@@ -56,8 +57,8 @@ async def _lag(settings: Settings, stored: dict) -> dict[str, Any]:
     now = time.time()
     suspects = progress.suspects(now, settings.stall_seconds, stored, starts, ends)
     stalled = progress.stalled(now, settings.stall_seconds, await progress.record_times(settings, suspects))
-    applied = progress.reached({tp: o for tp, (o, _) in stored.items()}, starts)
-    return {"kafka": "ok", "lag": sum(max(0, end - applied.get(tp, 0)) for tp, end in ends.items()),
+    lag = sum(status.lag_of(stored.get(tp, (0, None))[0], starts.get(tp, 0), end) for tp, end in ends.items())
+    return {"kafka": "ok", "lag": lag,
             "stalled": [{"topic": t, "partition": p, "waitingSeconds": s} for (t, p), s in sorted(stalled.items())]}
 
 
