@@ -25,7 +25,7 @@ install:  ## Python dependencies (project + tests), editable
 # rest, on services of its own: `make test` takes about the time of the longer session rather
 # than the sum of both. Its output is printed at the end.
 SIDE_TESTS := $(addprefix tests/integration/,test_fault_suite.py test_outages.py test_faults.py test_worker_process.py \
-                test_rebuild.py test_erasure.py test_dlq_cli.py test_keeper.py)
+                test_rebuild.py test_erasure.py test_dlq_cli.py test_keeper.py test_docs_examples.py)
 
 test: system-deps install  ## the whole suite: unit + integration on a real Kafka and PostgreSQL
 	@$(PYTHON) -m pytest -q -p no:cacheprovider --durations=10 $(SIDE_TESTS) > .side-tests.log 2>&1 & side=$$!; \
