@@ -101,18 +101,13 @@ def dead_letter_count(settings: Settings, starts: dict[TP, int], ends: dict[TP, 
     return sum(end - starts.get(tp, 0) for tp, end in ends.items() if tp[0] == dlq)
 
 
-async def stored_states(conn: asyncpg.Connection, consumer: str) -> dict[TP, tuple[int, float | None]]:
-    """The live consumer's stored positions with when each was last written."""
-    return await progress.positions_with_times(conn, consumer)
-
-
 async def pipeline_state(settings: Settings, conn: asyncpg.Connection,
                          bounds: tuple[dict[TP, int], dict[TP, int]] | None = None) -> PipelineState:
     """The whole state; ``bounds`` (from ``log_bounds``) when the caller has them already.
     Kafka is read before PostgreSQL, so a position is never reported past its end offset by a
     batch applied between the two reads (the lag is then at most overstated)."""
     starts, ends = bounds if bounds is not None else await log_bounds(settings)
-    stored = await stored_states(conn, settings.consumer_group)
+    stored = await progress.positions_with_times(conn, settings.consumer_group)
     generation = (await generations.current(conn)).number
     dlq = settings.topic("dlq")
     projected = {tp: o for tp, o in ends.items() if tp[0] != dlq}

@@ -13,6 +13,7 @@ from profile360.topics import ensure_topics
 from . import workload
 from .api_auth import make_key
 from .harness import InProcessWorker, wait_caught_up
+from .test_access import _call
 from .test_dead_letters import CODEC, read_topic
 from .test_pipeline import api_client
 
@@ -33,11 +34,6 @@ async def _send(settings, values: list[bytes]) -> None:
             await producer.send_and_wait(settings.topic("interactions"), value, key=b"k")
     finally:
         await producer.stop()
-
-
-async def _call(client, key: str, method: str, path: str, **kwargs):
-    resp = await client.request(method, path, headers={"Authorization": f"Bearer {key}"}, **kwargs)
-    return resp.status, await resp.json()
 
 
 async def test_listed_for_its_tenants_admin_only_and_redriven(settings):

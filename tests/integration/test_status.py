@@ -71,6 +71,7 @@ async def test_status_positions_and_lag_move_as_kafka_counts(settings):
             body = await get_status(client, key)  # Kafka's offsets are cached for a second
             return body if body["deadLetters"] == 2 else None
         after = await wait_until(caught_up, 10, "the status to show the dead letters")
+        assert set(by_partition(after)) == set(by_partition(before))
         for tp, row in by_partition(after).items():
             assert (row["position"], row["endOffset"], row["lag"]) == (sent[tp], sent[tp], 0), tp
             assert (row["lastAppliedAt"] is not None) == (sent[tp] > 0), tp

@@ -67,7 +67,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[metrics.middleware(measured), error_middleware, auth.middleware(),
                                        rates.middleware(limiter), in_flight_cap(settings.api_max_in_flight, shed),
                                        freshness.at_least],
-                          client_max_size=1024 * 1024)
+                          client_max_size=collect.MAX_BYTES)
     app[SETTINGS] = settings
     app[health.PROBE] = health.LagProbe()
     app[pipeline.BOUNDS] = pipeline.Bounds()

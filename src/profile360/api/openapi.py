@@ -11,7 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
+from profile360.api.collect import MAX_EVENTS
 from profile360.api.errors import json_response
+from profile360.dlq import MAX_IDS
 from profile360.api.params import MAX_PATH_ID
 from profile360.store import api_keys
 from profile360.topics import COLLECTED_RECORDS
@@ -121,7 +123,7 @@ ORG_CUSTOMERS = _page("customers")
 #: the events themselves are checked one by one, each answered in the 207's results: any item
 #: is a valid part of the body (a bad event is not a bad request)
 EVENTS_BODY: Schema = {"type": "object", "required": ["events"], "properties": {"events": {
-    "type": "array", "minItems": 1, "maxItems": 1000,
+    "type": "array", "minItems": 1, "maxItems": MAX_EVENTS,
     "description": "records in the JSON shape of profile360 produce, 1 MiB in all, each naming its record in $schema "
                    f"(one of {', '.join(COLLECTED_RECORDS)}); tenantId may be left out"}}}
 COLLECTED: Schema = {"type": "object", "required": ["accepted", "rejected", "results"], "properties": {
@@ -134,7 +136,7 @@ DEAD_LETTERS: Schema = {"type": "object", "required": ["items", "total", "comple
     "total": {"type": "integer"}, "complete": {"type": "boolean"}}}
 REDRIVE_BODY: Schema = {"oneOf": [
     {"type": "object", "required": ["ids"], "additionalProperties": False, "properties": {"ids": {
-        "type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string", "maxLength": 300},
+        "type": "array", "minItems": 1, "maxItems": MAX_IDS, "items": {"type": "string", "maxLength": 300},
         "description": "ids from GET /api/v1/dead-letters: <topic>:<partition>:<offset>"}}},
     {"type": "object", "required": ["all"], "additionalProperties": False, "properties": {"all": {"const": True}}}]}
 

@@ -121,7 +121,12 @@ async def read_all(bootstrap: str, topic: str, partitions: list) -> list[StoredL
 
 async def fetch(bootstrap: str, topic: str, partitions: list, wanted: list[tuple[int, int]]) -> list[StoredLetter]:
     """The letters at the (partition, offset) pairs ``wanted`` that exist (others are left out),
-    one read each: the caller bounds how many it asks for and how long it waits."""
+    one read each: the caller bounds how many it asks for and how long it waits. Only the
+    partitions named in ``wanted`` are assigned (the consumer prefetches from each it holds)."""
+    named = {partition for partition, _ in wanted}
+    partitions = [tp for tp in partitions if tp.partition in named]
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:

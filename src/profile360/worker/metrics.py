@@ -80,10 +80,10 @@ class WorkerMetrics(Observer):
         self.batch_seconds.observe(seconds)
         for (topic, outcome), n in stats.outcomes.items():
             self.records.labels(topic, outcome).inc(n)
-        times = [e.event.occurred_at.timestamp() for e in entries
-                 if e.event is not None and (e.topic, e.partition) not in stats.gaps]
-        if times:
-            self.newest = max(max(times), self.newest or float("-inf"))
+        newest = max((e.event.occurred_at for e in entries if e.event is not None and (e.topic, e.partition) not in stats.gaps),
+                     default=None)
+        if newest is not None:
+            self.newest = max(newest.timestamp(), self.newest or float("-inf"))
 
     def dead_lettered(self, letters: Sequence["DeadLetter"]) -> None:
         for letter in letters:

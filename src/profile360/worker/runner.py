@@ -259,12 +259,12 @@ class Worker:
         try:
             started = time.perf_counter()
             stats = await apply_batch(conn, self.settings.consumer_group, entries, live=self.live, scope=self.scope)
-            self.observer.applied(entries, stats, time.perf_counter() - started)
         except BaseException:
             conn.terminate()  # never hand back a connection an error interrupted mid-protocol
             raise
         finally:
             await self.pool.release(conn)
+        self.observer.applied(entries, stats, time.perf_counter() - started)  # the batch is committed
         self.committed.update(stats.positions)
         if stats.gaps:
             await self._reseek(stats.gaps)
